@@ -1,0 +1,86 @@
+//! The command line's shape (clap): every command and option with its help text.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "relaywatch",
+    version,
+    about = "Watch an LLM API relay (Claude Relay Service) from its Redis: snapshots, charts, reports.",
+    long_about = "Watch an LLM API relay (Claude Relay Service) from its Redis: snapshots, charts, reports.\n\n\
+Without a configured Redis, commands run on built-in demo data.\n\
+Config: --config FILE, else $RELAYWATCH_CONFIG, else ~/.config/relaywatch/relaywatch.toml."
+)]
+pub struct Cli {
+    /// Log level for messages on stderr: error, warn, info, debug, trace (default warn; also LOG_LEVEL).
+    #[arg(long, global = true, value_name = "LEVEL")]
+    pub log_level: Option<String>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Take a dashboard snapshot and print it (JSON with --json).
+    Snapshot(SnapshotArgs),
+    /// Build the dashboard report (text, snapshot and charts) and write it to a folder.
+    Report(ReportArgs),
+    /// Validate the configuration and print the effective settings, secrets masked.
+    CheckConfig(ConfigArgs),
+}
+
+/// Where the data comes from; shared by snapshot and report.
+#[derive(Debug, Args, Clone)]
+pub struct SourceArgs {
+    /// Config file (default: $RELAYWATCH_CONFIG, else ~/.config/relaywatch/relaywatch.toml).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Use the built-in demo data, whatever the config says.
+    #[arg(long, conflicts_with = "redis")]
+    pub demo: bool,
+    /// Read this CRS Redis instead of the configured one, e.g. redis://:pass@127.0.0.1:6379/0.
+    #[arg(long, value_name = "URL")]
+    pub redis: Option<String>,
+    /// Evaluate as of this moment (RFC 3339, e.g. 2026-11-21T09:00:00+08:00) instead of now.
+    #[arg(long, value_name = "RFC3339")]
+    pub at: Option<String>,
+    /// Days in the trend, model and top-key ranges (1-30; default from config, 7).
+    #[arg(long, value_name = "N")]
+    pub days: Option<u32>,
+    /// How many top API keys (1-20; default from config, 10).
+    #[arg(long, value_name = "N")]
+    pub top: Option<u32>,
+}
+
+#[derive(Debug, Args)]
+pub struct SnapshotArgs {
+    #[command(flatten)]
+    pub source: SourceArgs,
+    /// Print the Snapshot JSON (the stable contract) instead of the text summary.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    #[command(flatten)]
+    pub source: SourceArgs,
+    /// Build one report now and exit (the daemon's schedules come with `relaywatch run`).
+    #[arg(long)]
+    pub once: bool,
+    /// Folder to write report.md, snapshot.json and the charts (PNG + SVG) into.
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Language of the text and charts: en or zh-CN (default from config, en).
+    #[arg(long, value_name = "LANG")]
+    pub lang: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ConfigArgs {
+    /// Config file to check.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+}

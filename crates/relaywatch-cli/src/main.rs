@@ -1,0 +1,47 @@
+//! `relaywatch`: the command line over the engine. Thin: parse arguments, load the validated
+//! config, call the engine, print. Errors print as one line and map to exit codes.
+
+mod cli;
+mod commands;
+
+use clap::Parser;
+
+fn main() {
+    let args = cli::Cli::parse();
+    let level = args.log_level.clone();
+    let filter =
+        tracing_subscriber::EnvFilter::try_from_env("RELAYWATCH_LOG").unwrap_or_else(|_| {
+            tracing_subscriber::EnvFilter::new(
+                level
+                    .or_else(|| std::env::var("LOG_LEVEL").ok())
+                    .unwrap_or_else(|| "warn".into()),
+            )
+        });
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .init();
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("relaywatch: cannot start the async runtime: {e}");
+            std::process::exit(1);
+        }
+    };
+    let code = match runtime.block_on(commands::run(args)) {
+        Ok(code) => code,
+        Err(e) => {
+            let code = e
+                .downcast_ref::<relaywatch_core::Error>()
+                .map(|e| e.exit_code())
+                .unwrap_or(1);
+            eprintln!("relaywatch: {e:#}");
+            code
+        }
+    };
+    std::process::exit(code);
+}

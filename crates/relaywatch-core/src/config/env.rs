@@ -1,0 +1,231 @@
+//! Environment overrides: relaywatch's own `RELAYWATCH_*` variables, CRS's `TIMEZONE_OFFSET` and
+//! `METRICS_WINDOW`, and the seed reporter's `REDIS_*`/`DASHBOARD_*` names, so an existing
+//! deployment switches by changing the image only. Pure: the environment is passed in.
+
+use super::{limits, Lang, Settings, SourceKindSetting, ThemeSetting};
+use crate::error::FieldError;
+
+/// A view of the environment: the process's, or a map in tests.
+pub trait EnvSource {
+    fn var(&self, name: &str) -> Option<String>;
+}
+
+/// The real process environment.
+pub struct ProcessEnv;
+
+impl EnvSource for ProcessEnv {
+    fn var(&self, name: &str) -> Option<String> {
+        std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+    }
+}
+
+impl<F: Fn(&str) -> Option<String>> EnvSource for F {
+    fn var(&self, name: &str) -> Option<String> {
+        self(name)
+    }
+}
+
+fn bad(name: &str, value: &str, fix: impl Into<String>) -> FieldError {
+    FieldError {
+        field: format!("env {name}"),
+        value: format!("{value:?}"),
+        fix: fix.into(),
+    }
+}
+
+fn whole<T: std::str::FromStr + PartialOrd + std::fmt::Display + Copy>(
+    errors: &mut Vec<FieldError>,
+    name: &str,
+    raw: &str,
+    (lo, hi): (T, T),
+) -> Option<T> {
+    match raw.trim().parse::<T>() {
+        Ok(v) if v >= lo && v <= hi => Some(v),
+        _ => {
+            errors.push(bad(
+                name,
+                raw,
+                format!("must be a whole number between {lo} and {hi}"),
+            ));
+            None
+        }
+    }
+}
+
+/// Percent-encode a Redis password for a URL's userinfo.
+fn encode_userinfo(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// Apply every recognised variable; returns the problems (with the variable's name) if any.
+pub fn apply_env(settings: &mut Settings, env: &dyn EnvSource) -> Vec<FieldError> {
+    let mut e = Vec::new();
+    let src = &mut settings.source;
+    if let Some(url) = env.var("RELAYWATCH_REDIS_URL") {
+        src.redis_url = Some(url);
+    }
+    if let Some(host) = env.var("REDIS_HOST") {
+        let port = match env.var("REDIS_PORT") {
+            Some(p) => whole::<u16>(&mut e, "REDIS_PORT", &p, (1, u16::MAX)).unwrap_or(6379),
+            None => 6379,
+        };
+        let db = match env.var("REDIS_DB") {
+            Some(d) => whole::<u32>(&mut e, "REDIS_DB", &d, (0, 10_000)).unwrap_or(0),
+            None => 0,
+        };
+        let auth = match env.var("REDIS_PASSWORD") {
+            Some(pw) => format!(":{}@", encode_userinfo(&pw)),
+            None => String::new(),
+        };
+        let host = if host.contains(':') && !host.starts_with('[') {
+            format!("[{host}]")
+        } else {
+            host
+        };
+        src.redis_url = Some(format!("redis://{auth}{host}:{port}/{db}"));
+    }
+    if let Some(kind) = env.var("RELAYWATCH_SOURCE") {
+        match kind.trim().to_ascii_lowercase().as_str() {
+            "crs" => src.kind = Some(SourceKindSetting::Crs),
+            "demo" => src.kind = Some(SourceKindSetting::Demo),
+            _ => e.push(bad("RELAYWATCH_SOURCE", &kind, "must be crs or demo")),
+        }
+    }
+    if let Some(raw) = env.var("TIMEZONE_OFFSET") {
+        // CRS: parseInt(TIMEZONE_OFFSET): "5.5" is 5.
+        let int_part = raw.trim().split('.').next().unwrap_or("");
+        if let Some(v) = whole::<i32>(&mut e, "TIMEZONE_OFFSET", int_part, limits::TIMEZONE_OFFSET)
+        {
+            src.timezone_offset_hours = v;
+        }
+    }
+    if let Some(raw) = env.var("METRICS_WINDOW") {
+        if let Some(v) = whole(&mut e, "METRICS_WINDOW", &raw, limits::REALTIME_WINDOW) {
+            src.realtime_window_minutes = v;
+        }
+    }
+    if let Some(p) = env.var("RELAYWATCH_PRICING_FILE") {
+        src.pricing_file = Some(p);
+    }
+    let rep = &mut settings.report;
+    if let Some(raw) = env.var("DASHBOARD_TREND_DAYS") {
+        if let Some(v) = whole(&mut e, "DASHBOARD_TREND_DAYS", &raw, limits::TREND_DAYS) {
+            rep.trend_days = v;
+        }
+    }
+    if let Some(raw) = env.var("DASHBOARD_TOP_API_KEYS") {
+        if let Some(v) = whole(&mut e, "DASHBOARD_TOP_API_KEYS", &raw, limits::TOP_KEYS) {
+            rep.top_keys = v;
+        }
+    }
+    if let Some(raw) = env.var("DASHBOARD_CHART_WIDTH") {
+        if let Some(v) = whole(&mut e, "DASHBOARD_CHART_WIDTH", &raw, limits::CHART_WIDTH) {
+            rep.chart_width = v;
+        }
+    }
+    if let Some(raw) = env.var("DASHBOARD_CHART_HEIGHT") {
+        if let Some(v) = whole(&mut e, "DASHBOARD_CHART_HEIGHT", &raw, limits::CHART_HEIGHT) {
+            rep.chart_height = v;
+        }
+    }
+    if let Some(raw) = env.var("DASHBOARD_CHART_THEME") {
+        match raw.trim().to_ascii_lowercase().as_str() {
+            "light" => rep.chart_theme = ThemeSetting::Light,
+            "dark" => rep.chart_theme = ThemeSetting::Dark,
+            _ => e.push(bad("DASHBOARD_CHART_THEME", &raw, "must be light or dark")),
+        }
+    }
+    if let Some(raw) = env.var("RELAYWATCH_LANG") {
+        match Lang::parse(&raw) {
+            Some(l) => rep.lang = l,
+            None => e.push(bad("RELAYWATCH_LANG", &raw, "must be en or zh-CN")),
+        }
+    }
+    if let Some(raw) = env.var("LOG_LEVEL") {
+        let lvl = raw.trim().to_ascii_lowercase();
+        if limits::LOG_LEVELS.contains(&lvl.as_str()) {
+            settings.log.level = lvl;
+        } else {
+            e.push(bad(
+                "LOG_LEVEL",
+                &raw,
+                format!("must be one of {}", limits::LOG_LEVELS.join(", ")),
+            ));
+        }
+    }
+    e
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let m: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        move |k: &str| m.get(k).cloned()
+    }
+
+    #[test]
+    fn seed_reporter_variables_apply() {
+        let mut s = Settings::default();
+        let errs = apply_env(
+            &mut s,
+            &env(&[
+                ("REDIS_HOST", "redis"),
+                ("REDIS_PORT", "6380"),
+                ("REDIS_PASSWORD", "p@ss word"),
+                ("REDIS_DB", "2"),
+                ("DASHBOARD_TREND_DAYS", "14"),
+                ("DASHBOARD_TOP_API_KEYS", "5"),
+                ("DASHBOARD_CHART_THEME", "dark"),
+                ("DASHBOARD_CHART_WIDTH", "1024"),
+                ("DASHBOARD_CHART_HEIGHT", "512"),
+                ("LOG_LEVEL", "debug"),
+                ("TIMEZONE_OFFSET", "5.5"),
+            ]),
+        );
+        assert!(errs.is_empty(), "{errs:?}");
+        assert_eq!(
+            s.source.redis_url.as_deref(),
+            Some("redis://:p%40ss%20word@redis:6380/2")
+        );
+        assert_eq!(s.source.effective_kind(), SourceKindSetting::Crs);
+        assert_eq!(s.source.timezone_offset_hours, 5);
+        assert_eq!(s.report.trend_days, 14);
+        assert_eq!(s.report.top_keys, 5);
+        assert_eq!(s.report.chart_theme, ThemeSetting::Dark);
+        assert_eq!((s.report.chart_width, s.report.chart_height), (1024, 512));
+        assert_eq!(s.log.level, "debug");
+    }
+
+    #[test]
+    fn bad_values_name_the_variable_and_range() {
+        let mut s = Settings::default();
+        let errs = apply_env(
+            &mut s,
+            &env(&[
+                ("DASHBOARD_TREND_DAYS", "31"),
+                ("DASHBOARD_CHART_THEME", "blue"),
+            ]),
+        );
+        assert_eq!(errs.len(), 2);
+        assert_eq!(
+            errs[0].to_string(),
+            "`env DASHBOARD_TREND_DAYS` = \"31\": must be a whole number between 1 and 30"
+        );
+        assert!(errs[1].to_string().contains("DASHBOARD_CHART_THEME"));
+        assert_eq!(s.report.trend_days, 7, "a refused value changes nothing");
+    }
+}

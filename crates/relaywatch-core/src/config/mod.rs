@@ -1,0 +1,335 @@
+//! Settings: the raw file shape (serde, unknown fields refused), env overrides compatible with the
+//! seed reporter, and validation that reports every bad value with its field, value and fix.
+//! Only a validated `Settings` is used to build readers and renderers.
+
+pub mod env;
+mod file;
+
+pub use env::{apply_env, EnvSource, ProcessEnv};
+pub use file::{default_config_path, load, load_from_str, LoadedConfig};
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, FieldError};
+
+/// Which relay reader to use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SourceKindSetting {
+    Crs,
+    Demo,
+}
+
+/// `[source]`: where the relay's data lives.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SourceSettings {
+    /// `crs` or `demo`; when absent: `crs` if `redis_url` is set, else `demo`.
+    pub kind: Option<SourceKindSetting>,
+    /// `redis://[:password@]host:port[/db]` or `rediss://…`.
+    pub redis_url: Option<String>,
+    /// The relay's `TIMEZONE_OFFSET` (whole hours; 0 means 8, as in CRS).
+    pub timezone_offset_hours: i32,
+    /// The relay's own `data/model_pricing.json`; the bundled LiteLLM list otherwise.
+    pub pricing_file: Option<String>,
+    /// How long to wait for Redis to accept a connection.
+    pub connect_timeout_ms: u64,
+    /// Minutes averaged for RPM/TPM (CRS's `METRICS_WINDOW`).
+    pub realtime_window_minutes: u32,
+}
+
+impl Default for SourceSettings {
+    fn default() -> Self {
+        SourceSettings {
+            kind: None,
+            redis_url: None,
+            timezone_offset_hours: 8,
+            pricing_file: None,
+            connect_timeout_ms: 5_000,
+            realtime_window_minutes: 5,
+        }
+    }
+}
+
+impl SourceSettings {
+    /// The reader this configuration selects.
+    pub fn effective_kind(&self) -> SourceKindSetting {
+        match (self.kind, &self.redis_url) {
+            (Some(k), _) => k,
+            (None, Some(_)) => SourceKindSetting::Crs,
+            (None, None) => SourceKindSetting::Demo,
+        }
+    }
+}
+
+/// Chart colour theme.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ThemeSetting {
+    Light,
+    Dark,
+}
+
+/// Language of reports and chart labels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Lang {
+    #[serde(rename = "en")]
+    En,
+    #[serde(rename = "zh-CN")]
+    ZhCn,
+}
+
+impl Lang {
+    pub fn parse(s: &str) -> Option<Lang> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "en" | "en-us" | "en-gb" | "english" => Some(Lang::En),
+            "zh-cn" | "zh" | "zh-hans" | "zh_cn" | "cn" => Some(Lang::ZhCn),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Lang::En => "en",
+            Lang::ZhCn => "zh-CN",
+        }
+    }
+}
+
+/// `[report]`: what the dashboard report shows and how its charts look.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ReportSettings {
+    pub trend_days: u32,
+    pub top_keys: u32,
+    pub chart_width: u32,
+    pub chart_height: u32,
+    pub chart_theme: ThemeSetting,
+    pub lang: Lang,
+}
+
+impl Default for ReportSettings {
+    fn default() -> Self {
+        ReportSettings {
+            trend_days: 7,
+            top_keys: 10,
+            chart_width: 800,
+            chart_height: 400,
+            chart_theme: ThemeSetting::Light,
+            lang: Lang::En,
+        }
+    }
+}
+
+/// `[log]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogSettings {
+    /// error, warn, info, debug or trace.
+    pub level: String,
+}
+
+impl Default for LogSettings {
+    fn default() -> Self {
+        LogSettings {
+            level: "info".into(),
+        }
+    }
+}
+
+/// The whole configuration file.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Settings {
+    pub source: SourceSettings,
+    pub report: ReportSettings,
+    pub log: LogSettings,
+}
+
+/// Allowed ranges, shared by validation, env parsing and the docs.
+pub mod limits {
+    pub const TREND_DAYS: (u32, u32) = (1, 30);
+    pub const TOP_KEYS: (u32, u32) = (1, 20);
+    pub const CHART_WIDTH: (u32, u32) = (320, 4096);
+    pub const CHART_HEIGHT: (u32, u32) = (200, 4096);
+    pub const TIMEZONE_OFFSET: (i32, i32) = (-12, 14);
+    pub const CONNECT_TIMEOUT_MS: (u64, u64) = (100, 120_000);
+    pub const REALTIME_WINDOW: (u32, u32) = (1, 60);
+    pub const LOG_LEVELS: &[&str] = &["error", "warn", "info", "debug", "trace"];
+}
+
+fn check_range<T: PartialOrd + std::fmt::Display>(
+    errors: &mut Vec<FieldError>,
+    field: &str,
+    value: T,
+    (lo, hi): (T, T),
+) {
+    if value < lo || value > hi {
+        errors.push(FieldError {
+            field: field.into(),
+            value: value.to_string(),
+            fix: format!("must be between {lo} and {hi}"),
+        });
+    }
+}
+
+impl Settings {
+    /// Every invalid value, each with its field path and the fix; empty when valid.
+    pub fn problems(&self) -> Vec<FieldError> {
+        let mut e = Vec::new();
+        let s = &self.source;
+        check_range(
+            &mut e,
+            "source.timezone_offset_hours",
+            s.timezone_offset_hours,
+            limits::TIMEZONE_OFFSET,
+        );
+        check_range(
+            &mut e,
+            "source.connect_timeout_ms",
+            s.connect_timeout_ms,
+            limits::CONNECT_TIMEOUT_MS,
+        );
+        check_range(
+            &mut e,
+            "source.realtime_window_minutes",
+            s.realtime_window_minutes,
+            limits::REALTIME_WINDOW,
+        );
+        if let Some(url) = &s.redis_url {
+            if let Err(why) = check_redis_url(url) {
+                e.push(FieldError {
+                    field: "source.redis_url".into(),
+                    value: crate::source::mask_url(url),
+                    fix: why,
+                });
+            }
+        }
+        if s.effective_kind() == SourceKindSetting::Crs && s.redis_url.is_none() {
+            e.push(FieldError {
+                field: "source.redis_url".into(),
+                value: "(unset)".into(),
+                fix: "`kind = \"crs\"` needs a redis_url such as redis://127.0.0.1:6379/0 (or set REDIS_HOST)".into(),
+            });
+        }
+        if let Some(p) = &s.pricing_file {
+            if p.trim().is_empty() {
+                e.push(FieldError {
+                    field: "source.pricing_file".into(),
+                    value: "\"\"".into(),
+                    fix: "give the path of a LiteLLM-format JSON price list, or remove the line to use the bundled one".into(),
+                });
+            }
+        }
+        let r = &self.report;
+        check_range(
+            &mut e,
+            "report.trend_days",
+            r.trend_days,
+            limits::TREND_DAYS,
+        );
+        check_range(&mut e, "report.top_keys", r.top_keys, limits::TOP_KEYS);
+        check_range(
+            &mut e,
+            "report.chart_width",
+            r.chart_width,
+            limits::CHART_WIDTH,
+        );
+        check_range(
+            &mut e,
+            "report.chart_height",
+            r.chart_height,
+            limits::CHART_HEIGHT,
+        );
+        if !limits::LOG_LEVELS.contains(&self.log.level.as_str()) {
+            e.push(FieldError {
+                field: "log.level".into(),
+                value: format!("{:?}", self.log.level),
+                fix: format!("must be one of {}", limits::LOG_LEVELS.join(", ")),
+            });
+        }
+        e
+    }
+
+    /// `Ok(self)` when valid, else an error listing every problem.
+    pub fn validated(self, source_name: Option<String>) -> Result<Settings, Error> {
+        let errors = self.problems();
+        if errors.is_empty() {
+            Ok(self)
+        } else {
+            Err(Error::Config {
+                source_name,
+                errors,
+            })
+        }
+    }
+
+    /// The configuration as TOML with every secret masked (for `check-config`).
+    pub fn to_masked_toml(&self) -> String {
+        let mut shown = self.clone();
+        if let Some(url) = &shown.source.redis_url {
+            shown.source.redis_url = Some(crate::source::mask_url(url));
+        }
+        toml::to_string_pretty(&shown).unwrap_or_else(|e| format!("# cannot render: {e}\n"))
+    }
+}
+
+fn check_redis_url(url: &str) -> Result<(), String> {
+    let lower = url.to_ascii_lowercase();
+    if !(lower.starts_with("redis://")
+        || lower.starts_with("rediss://")
+        || lower.starts_with("redis+unix://")
+        || lower.starts_with("unix://"))
+    {
+        return Err(
+            "must start with redis://, rediss:// or unix:// (e.g. redis://127.0.0.1:6379/0)".into(),
+        );
+    }
+    redis::Client::open(url).map(|_| ()).map_err(|e| {
+        format!("not a valid Redis URL ({e}); e.g. redis://:password@127.0.0.1:6379/0")
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_valid_and_select_demo() {
+        let s = Settings::default();
+        assert!(s.problems().is_empty());
+        assert_eq!(s.source.effective_kind(), SourceKindSetting::Demo);
+        assert_eq!(s.report.trend_days, 7);
+        assert_eq!(s.report.top_keys, 10);
+    }
+
+    #[test]
+    fn every_bad_value_is_named_with_value_and_range() {
+        let mut s = Settings::default();
+        s.report.trend_days = 45;
+        s.report.top_keys = 0;
+        s.log.level = "loud".into();
+        let p = s.problems();
+        assert_eq!(p.len(), 3, "{p:?}");
+        assert_eq!(p[0].field, "report.trend_days");
+        assert_eq!(p[0].value, "45");
+        assert_eq!(p[0].fix, "must be between 1 and 30");
+        assert_eq!(p[1].field, "report.top_keys");
+        assert_eq!(p[2].field, "log.level");
+        let msg = Settings { ..s }.validated(None).unwrap_err().to_string();
+        assert!(
+            msg.contains("`report.trend_days` = 45: must be between 1 and 30"),
+            "{msg}"
+        );
+    }
+
+    #[test]
+    fn bad_redis_url_is_refused_without_showing_the_password() {
+        let mut s = Settings::default();
+        s.source.redis_url = Some("http://:hunter2@example:6379".into());
+        let p = s.problems();
+        assert_eq!(p.len(), 1);
+        assert_eq!(p[0].field, "source.redis_url");
+        assert!(!p[0].value.contains("hunter2"), "{:?}", p[0]);
+    }
+}

@@ -1,0 +1,210 @@
+//! The dashboard Snapshot and its parts: a stable JSON contract read by the CLI, the UI and other
+//! tools. Fields may be added; the names here are never renamed.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, FixedOffset};
+use serde::{Deserialize, Serialize};
+
+/// Where a snapshot's numbers came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SourceKind {
+    Crs,
+    Demo,
+}
+
+impl SourceKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SourceKind::Crs => "crs",
+            SourceKind::Demo => "demo",
+        }
+    }
+}
+
+/// Token and request totals with their cost. `all_tokens` is all four kinds together.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Usage {
+    pub requests: u64,
+    pub input_tokens: u64,
+    pub output_tokens: u64,
+    pub cache_create_tokens: u64,
+    pub cache_read_tokens: u64,
+    pub all_tokens: u64,
+    pub cost_usd: f64,
+}
+
+impl Usage {
+    /// Input plus output: what CRS calls "tokens" on its today card.
+    pub fn core_tokens(&self) -> u64 {
+        self.input_tokens + self.output_tokens
+    }
+}
+
+/// API key counts. Soft-deleted keys are counted in neither `total` nor `active`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ApiKeyCounts {
+    pub total: u64,
+    pub active: u64,
+    /// Soft-deleted keys, which CRS's own overview still counts in its total.
+    pub deleted: u64,
+}
+
+/// Accounts of one platform by state; each account is in exactly one state.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccountCounts {
+    pub total: u64,
+    pub normal: u64,
+    pub abnormal: u64,
+    pub paused: u64,
+    pub rate_limited: u64,
+}
+
+impl AccountCounts {
+    pub fn add(&mut self, state: AccountState) {
+        self.total += 1;
+        match state {
+            AccountState::Normal => self.normal += 1,
+            AccountState::Abnormal => self.abnormal += 1,
+            AccountState::Paused => self.paused += 1,
+            AccountState::RateLimited => self.rate_limited += 1,
+        }
+    }
+
+    pub fn merge(&mut self, other: &AccountCounts) {
+        self.total += other.total;
+        self.normal += other.normal;
+        self.abnormal += other.abnormal;
+        self.paused += other.paused;
+        self.rate_limited += other.rate_limited;
+    }
+}
+
+/// The state an account is classified into (CRS's four-rule cascade, first match wins).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AccountState {
+    Normal,
+    Abnormal,
+    Paused,
+    RateLimited,
+}
+
+/// Requests and tokens per minute over the last `window_minutes`, current partial minute included.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Realtime {
+    pub rpm: f64,
+    pub tpm: f64,
+    pub window_minutes: u32,
+}
+
+/// One model's usage over the trend range; `cost_usd` is list-price cost.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ModelUsage {
+    pub model: String,
+    pub requests: u64,
+    pub input_tokens: u64,
+    pub output_tokens: u64,
+    pub cache_create_tokens: u64,
+    pub cache_read_tokens: u64,
+    pub all_tokens: u64,
+    pub cost_usd: f64,
+}
+
+/// One day of the trend; `cost_usd` is list-price cost.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct TrendDay {
+    pub date: String,
+    pub requests: u64,
+    pub input_tokens: u64,
+    pub output_tokens: u64,
+    pub cache_create_tokens: u64,
+    pub cache_read_tokens: u64,
+    pub all_tokens: u64,
+    pub cost_usd: f64,
+}
+
+/// One API key's usage over the trend range; `cost_usd` is rated cost (after service rates).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct KeyUsage {
+    pub id: String,
+    pub name: String,
+    pub requests: u64,
+    pub all_tokens: u64,
+    pub cost_usd: f64,
+}
+
+/// One API key's rated cost against its CRS limits; a limit of 0 means "no limit".
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct KeyLimit {
+    pub id: String,
+    pub name: String,
+    pub daily_cost_usd: f64,
+    pub daily_limit_usd: f64,
+    pub total_cost_usd: f64,
+    pub total_limit_usd: f64,
+    pub weekly_opus_cost_usd: f64,
+    pub weekly_opus_limit_usd: f64,
+    /// Tags of the key (CRS `tags` JSON), for limits set per tag.
+    #[serde(default)]
+    pub tags: Vec<String>,
+    #[serde(default)]
+    pub is_active: bool,
+}
+
+/// Which cost each figure carries: CRS prices global figures at list price and per-key figures
+/// at the rated cost (after `serviceRates`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CostBasis {
+    /// `usage_today`, `usage_total`, `models`, `trend`.
+    pub global: String,
+    /// `top_keys`, `key_limits`.
+    pub per_key: String,
+    /// Where prices came from: a file path, or "bundled".
+    pub pricing: String,
+}
+
+impl Default for CostBasis {
+    fn default() -> Self {
+        CostBasis {
+            global: "list_price".into(),
+            per_key: "rated".into(),
+            pricing: "bundled".into(),
+        }
+    }
+}
+
+/// The dashboard snapshot: what relaywatch shows and reports.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Snapshot {
+    pub generated_at: DateTime<FixedOffset>,
+    pub source: SourceKind,
+    pub timezone_offset_hours: i32,
+    pub today: String,
+    pub api_keys: ApiKeyCounts,
+    pub accounts: BTreeMap<String, AccountCounts>,
+    pub usage_today: Usage,
+    pub usage_total: Usage,
+    pub realtime: Realtime,
+    pub models: Vec<ModelUsage>,
+    pub trend: Vec<TrendDay>,
+    pub top_keys: Vec<KeyUsage>,
+    pub key_limits: Vec<KeyLimit>,
+    pub trend_days: u32,
+    pub top_n: u32,
+    pub cost_basis: CostBasis,
+    /// Bad data skipped while reading: one line per kind, with a count.
+    pub warnings: Vec<String>,
+}
+
+impl Snapshot {
+    /// All accounts over every platform.
+    pub fn accounts_total(&self) -> AccountCounts {
+        let mut all = AccountCounts::default();
+        for c in self.accounts.values() {
+            all.merge(c);
+        }
+        all
+    }
+}

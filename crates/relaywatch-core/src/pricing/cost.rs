@@ -1,0 +1,481 @@
+//! CRS's `CostCalculator.calculateCost` and, for its detailed path, `pricingService.calculateCost`.
+//! Rule kept: the same branches and the same float operations in the same order (per-Mtok price
+//! times tokens/1e6 on the legacy path, per-token price times tokens on the detailed path), so a
+//! total equals CRS's to the last bit, not just to the cent.
+
+use super::table::{or_zero, truthy, ModelPrice, Pricing};
+use super::{CostBreakdown, TokenCounts};
+
+/// A row of CRS's static fallback table (`MODEL_PRICING` in `costCalculator.js`), USD per Mtok.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct StaticPrice {
+    /// Input price.
+    pub input: f64,
+    /// Output price.
+    pub output: f64,
+    /// Cache-write price.
+    pub cache_write: f64,
+    /// Cache-read price.
+    pub cache_read: f64,
+}
+
+const fn sp(input: f64, output: f64, cache_write: f64, cache_read: f64) -> StaticPrice {
+    StaticPrice {
+        input,
+        output,
+        cache_write,
+        cache_read,
+    }
+}
+
+const SONNET: StaticPrice = sp(3.0, 15.0, 3.75, 0.3);
+const HAIKU: StaticPrice = sp(0.25, 1.25, 0.3, 0.03);
+const OPUS: StaticPrice = sp(15.0, 75.0, 18.75, 1.5);
+
+/// CRS's static table, used only when the price list has no entry for the model.
+const STATIC_TABLE: [(&str, StaticPrice); 8] = [
+    ("claude-3-5-sonnet-20241022", SONNET),
+    ("claude-sonnet-4-20250514", SONNET),
+    ("claude-sonnet-4-5-20250929", SONNET),
+    ("claude-3-5-haiku-20241022", HAIKU),
+    ("claude-3-opus-20240229", OPUS),
+    ("claude-opus-4-1-20250805", OPUS),
+    ("claude-3-sonnet-20240229", SONNET),
+    ("claude-3-haiku-20240307", HAIKU),
+];
+
+/// `MODEL_PRICING[model] || MODEL_PRICING['unknown']`: the static row for `model`, or the
+/// `unknown` row (3 / 15 / 3.75 / 0.30 USD per Mtok).
+pub fn static_fallback_price(model: &str) -> StaticPrice {
+    STATIC_TABLE
+        .iter()
+        .find(|(name, _)| *name == model)
+        .map(|(_, p)| *p)
+        .unwrap_or(SONNET)
+}
+
+/// Claude prompt-caching multipliers of the input price, used when a Claude entry lacks the
+/// cache fields (`pricingService.claudeCacheMultipliers`).
+const CLAUDE_WRITE_5M: f64 = 1.25;
+const CLAUDE_WRITE_1H: f64 = 2.0;
+const CLAUDE_READ: f64 = 0.1;
+
+impl Pricing {
+    /// What CRS's `CostCalculator.calculateCost(usage, model)` returns in `costs` for usage
+    /// aggregated from Redis (no service tier, no beta headers, as every admin recompute calls
+    /// it).
+    ///
+    /// The detailed path (`pricingService.calculateCost`) is taken when the 5m/1h split is
+    /// present (`ephemeral_5m > 0 || ephemeral_1h > 0`, which is when CRS's routes attach a
+    /// `cache_creation` object) or when `model` contains `[1m]`; otherwise the legacy path.
+    pub fn cost(&self, usage: &TokenCounts, model: &str) -> CostBreakdown {
+        if usage.ephemeral_5m > 0 || usage.ephemeral_1h > 0 || model.contains("[1m]") {
+            self.detailed_cost(usage, model)
+        } else {
+            self.legacy_cost(usage, model)
+        }
+    }
+
+    /// `CostCalculator.calculateCost`'s own (legacy) branch.
+    fn legacy_cost(&self, usage: &TokenCounts, model: &str) -> CostBreakdown {
+        let input_tokens = usage.input as f64;
+        let output_tokens = usage.output as f64;
+        let cache_create_tokens = usage.cache_create as f64;
+        let cache_read_tokens = usage.cache_read as f64;
+
+        let (price, used_fallback) = match self.get_model_pricing(model) {
+            Some(p) => {
+                let input = or_zero(p.input_cost_per_token) * 1_000_000.0;
+                let output = or_zero(p.output_cost_per_token) * 1_000_000.0;
+                let cache_read = or_zero(p.cache_read_input_token_cost) * 1_000_000.0;
+                let mut cache_write = or_zero(p.cache_creation_input_token_cost) * 1_000_000.0;
+                // OpenAI models without a cache-write price bill cache creation as input.
+                let is_openai = model.contains("gpt")
+                    || model.contains("o1")
+                    || p.litellm_provider.as_deref() == Some("openai");
+                if is_openai && !truthy(p.cache_creation_input_token_cost) && usage.cache_create > 0
+                {
+                    cache_write = input;
+                }
+                (sp(input, output, cache_write, cache_read), false)
+            }
+            None => (static_fallback_price(model), true),
+        };
+
+        let input = (input_tokens / 1_000_000.0) * price.input;
+        let output = (output_tokens / 1_000_000.0) * price.output;
+        let cache_write = (cache_create_tokens / 1_000_000.0) * price.cache_write;
+        let cache_read = (cache_read_tokens / 1_000_000.0) * price.cache_read;
+        CostBreakdown {
+            input,
+            output,
+            cache_write,
+            cache_read,
+            total: input + output + cache_write + cache_read,
+            used_fallback,
+        }
+    }
+
+    /// `pricingService.calculateCost(usage, model)` without beta headers or speed signals, so
+    /// no 1M-context beta and no fast-mode multiplier.
+    fn detailed_cost(&self, usage: &TokenCounts, model: &str) -> CostBreakdown {
+        let stripped = strip_long_context_suffix(model);
+        let is_long_context_model = model.contains("[1m]");
+
+        let input_tokens = usage.input as f64;
+        let cache_creation_tokens = usage.cache_create as f64;
+        let cache_read_tokens = usage.cache_read as f64;
+        let total_input_tokens = input_tokens + cache_creation_tokens + cache_read_tokens;
+
+        // The full name, `[1m]` included, is what CRS looks up.
+        let Some(pricing) = self.get_model_pricing(model) else {
+            return CostBreakdown {
+                used_fallback: true,
+                ..CostBreakdown::default()
+            };
+        };
+        let provider_is_anthropic = pricing
+            .litellm_provider
+            .as_deref()
+            .is_some_and(|p| p.to_lowercase().contains("anthropic"));
+        // Anthropic bills Claude flat regardless of context length: no 200K+ tier for Claude.
+        let ignores_200k = stripped.to_lowercase().contains("claude") || provider_is_anthropic;
+        let use_long_context_pricing =
+            is_long_context_model && total_input_tokens > 200_000.0 && !ignores_200k;
+        let is_claude = model.to_lowercase().contains("claude") || provider_is_anthropic;
+
+        let prices = detailed_prices(pricing, use_long_context_pricing, is_claude);
+
+        let input = input_tokens * prices.input;
+        let output = (usage.output as f64) * prices.output;
+        let cache_write = if usage.ephemeral_5m > 0 || usage.ephemeral_1h > 0 {
+            let ephemeral_5m = (usage.ephemeral_5m as f64) * prices.cache_create;
+            let ephemeral_1h = (usage.ephemeral_1h as f64) * prices.ephemeral_1h;
+            ephemeral_5m + ephemeral_1h
+        } else if usage.cache_create > 0 {
+            cache_creation_tokens * prices.cache_create
+        } else {
+            0.0
+        };
+        let cache_read = cache_read_tokens * prices.cache_read;
+        CostBreakdown {
+            input,
+            output,
+            cache_write,
+            cache_read,
+            total: input + output + cache_write + cache_read,
+            used_fallback: false,
+        }
+    }
+}
+
+/// Per-token prices chosen by the detailed path.
+struct DetailedPrices {
+    input: f64,
+    output: f64,
+    cache_create: f64,
+    cache_read: f64,
+    ephemeral_1h: f64,
+}
+
+fn detailed_prices(p: &ModelPrice, long: bool, is_claude: bool) -> DetailedPrices {
+    let base_input = or_zero(p.input_cost_per_token);
+    // `x !== null && x !== undefined`, then the raw value.
+    let input = match (long, p.input_cost_per_token_above_200k_tokens) {
+        (false, _) => base_input,
+        (true, Some(v)) => v,
+        (true, None) if is_claude => base_input * 2.0,
+        (true, None) => base_input,
+    };
+    let base_output = or_zero(p.output_cost_per_token);
+    let output = match (long, p.output_cost_per_token_above_200k_tokens) {
+        (true, Some(v)) => v,
+        _ => base_output,
+    };
+
+    let first_truthy = |a: Option<f64>, b: Option<f64>| {
+        if truthy(a) {
+            or_zero(a)
+        } else {
+            or_zero(b)
+        }
+    };
+    let (mut cache_create, mut cache_read, mut ephemeral_1h) = if long {
+        let cache_create = if is_claude {
+            or_zero(p.cache_creation_input_token_cost_above_200k_tokens)
+        } else {
+            first_truthy(
+                p.cache_creation_input_token_cost_above_200k_tokens,
+                p.cache_creation_input_token_cost,
+            )
+        };
+        let cache_read = if is_claude {
+            or_zero(p.cache_read_input_token_cost_above_200k_tokens)
+        } else {
+            first_truthy(
+                p.cache_read_input_token_cost_above_200k_tokens,
+                p.cache_read_input_token_cost,
+            )
+        };
+        let ephemeral_1h = match p.cache_creation_input_token_cost_above_1hr_above_200k_tokens {
+            Some(v) => v,
+            None if is_claude => 0.0,
+            None => or_zero(p.cache_creation_input_token_cost_above_1hr),
+        };
+        (cache_create, cache_read, ephemeral_1h)
+    } else {
+        (
+            or_zero(p.cache_creation_input_token_cost),
+            or_zero(p.cache_read_input_token_cost),
+            or_zero(p.cache_creation_input_token_cost_above_1hr),
+        )
+    };
+
+    if is_claude {
+        if !truthy(Some(cache_create)) {
+            cache_create = input * CLAUDE_WRITE_5M;
+        }
+        if !truthy(Some(cache_read)) {
+            cache_read = input * CLAUDE_READ;
+        }
+        if !truthy(Some(ephemeral_1h)) {
+            ephemeral_1h = input * CLAUDE_WRITE_1H;
+        }
+    }
+
+    DetailedPrices {
+        input,
+        output,
+        cache_create,
+        cache_read,
+        ephemeral_1h,
+    }
+}
+
+/// `modelName.replace(/\[1m\]/gi, '').trim()`.
+fn strip_long_context_suffix(model: &str) -> String {
+    let mut out = String::with_capacity(model.len());
+    let mut rest = model;
+    while let Some(i) = find_ascii_ci(rest, "[1m]") {
+        out.push_str(&rest[..i]);
+        rest = &rest[i + 4..];
+    }
+    out.push_str(rest);
+    // JavaScript's trim also removes U+FEFF.
+    out.trim_matches(|c: char| c.is_whitespace() || c == '\u{feff}')
+        .to_string()
+}
+
+fn find_ascii_ci(hay: &str, needle: &str) -> Option<usize> {
+    let (h, n) = (hay.as_bytes(), needle.as_bytes());
+    (0..=h.len().checked_sub(n.len())?).find(|&i| h[i..i + n.len()].eq_ignore_ascii_case(n))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn usage(input: u64, output: u64, cache_create: u64, cache_read: u64) -> TokenCounts {
+        TokenCounts {
+            input,
+            output,
+            cache_create,
+            cache_read,
+            ..TokenCounts::default()
+        }
+    }
+
+    fn table(json: &str) -> Pricing {
+        Pricing::from_json_str(json).unwrap()
+    }
+
+    #[test]
+    fn legacy_exact_match() {
+        // claude-sonnet-4-20250514: 3 / 15 / 3.75 / 0.30 USD per Mtok.
+        let c = Pricing::bundled().cost(
+            &usage(1_000_000, 100_000, 200_000, 2_000_000),
+            "claude-sonnet-4-20250514",
+        );
+        assert!(!c.used_fallback);
+        assert!((c.input - 3.0).abs() < 1e-12);
+        assert!((c.output - 1.5).abs() < 1e-12);
+        assert!((c.cache_write - 0.75).abs() < 1e-12);
+        assert!((c.cache_read - 0.6).abs() < 1e-12);
+        assert!((c.total - 5.85).abs() < 1e-12);
+        // Same operations as CRS: (tokens / 1e6) * (per-token price * 1e6).
+        assert_eq!(c.input, (1_000_000f64 / 1e6) * (3e-6 * 1e6));
+        assert_eq!(
+            c.total,
+            c.input + c.output + c.cache_write + c.cache_read,
+            "summed left to right"
+        );
+    }
+
+    #[test]
+    fn legacy_fuzzy_match() {
+        // "claude_sonnet_4_5" is no key; the fuzzy step finds claude-sonnet-4-5 (3 / 15).
+        let c = Pricing::bundled().cost(&usage(2_000_000, 1_000_000, 0, 0), "claude_sonnet_4_5");
+        assert!(!c.used_fallback);
+        assert!((c.total - 21.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn unknown_model_uses_the_static_unknown_row() {
+        let c = Pricing::bundled().cost(
+            &usage(1_000_000, 1_000_000, 1_000_000, 1_000_000),
+            "totally-unknown-model-xyz",
+        );
+        assert!(c.used_fallback);
+        assert_eq!(c.input, 3.0);
+        assert_eq!(c.output, 15.0);
+        assert_eq!(c.cache_write, 3.75);
+        assert_eq!(c.cache_read, 0.3);
+        assert!((c.total - 22.05).abs() < 1e-12);
+    }
+
+    #[test]
+    fn empty_price_list_uses_the_static_table() {
+        let p = table("{}");
+        let c = p.cost(
+            &usage(1_000_000, 1_000_000, 0, 0),
+            "claude-3-5-haiku-20241022",
+        );
+        assert!(c.used_fallback);
+        assert!((c.total - 1.5).abs() < 1e-12);
+        assert_eq!(static_fallback_price("unknown"), SONNET);
+        assert_eq!(static_fallback_price("claude-opus-4-1-20250805"), OPUS);
+    }
+
+    #[test]
+    fn openai_cache_create_without_price_is_billed_as_input() {
+        let p = table(
+            r#"{"gpt-4o": {"input_cost_per_token": 2.5e-6, "output_cost_per_token": 1e-5,
+                           "cache_read_input_token_cost": 1.25e-6, "litellm_provider": "openai"},
+                "other": {"input_cost_per_token": 1e-6, "litellm_provider": "x"}}"#,
+        );
+        let c = p.cost(&usage(0, 0, 1_000_000, 0), "gpt-4o");
+        assert!((c.cache_write - 2.5).abs() < 1e-12);
+        // Not OpenAI and no cache price: cache creation is free.
+        let c = p.cost(&usage(0, 0, 1_000_000, 0), "other");
+        assert_eq!(c.cache_write, 0.0);
+    }
+
+    #[test]
+    fn ephemeral_1h_uses_the_1h_price() {
+        // claude-sonnet-4-20250514: 5m write 3.75, 1h write 6 USD per Mtok.
+        let u = TokenCounts {
+            input: 1_000_000,
+            output: 0,
+            cache_create: 300_000,
+            cache_read: 0,
+            ephemeral_5m: 100_000,
+            ephemeral_1h: 200_000,
+        };
+        let c = Pricing::bundled().cost(&u, "claude-sonnet-4-20250514");
+        assert!(!c.used_fallback);
+        assert!((c.input - 3.0).abs() < 1e-12);
+        assert!((c.cache_write - (0.375 + 1.2)).abs() < 1e-12);
+        // Per-token arithmetic, as pricingService does it.
+        assert_eq!(c.cache_write, 100_000.0 * 3.75e-6 + 200_000.0 * 6e-6);
+    }
+
+    #[test]
+    fn ephemeral_split_bills_only_the_split_tokens() {
+        // CRS bills 5m + 1h tokens and ignores the rest of cache_create once a split exists.
+        let u = TokenCounts {
+            cache_create: 1_000_000,
+            ephemeral_5m: 100_000,
+            ..TokenCounts::default()
+        };
+        let c = Pricing::bundled().cost(&u, "claude-sonnet-4-20250514");
+        assert!((c.cache_write - 0.375).abs() < 1e-12);
+    }
+
+    #[test]
+    fn claude_without_cache_fields_uses_the_multipliers() {
+        let p = table(r#"{"claude-new": {"input_cost_per_token": 4e-6}}"#);
+        let u = TokenCounts {
+            cache_read: 1_000_000,
+            ephemeral_5m: 1_000_000,
+            ephemeral_1h: 1_000_000,
+            cache_create: 2_000_000,
+            ..TokenCounts::default()
+        };
+        let c = p.cost(&u, "claude-new");
+        assert!((c.cache_write - (5.0 + 8.0)).abs() < 1e-12);
+        assert!((c.cache_read - 0.4).abs() < 1e-12);
+    }
+
+    #[test]
+    fn one_m_claude_model_stays_flat_above_200k() {
+        // claude-opus-4-6[1m] resolves (fuzzy) to claude-opus-4-6: 5 / 25 USD per Mtok,
+        // cache write 6.25, cache read 0.50.
+        let p = Pricing::bundled();
+        let above = p.cost(&usage(250_000, 10_000, 0, 0), "claude-opus-4-6[1m]");
+        assert!(!above.used_fallback);
+        assert!((above.input - 1.25).abs() < 1e-12);
+        assert!((above.output - 0.25).abs() < 1e-12);
+        let below = p.cost(
+            &usage(150_000, 10_000, 40_000, 100_000),
+            "claude-opus-4-6[1m]",
+        );
+        assert!((below.input - 0.75).abs() < 1e-12);
+        assert!((below.output - 0.25).abs() < 1e-12);
+        assert!((below.cache_write - 0.25).abs() < 1e-12);
+        assert!((below.cache_read - 0.05).abs() < 1e-12);
+
+        // Even with 200K+ fields that differ, CRS prices Claude flat.
+        let p = table(
+            r#"{"claude-x": {"input_cost_per_token": 3e-6, "output_cost_per_token": 1.5e-5,
+                 "input_cost_per_token_above_200k_tokens": 6e-6,
+                 "output_cost_per_token_above_200k_tokens": 2.25e-5,
+                 "litellm_provider": "anthropic"}}"#,
+        );
+        let above = p.cost(&usage(300_000, 100_000, 0, 0), "claude-x[1m]");
+        assert!((above.input - 0.9).abs() < 1e-12);
+        assert!((above.output - 1.5).abs() < 1e-12);
+    }
+
+    #[test]
+    fn one_m_non_claude_model_switches_tier_above_200k() {
+        let p = table(
+            r#"{"gemini-x": {"input_cost_per_token": 1.25e-6, "output_cost_per_token": 1e-5,
+                 "input_cost_per_token_above_200k_tokens": 2.5e-6,
+                 "output_cost_per_token_above_200k_tokens": 1.5e-5,
+                 "cache_read_input_token_cost": 1.25e-7,
+                 "cache_read_input_token_cost_above_200k_tokens": 2.5e-7,
+                 "litellm_provider": "vertex_ai"}}"#,
+        );
+        // Above: total input 150k + 60k cache read = 210k > 200k.
+        let above = p.cost(&usage(150_000, 100_000, 0, 60_000), "gemini-x[1m]");
+        assert!((above.input - 0.375).abs() < 1e-12);
+        assert!((above.output - 1.5).abs() < 1e-12);
+        assert!((above.cache_read - 0.015).abs() < 1e-12);
+        // Exactly 200k is not above.
+        let at = p.cost(&usage(200_000, 100_000, 0, 0), "gemini-x[1m]");
+        assert!((at.input - 0.25).abs() < 1e-12);
+        assert!((at.output - 1.0).abs() < 1e-12);
+        // Without [1m] the legacy path never switches.
+        let plain = p.cost(&usage(250_000, 0, 0, 0), "gemini-x");
+        assert!((plain.input - 0.3125).abs() < 1e-12);
+    }
+
+    #[test]
+    fn detailed_path_without_price_is_zero() {
+        let u = TokenCounts {
+            input: 1_000_000,
+            ephemeral_1h: 10,
+            ..TokenCounts::default()
+        };
+        let c = Pricing::bundled().cost(&u, "no-such-model-qqq");
+        assert!(c.used_fallback);
+        assert_eq!(c.total, 0.0);
+    }
+
+    #[test]
+    fn long_context_suffix_is_stripped_case_insensitively() {
+        assert_eq!(strip_long_context_suffix(" gpt-x[1M] "), "gpt-x");
+        assert_eq!(strip_long_context_suffix("a[1m]b[1m]"), "ab");
+        assert_eq!(strip_long_context_suffix("a"), "a");
+    }
+}

@@ -1,0 +1,11 @@
+//! Rendering of snapshots: charts (PNG and SVG) and the report text.
+
+pub mod bundle;
+mod canvas;
+pub mod charts;
+pub mod fonts;
+pub mod format;
+pub mod i18n;
+pub mod report;
+pub mod text;
+pub mod theme;

@@ -1,0 +1,229 @@
+//! From `RelayData` to a `Snapshot`, each figure computed the way the matching CRS admin endpoint
+//! computes it (overview, today, model stats, usage trend, cost cards, cost ranking). Pure: the
+//! clock is `data.now`, the prices are passed in.
+
+use std::collections::{BTreeMap, HashMap};
+
+use super::accounts::{classify, Platform};
+use super::raw::{ModelBucket, RawUsage, RelayData};
+use crate::model::{
+    AccountCounts, ApiKeyCounts, CostBasis, KeyLimit, KeyUsage, ModelUsage, Realtime, Snapshot,
+    SourceKind, TrendDay, Usage,
+};
+use crate::pricing::Pricing;
+
+/// CRS prices a day that has no per-model data as this model.
+pub const UNKNOWN_MODEL: &str = "unknown";
+/// CRS prices lifetime usage with no per-model data as this model.
+pub const LIFETIME_FALLBACK_MODEL: &str = "claude-3-5-haiku-20241022";
+
+fn round2(x: f64) -> f64 {
+    (x * 100.0).round() / 100.0
+}
+
+fn models_cost(pricing: &Pricing, buckets: &[ModelBucket]) -> f64 {
+    buckets
+        .iter()
+        .map(|b| pricing.cost(&b.usage.token_counts(), &b.model).total)
+        .sum()
+}
+
+fn usage_of(u: &RawUsage, cost_usd: f64) -> Usage {
+    Usage {
+        requests: u.requests,
+        input_tokens: u.input,
+        output_tokens: u.output,
+        cache_create_tokens: u.cache_create,
+        cache_read_tokens: u.cache_read,
+        all_tokens: u.all_tokens,
+        cost_usd,
+    }
+}
+
+/// What the snapshot covers.
+#[derive(Debug, Clone, Copy)]
+pub struct Scope {
+    pub source: SourceKind,
+    pub trend_days: u32,
+    pub top_n: u32,
+}
+
+/// Build the snapshot.
+pub fn aggregate(data: RelayData, pricing: &Pricing, scope: Scope) -> Snapshot {
+    let now = data.now;
+    let live_keys = data.keys.iter().filter(|k| !k.is_deleted);
+
+    let api_keys = ApiKeyCounts {
+        total: live_keys.clone().count() as u64,
+        active: live_keys.clone().filter(|k| k.is_active).count() as u64,
+        deleted: data.keys.iter().filter(|k| k.is_deleted).count() as u64,
+    };
+
+    let mut accounts: BTreeMap<String, AccountCounts> = Platform::ALL
+        .iter()
+        .map(|p| (p.name().to_string(), AccountCounts::default()))
+        .collect();
+    for a in &data.accounts {
+        if let Some(p) = a.platform {
+            accounts
+                .entry(p.name().to_string())
+                .or_default()
+                .add(classify(a, p, now));
+        }
+    }
+
+    let usage_today = usage_of(&data.today_keys, models_cost(pricing, &data.today_models));
+    let total_cost = if data.lifetime_models.is_empty() {
+        pricing
+            .cost(&data.lifetime.token_counts(), LIFETIME_FALLBACK_MODEL)
+            .total
+    } else {
+        models_cost(pricing, &data.lifetime_models)
+    };
+    let usage_total = usage_of(&data.lifetime, total_cost);
+
+    let w = data.window_minutes.max(1) as f64;
+    let (req, tok) = data
+        .minutes
+        .iter()
+        .fold((0u64, 0u64), |(r, t), (a, b)| (r + a, t + b));
+    let realtime = Realtime {
+        rpm: round2(req as f64 / w),
+        tpm: round2(tok as f64 / w),
+        window_minutes: data.window_minutes,
+    };
+
+    let mut trend = Vec::with_capacity(data.days.len());
+    let mut per_model: HashMap<&str, RawUsage> = HashMap::new();
+    for day in &data.days {
+        let mut sum = RawUsage::default();
+        let cost = if !day.models.is_empty() {
+            for b in &day.models {
+                sum.add(&b.usage);
+                per_model.entry(b.model.as_str()).or_default().add(&b.usage);
+            }
+            models_cost(pricing, &day.models)
+        } else if let Some(k) = &day.keys_fallback {
+            sum = *k;
+            pricing.cost(&k.token_counts(), UNKNOWN_MODEL).total
+        } else {
+            0.0
+        };
+        trend.push(TrendDay {
+            date: day.date.clone(),
+            requests: sum.requests,
+            input_tokens: sum.input,
+            output_tokens: sum.output,
+            cache_create_tokens: sum.cache_create,
+            cache_read_tokens: sum.cache_read,
+            all_tokens: sum.four_kinds(),
+            cost_usd: cost,
+        });
+    }
+
+    let mut models: Vec<ModelUsage> = per_model
+        .into_iter()
+        .map(|(model, u)| ModelUsage {
+            model: model.to_string(),
+            requests: u.requests,
+            input_tokens: u.input,
+            output_tokens: u.output,
+            cache_create_tokens: u.cache_create,
+            cache_read_tokens: u.cache_read,
+            all_tokens: u.all_tokens,
+            cost_usd: pricing.cost(&u.token_counts(), model).total,
+        })
+        .collect();
+    models.sort_by(|a, b| {
+        b.cost_usd
+            .total_cmp(&a.cost_usd)
+            .then(b.all_tokens.cmp(&a.all_tokens))
+            .then(a.model.cmp(&b.model))
+    });
+
+    let mut ranked: Vec<KeyUsage> = data
+        .keys
+        .iter()
+        .filter(|k| !k.is_deleted)
+        .filter_map(|k| {
+            let c = data.key_costs.get(&k.id)?;
+            (c.range > 0.0).then(|| {
+                let u = data.key_range_usage.get(&k.id).copied().unwrap_or_default();
+                KeyUsage {
+                    id: k.id.clone(),
+                    name: k.name.clone(),
+                    requests: u.requests,
+                    all_tokens: u.all_tokens,
+                    cost_usd: c.range,
+                }
+            })
+        })
+        .collect();
+    ranked.sort_by(|a, b| b.cost_usd.total_cmp(&a.cost_usd).then(a.id.cmp(&b.id)));
+    ranked.truncate(scope.top_n as usize);
+
+    let mut key_limits: Vec<KeyLimit> = data
+        .keys
+        .iter()
+        .filter(|k| !k.is_deleted)
+        .filter(|k| {
+            k.daily_cost_limit > 0.0 || k.total_cost_limit > 0.0 || k.weekly_opus_cost_limit > 0.0
+        })
+        .map(|k| {
+            let c = data.key_costs.get(&k.id).copied().unwrap_or_default();
+            KeyLimit {
+                id: k.id.clone(),
+                name: k.name.clone(),
+                daily_cost_usd: c.today,
+                daily_limit_usd: k.daily_cost_limit,
+                total_cost_usd: c.total,
+                total_limit_usd: k.total_cost_limit,
+                weekly_opus_cost_usd: c.weekly_opus,
+                weekly_opus_limit_usd: k.weekly_opus_cost_limit,
+                tags: k.tags.clone(),
+                is_active: k.is_active,
+            }
+        })
+        .collect();
+    key_limits.sort_by(|a, b| {
+        limit_ratio(b)
+            .total_cmp(&limit_ratio(a))
+            .then(a.id.cmp(&b.id))
+    });
+
+    Snapshot {
+        generated_at: data.tz.local(now),
+        source: scope.source,
+        timezone_offset_hours: data.tz.hours(),
+        today: data.tz.date(now),
+        api_keys,
+        accounts,
+        usage_today,
+        usage_total,
+        realtime,
+        models,
+        trend,
+        top_keys: ranked,
+        key_limits,
+        trend_days: scope.trend_days,
+        top_n: scope.top_n,
+        cost_basis: CostBasis {
+            pricing: pricing.source().to_string(),
+            ..CostBasis::default()
+        },
+        warnings: data.warnings.lines(),
+    }
+}
+
+/// The highest share of any limit a key has used (0 when it has none).
+pub fn limit_ratio(k: &KeyLimit) -> f64 {
+    [
+        (k.daily_cost_usd, k.daily_limit_usd),
+        (k.total_cost_usd, k.total_limit_usd),
+        (k.weekly_opus_cost_usd, k.weekly_opus_limit_usd),
+    ]
+    .iter()
+    .filter(|(_, l)| *l > 0.0)
+    .map(|(c, l)| c / l)
+    .fold(0.0, f64::max)
+}

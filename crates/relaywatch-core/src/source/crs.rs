@@ -1,0 +1,711 @@
+//! Claude Relay Service reader: takes `RelayData` out of a CRS Redis with index sets when they
+//! exist and SCAN when they do not (older deployments), every read pipelined — never KEYS, never
+//! one round trip per key. Bad records are skipped and counted, never guessed.
+
+use std::collections::{BTreeMap, HashMap};
+use std::time::Duration;
+
+use chrono::{DateTime, Datelike, Duration as Days, Timelike, Utc};
+use redis::{Cmd, Value};
+
+use super::accounts::{Platform, Storage};
+use super::model_name::normalize_model_name;
+use super::parse::{self, Fields, UsageNames};
+use super::raw::{
+    AccountRecord, DayData, KeyCosts, KeyRangeUsage, KeyRecord, LifetimeSource, ModelBucket,
+    RawUsage, RelayData, Warnings,
+};
+use super::redis_io::{self, Conn};
+use super::ReadRequest;
+use crate::error::Result;
+use crate::tz::{epoch_minute, RelayTz};
+
+/// Keys per MGET.
+const MGET_CHUNK: usize = 1_000;
+
+const KEY_FIELDS: [&str; 10] = [
+    "id",
+    "name",
+    "isActive",
+    "isDeleted",
+    "dailyCostLimit",
+    "totalCostLimit",
+    "weeklyOpusCostLimit",
+    "tags",
+    "weeklyResetDay",
+    "weeklyResetHour",
+];
+
+const ACCOUNT_FIELDS: [&str; 7] = [
+    "isActive",
+    "status",
+    "schedulable",
+    "rateLimitStatus",
+    "rateLimitedAt",
+    "rateLimitEndAt",
+    "rateLimitDuration",
+];
+
+fn cmd(name: &str, key: &str) -> Cmd {
+    let mut c = redis::cmd(name);
+    c.arg(key);
+    c
+}
+
+/// A connected CRS reader.
+pub struct CrsReader {
+    conn: Conn,
+}
+
+impl CrsReader {
+    pub async fn connect(url: &str, timeout: Duration) -> Result<CrsReader> {
+        Ok(CrsReader {
+            conn: redis_io::connect(url, timeout).await?,
+        })
+    }
+
+    pub fn from_conn(conn: Conn) -> CrsReader {
+        CrsReader { conn }
+    }
+
+    /// Read everything a snapshot needs.
+    pub async fn read(&mut self, req: &ReadRequest) -> Result<RelayData> {
+        let mut w = Warnings::default();
+        let tz = req.tz;
+        let now = req.now;
+        let dates = tz.last_dates(now, req.trend_days.max(1));
+        let today = tz.date(now);
+
+        let keys = self.read_keys(&mut w).await?;
+        let accounts = self.read_accounts(&mut w).await?;
+        let (today_keys, _) = self.key_daily_sum(&today, &mut w).await?;
+        let mut days = Vec::with_capacity(dates.len());
+        for d in &dates {
+            let models = self
+                .model_buckets("usage:model:daily:", "usage:model:daily:index:", d, &mut w)
+                .await?;
+            let keys_fallback = if models.is_empty() {
+                let (sum, n) = self.key_daily_sum(d, &mut w).await?;
+                (n > 0).then_some(sum)
+            } else {
+                None
+            };
+            days.push(DayData {
+                date: d.clone(),
+                models,
+                keys_fallback,
+            });
+        }
+        let today_models = days
+            .last()
+            .filter(|d| d.date == today)
+            .map(|d| d.models.clone())
+            .unwrap_or_default();
+        let (lifetime, lifetime_source) = self.lifetime(&keys, &mut w).await?;
+        let lifetime_models = self.lifetime_models(&mut w).await?;
+        let minutes = self.minutes(now, req.window_minutes, &mut w).await?;
+        let key_costs = self
+            .key_costs(&keys, &dates, &today, tz, now, &mut w)
+            .await?;
+
+        let mut ranked: Vec<(&String, f64)> = keys
+            .iter()
+            .filter(|k| !k.is_deleted)
+            .filter_map(|k| key_costs.get(&k.id).map(|c| (&k.id, c.range)))
+            .filter(|(_, c)| *c > 0.0)
+            .collect();
+        ranked.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(b.0)));
+        let top: Vec<String> = ranked
+            .iter()
+            .take(req.top_n as usize)
+            .map(|(id, _)| (*id).clone())
+            .collect();
+        let key_range_usage = self.key_range_usage(&top, &dates, &mut w).await?;
+
+        Ok(RelayData {
+            now,
+            tz,
+            keys,
+            accounts,
+            today_keys,
+            today_models,
+            lifetime,
+            lifetime_source,
+            lifetime_models,
+            minutes,
+            window_minutes: req.window_minutes,
+            days,
+            key_costs,
+            key_range_usage,
+            warnings: w,
+        })
+    }
+
+    /// Members of an index set, or None when the set is missing or empty (and no `:empty`
+    /// marker says it is truly empty), meaning "fall back to SCAN".
+    async fn index_members(&mut self, index: &str) -> Result<Option<Vec<String>>> {
+        let replies = self
+            .conn
+            .batch(vec![
+                cmd("SMEMBERS", index),
+                cmd("EXISTS", &format!("{index}:empty")),
+            ])
+            .await?;
+        let members = redis_io::strings(&replies[0]);
+        let marked_empty = matches!(replies[1], Value::Int(n) if n > 0);
+        Ok(if !members.is_empty() {
+            Some(members)
+        } else if marked_empty {
+            Some(Vec::new())
+        } else {
+            None
+        })
+    }
+
+    async fn read_keys(&mut self, w: &mut Warnings) -> Result<Vec<KeyRecord>> {
+        let ids = match self.index_members("apikey:idx:all").await? {
+            Some(ids) if !ids.is_empty() => ids,
+            _ => self
+                .conn
+                .scan("apikey:*")
+                .await?
+                .into_iter()
+                .filter_map(|k| api_key_id(&k).map(str::to_string))
+                .collect(),
+        };
+        let cmds = ids
+            .iter()
+            .map(|id| {
+                let mut c = cmd("HMGET", &format!("apikey:{id}"));
+                for f in KEY_FIELDS {
+                    c.arg(f);
+                }
+                c
+            })
+            .collect();
+        let replies = self.conn.batch(cmds).await?;
+        let mut keys = Vec::with_capacity(ids.len());
+        for (id, v) in ids.iter().zip(replies) {
+            if redis_io::is_error(&v) {
+                w.add("API key record(s) of the wrong type", || {
+                    format!("apikey:{id}")
+                });
+                continue;
+            }
+            let vals = redis_io::optionals(&v);
+            if vals.iter().all(Option::is_none) {
+                continue; // listed in an index but gone (expired or hard-deleted)
+            }
+            let pairs: Vec<(String, String)> = KEY_FIELDS
+                .iter()
+                .zip(vals)
+                .filter_map(|(f, v)| Some((f.to_string(), v?)))
+                .collect();
+            let key = format!("apikey:{id}");
+            keys.push(key_record(id, &Fields::new(&key, &pairs), w));
+        }
+        keys.sort_by(|a, b| a.id.cmp(&b.id));
+        Ok(keys)
+    }
+
+    async fn read_accounts(&mut self, w: &mut Warnings) -> Result<Vec<AccountRecord>> {
+        let mut listed: Vec<(Platform, String)> = Vec::new();
+        for p in Platform::ALL {
+            let ids = match self.index_members(&p.index_key()).await? {
+                Some(ids) => ids,
+                None => self
+                    .conn
+                    .scan(&format!("{}*", p.key_prefix()))
+                    .await?
+                    .iter()
+                    .filter_map(|k| p.id_from_key(k).map(str::to_string))
+                    .collect(),
+            };
+            listed.extend(ids.into_iter().map(|id| (p, id)));
+        }
+        let cmds = listed
+            .iter()
+            .map(|(p, id)| {
+                let key = format!("{}{id}", p.key_prefix());
+                match p.storage() {
+                    Storage::Json => cmd("GET", &key),
+                    Storage::Hash => {
+                        let mut c = cmd("HMGET", &key);
+                        for f in ACCOUNT_FIELDS {
+                            c.arg(f);
+                        }
+                        c
+                    }
+                }
+            })
+            .collect();
+        let replies = self.conn.batch(cmds).await?;
+        let mut out = Vec::with_capacity(listed.len());
+        for ((p, id), v) in listed.into_iter().zip(replies) {
+            let key = format!("{}{id}", p.key_prefix());
+            if redis_io::is_error(&v) {
+                w.add("account record(s) of the wrong type", || key.clone());
+                continue;
+            }
+            let rec = match p.storage() {
+                Storage::Json => match redis_io::text(&v) {
+                    None => continue,
+                    Some(json) => match json_account(&json) {
+                        Some(mut a) => {
+                            a.id = id;
+                            a
+                        }
+                        None => {
+                            w.add("account record(s) with unreadable JSON", || key.clone());
+                            continue;
+                        }
+                    },
+                },
+                Storage::Hash => {
+                    let vals = redis_io::optionals(&v);
+                    if vals.iter().all(Option::is_none) {
+                        continue;
+                    }
+                    let pairs: Vec<(String, String)> = ACCOUNT_FIELDS
+                        .iter()
+                        .zip(vals)
+                        .filter_map(|(f, v)| Some((f.to_string(), v?)))
+                        .collect();
+                    hash_account(id, &Fields::new(&key, &pairs), w)
+                }
+            };
+            out.push(AccountRecord {
+                platform: Some(p),
+                ..rec
+            });
+        }
+        Ok(out)
+    }
+
+    /// Σ `usage:daily:{key}:{date}` and how many hashes were summed.
+    async fn key_daily_sum(&mut self, date: &str, w: &mut Warnings) -> Result<(RawUsage, usize)> {
+        let keys: Vec<String> = match self
+            .index_members(&format!("usage:daily:index:{date}"))
+            .await?
+        {
+            Some(ids) => ids
+                .iter()
+                .map(|id| format!("usage:daily:{id}:{date}"))
+                .collect(),
+            None => self
+                .conn
+                .scan(&format!("usage:daily:*:{date}"))
+                .await?
+                .into_iter()
+                .filter(|k| {
+                    k.strip_prefix("usage:daily:")
+                        .and_then(|r| r.strip_suffix(&format!(":{date}")))
+                        .is_some_and(|id| !id.contains(':') && id != "index")
+                })
+                .collect(),
+        };
+        let replies = self
+            .conn
+            .batch(keys.iter().map(|k| cmd("HGETALL", k)).collect())
+            .await?;
+        let mut sum = RawUsage::default();
+        let mut n = 0;
+        for (k, v) in keys.iter().zip(replies) {
+            if redis_io::is_error(&v) {
+                w.add("usage hash(es) of the wrong type", || k.clone());
+                continue;
+            }
+            let pairs = redis_io::pairs(&v);
+            if pairs.is_empty() {
+                continue;
+            }
+            n += 1;
+            sum.add(&parse::usage(&Fields::new(k, &pairs), UsageNames::Plain, w));
+        }
+        Ok((sum, n))
+    }
+
+    /// Per-model usage of one bucket (`{prefix}{model}:{bucket}`), merged per normalised model.
+    async fn model_buckets(
+        &mut self,
+        prefix: &str,
+        index_prefix: &str,
+        bucket: &str,
+        w: &mut Warnings,
+    ) -> Result<Vec<ModelBucket>> {
+        let suffix = format!(":{bucket}");
+        let keys: Vec<(String, String)> = match self
+            .index_members(&format!("{index_prefix}{bucket}"))
+            .await?
+        {
+            Some(models) => models
+                .into_iter()
+                .map(|m| (format!("{prefix}{m}{suffix}"), m))
+                .collect(),
+            None => self
+                .conn
+                .scan(&format!("{prefix}*{suffix}"))
+                .await?
+                .into_iter()
+                .filter_map(|k| {
+                    let m = k.strip_prefix(prefix)?.strip_suffix(&suffix)?;
+                    (m != "index" && !m.is_empty()).then(|| (k.clone(), m.to_string()))
+                })
+                .collect(),
+        };
+        let replies = self
+            .conn
+            .batch(keys.iter().map(|(k, _)| cmd("HGETALL", k)).collect())
+            .await?;
+        let mut merged: BTreeMap<String, RawUsage> = BTreeMap::new();
+        for ((k, model), v) in keys.iter().zip(replies) {
+            if redis_io::is_error(&v) {
+                continue; // an index set or marker matching the pattern, as CRS drops them
+            }
+            let pairs = redis_io::pairs(&v);
+            if pairs.is_empty() {
+                continue;
+            }
+            let u = parse::usage(&Fields::new(k, &pairs), UsageNames::Plain, w);
+            merged
+                .entry(normalize_model_name(model))
+                .or_default()
+                .add(&u);
+        }
+        Ok(merged
+            .into_iter()
+            .map(|(model, usage)| ModelBucket { model, usage })
+            .collect())
+    }
+
+    async fn lifetime(
+        &mut self,
+        keys: &[KeyRecord],
+        w: &mut Warnings,
+    ) -> Result<(RawUsage, LifetimeSource)> {
+        let v = self.conn.one(cmd("HGETALL", "usage:global:total")).await;
+        if let Ok(v) = v {
+            let pairs = redis_io::pairs(&v);
+            if pairs.iter().any(|(f, _)| f == "requests") {
+                let u = parse::usage(
+                    &Fields::new("usage:global:total", &pairs),
+                    UsageNames::Plain,
+                    w,
+                );
+                return Ok((u, LifetimeSource::Global));
+            }
+        }
+        let live: Vec<String> = keys
+            .iter()
+            .filter(|k| !k.is_deleted)
+            .map(|k| format!("usage:{}", k.id))
+            .collect();
+        let replies = self
+            .conn
+            .batch(live.iter().map(|k| cmd("HGETALL", k)).collect())
+            .await?;
+        let mut sum = RawUsage::default();
+        for (k, v) in live.iter().zip(replies) {
+            let pairs = redis_io::pairs(&v);
+            sum.add(&parse::usage(
+                &Fields::new(k, &pairs),
+                UsageNames::Lifetime,
+                w,
+            ));
+        }
+        Ok((sum, LifetimeSource::PerKey))
+    }
+
+    /// Per-(model, month) usage for every month CRS lists in `usage:model:monthly:months`
+    /// (found by SCAN when that set is missing).
+    async fn lifetime_models(&mut self, w: &mut Warnings) -> Result<Vec<ModelBucket>> {
+        let mut months = redis_io::strings(
+            &self
+                .conn
+                .one(cmd("SMEMBERS", "usage:model:monthly:months"))
+                .await
+                .unwrap_or(Value::Nil),
+        );
+        if months.is_empty() {
+            months = self
+                .conn
+                .scan("usage:model:monthly:*")
+                .await?
+                .iter()
+                .filter_map(|k| month_suffix(k).map(str::to_string))
+                .collect();
+        }
+        months.sort();
+        months.dedup();
+        let mut out = Vec::new();
+        for m in months.iter().filter(|m| is_month(m)) {
+            out.extend(
+                self.model_buckets("usage:model:monthly:", "usage:model:monthly:index:", m, w)
+                    .await?,
+            );
+        }
+        Ok(out)
+    }
+
+    async fn minutes(
+        &mut self,
+        now: DateTime<Utc>,
+        window: u32,
+        w: &mut Warnings,
+    ) -> Result<Vec<(u64, u64)>> {
+        let m0 = epoch_minute(now);
+        let keys: Vec<String> = (0..window as i64)
+            .map(|i| format!("system:metrics:minute:{}", m0 - i))
+            .collect();
+        let replies = self
+            .conn
+            .batch(keys.iter().map(|k| cmd("HGETALL", k)).collect())
+            .await?;
+        Ok(keys
+            .iter()
+            .zip(replies)
+            .map(|(k, v)| {
+                let pairs = redis_io::pairs(&v);
+                let f = Fields::new(k, &pairs);
+                (
+                    f.counter("requests", w).unwrap_or(0),
+                    f.counter("totalTokens", w).unwrap_or(0),
+                )
+            })
+            .collect())
+    }
+
+    async fn key_costs(
+        &mut self,
+        keys: &[KeyRecord],
+        dates: &[String],
+        today: &str,
+        tz: RelayTz,
+        now: DateTime<Utc>,
+        w: &mut Warnings,
+    ) -> Result<HashMap<String, KeyCosts>> {
+        let live: Vec<&KeyRecord> = keys.iter().filter(|k| !k.is_deleted).collect();
+        // One flat list of cost keys per live key: each range day, total, weekly Opus.
+        let per_key = dates.len() + 2;
+        let mut names = Vec::with_capacity(live.len() * per_key);
+        for k in &live {
+            for d in dates {
+                names.push(format!("usage:cost:daily:{}:{d}", k.id));
+            }
+            names.push(format!("usage:cost:total:{}", k.id));
+            let period = opus_period(now, tz, k.weekly_reset_day, k.weekly_reset_hour);
+            names.push(format!("usage:opus:weekly:{}:{period}", k.id));
+        }
+        let cmds: Vec<Cmd> = names
+            .chunks(MGET_CHUNK)
+            .map(|chunk| {
+                let mut c = redis::cmd("MGET");
+                for n in chunk {
+                    c.arg(n);
+                }
+                c
+            })
+            .collect();
+        let replies = self.conn.batch(cmds).await?;
+        let mut values: Vec<Option<String>> = Vec::with_capacity(names.len());
+        for r in replies {
+            values.extend(redis_io::optionals(&r));
+        }
+        values.resize(names.len(), None);
+        let today_pos = dates.iter().position(|d| d == today);
+        let mut out = HashMap::with_capacity(live.len());
+        for (i, k) in live.iter().enumerate() {
+            let row = &values[i * per_key..(i + 1) * per_key];
+            let names_row = &names[i * per_key..(i + 1) * per_key];
+            let mut num = |j: usize| -> f64 {
+                match &row[j] {
+                    None => 0.0,
+                    Some(s) => parse::parse_float(s).unwrap_or_else(|| {
+                        w.add("non-numeric cost value(s)", || {
+                            format!("{} = {:?}", names_row[j], s)
+                        });
+                        0.0
+                    }),
+                }
+            };
+            let range: f64 = (0..dates.len()).map(&mut num).sum();
+            let costs = KeyCosts {
+                range,
+                today: today_pos.map(&mut num).unwrap_or(0.0),
+                total: num(dates.len()),
+                weekly_opus: num(dates.len() + 1),
+            };
+            out.insert(k.id.clone(), costs);
+        }
+        Ok(out)
+    }
+
+    /// Requests and four-kind tokens of the given keys over the range (CRS's key trend).
+    async fn key_range_usage(
+        &mut self,
+        ids: &[String],
+        dates: &[String],
+        w: &mut Warnings,
+    ) -> Result<HashMap<String, KeyRangeUsage>> {
+        let keys: Vec<(usize, String)> = ids
+            .iter()
+            .enumerate()
+            .flat_map(|(i, id)| {
+                dates
+                    .iter()
+                    .map(move |d| (i, format!("usage:daily:{id}:{d}")))
+            })
+            .collect();
+        let replies = self
+            .conn
+            .batch(keys.iter().map(|(_, k)| cmd("HGETALL", k)).collect())
+            .await?;
+        let mut out: HashMap<String, KeyRangeUsage> = HashMap::new();
+        for ((i, k), v) in keys.iter().zip(replies) {
+            let pairs = redis_io::pairs(&v);
+            let u = parse::usage(&Fields::new(k, &pairs), UsageNames::Plain, w);
+            let e = out.entry(ids[*i].clone()).or_default();
+            e.requests += u.requests;
+            e.all_tokens += u.four_kinds();
+        }
+        Ok(out)
+    }
+}
+
+/// The key id of a real API key record found by SCAN `apikey:*`: exactly two colon parts, not
+/// `apikey:hash_map` (CRS's `scanApiKeyIds`).
+pub fn api_key_id(key: &str) -> Option<&str> {
+    let id = key.strip_prefix("apikey:")?;
+    (!id.is_empty() && !id.contains(':') && id != "hash_map").then_some(id)
+}
+
+fn key_record(id: &str, f: &Fields, w: &mut Warnings) -> KeyRecord {
+    let tags = f
+        .get("tags")
+        .and_then(|t| serde_json::from_str::<Vec<String>>(t).ok())
+        .unwrap_or_default();
+    KeyRecord {
+        id: id.to_string(),
+        name: f.get("name").unwrap_or(id).to_string(),
+        is_active: f.boolean("isActive").unwrap_or(false),
+        is_deleted: f.boolean("isDeleted").unwrap_or(false),
+        daily_cost_limit: f.float("dailyCostLimit", w).unwrap_or(0.0),
+        total_cost_limit: f.float("totalCostLimit", w).unwrap_or(0.0),
+        weekly_opus_cost_limit: f.float("weeklyOpusCostLimit", w).unwrap_or(0.0),
+        tags,
+        weekly_reset_day: f
+            .get("weeklyResetDay")
+            .and_then(|v| v.trim().parse().ok())
+            .filter(|d| (1..=7).contains(d))
+            .unwrap_or(1),
+        weekly_reset_hour: f
+            .get("weeklyResetHour")
+            .and_then(|v| v.trim().parse().ok())
+            .filter(|h| *h < 24)
+            .unwrap_or(0),
+    }
+}
+
+fn hash_account(id: String, f: &Fields, w: &mut Warnings) -> AccountRecord {
+    AccountRecord {
+        platform: None,
+        id,
+        is_active: f.boolean("isActive"),
+        status: f.get("status").map(str::to_string),
+        schedulable: f.boolean("schedulable"),
+        rate_limit_status: f.get("rateLimitStatus").map(str::to_string),
+        rate_limited_at: f.time("rateLimitedAt", w),
+        rate_limit_end_at: f.time("rateLimitEndAt", w),
+        rate_limit_duration_minutes: f
+            .get("rateLimitDuration")
+            .and_then(|v| v.trim().parse().ok()),
+    }
+}
+
+/// A Bedrock account: a JSON string whose booleans are real booleans.
+fn json_account(json: &str) -> Option<AccountRecord> {
+    let v: serde_json::Value = serde_json::from_str(json).ok()?;
+    let obj = v.as_object()?;
+    let boolean = |k: &str| match obj.get(k)? {
+        serde_json::Value::Bool(b) => Some(*b),
+        serde_json::Value::String(s) => parse::parse_bool(s),
+        _ => None,
+    };
+    Some(AccountRecord {
+        platform: None,
+        id: String::new(),
+        is_active: boolean("isActive"),
+        status: obj
+            .get("status")
+            .and_then(|s| s.as_str())
+            .map(str::to_string),
+        schedulable: boolean("schedulable"),
+        rate_limit_status: None,
+        rate_limited_at: None,
+        rate_limit_end_at: None,
+        rate_limit_duration_minutes: None,
+    })
+}
+
+fn is_month(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.len() == 7
+        && b[4] == b'-'
+        && b[..4].iter().all(u8::is_ascii_digit)
+        && b[5..].iter().all(u8::is_ascii_digit)
+}
+
+/// The `YYYY-MM` a monthly key ends with (`…:{model}:{YYYY-MM}`), anchored on the suffix.
+fn month_suffix(key: &str) -> Option<&str> {
+    let m = key.get(key.len().checked_sub(7)?..)?;
+    let before = key.get(..key.len() - 7)?;
+    (is_month(m) && before.ends_with(':') && !before.ends_with(":index:")).then_some(m)
+}
+
+/// The start of the key's current weekly Opus period on the relay's clock, `YYYY-MM-DDTHH`:
+/// the latest `weeklyResetDay` (1 = Monday … 7 = Sunday) at `weeklyResetHour` not after now.
+pub fn opus_period(now: DateTime<Utc>, tz: RelayTz, reset_day: u32, reset_hour: u32) -> String {
+    let local = tz.local(now);
+    let weekday = local.weekday().number_from_monday(); // 1..=7
+    let mut back = (weekday + 7 - reset_day.clamp(1, 7)) % 7;
+    if back == 0 && local.hour() < reset_hour {
+        back = 7;
+    }
+    let start = local.date_naive() - Days::days(back as i64);
+    format!("{}T{:02}", start.format("%Y-%m-%d"), reset_hour.min(23))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    #[test]
+    fn api_key_scan_filter() {
+        assert_eq!(api_key_id("apikey:7f0c"), Some("7f0c"));
+        assert_eq!(api_key_id("apikey:hash_map"), None);
+        assert_eq!(api_key_id("apikey:idx:all"), None);
+        assert_eq!(api_key_id("apikey:set:active"), None);
+        assert_eq!(api_key_id("apikey_hash:abc"), None);
+    }
+
+    #[test]
+    fn month_suffix_is_anchored() {
+        assert_eq!(
+            month_suffix("usage:model:monthly:claude-sonnet-4-20250514[1m]:2026-11"),
+            Some("2026-11")
+        );
+        assert_eq!(month_suffix("usage:model:monthly:index:2026-11"), None);
+        assert_eq!(month_suffix("usage:model:monthly:months"), None);
+    }
+
+    #[test]
+    fn opus_period_starts_at_the_last_reset() {
+        let tz = RelayTz::from_config(8);
+        // Sunday 2026-11-22 12:00 +08:00.
+        let now = Utc.with_ymd_and_hms(2026, 11, 22, 4, 0, 0).unwrap();
+        assert_eq!(opus_period(now, tz, 1, 0), "2026-11-16T00");
+        assert_eq!(opus_period(now, tz, 7, 9), "2026-11-22T09");
+        assert_eq!(opus_period(now, tz, 7, 13), "2026-11-15T13");
+    }
+}

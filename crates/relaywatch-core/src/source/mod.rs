@@ -1,0 +1,112 @@
+//! Readers of relay data. Each reader produces `RelayData` (what was stored) and `aggregate`
+//! turns it into a Snapshot with CRS's rules, so real and demo data share one code path.
+
+pub mod accounts;
+pub mod aggregate;
+pub mod crs;
+pub mod demo;
+pub mod model_name;
+pub mod parse;
+pub mod raw;
+pub mod redis_io;
+
+use chrono::{DateTime, Utc};
+
+use crate::config::{Settings, SourceKindSetting};
+use crate::error::Result;
+use crate::model::{Snapshot, SourceKind};
+use crate::pricing::Pricing;
+use crate::tz::RelayTz;
+
+/// What to read, and as of when.
+#[derive(Debug, Clone, Copy)]
+pub struct ReadRequest {
+    pub now: DateTime<Utc>,
+    pub tz: RelayTz,
+    pub trend_days: u32,
+    pub top_n: u32,
+    pub window_minutes: u32,
+}
+
+impl ReadRequest {
+    pub fn from_settings(s: &Settings, now: DateTime<Utc>) -> Self {
+        ReadRequest {
+            now,
+            tz: RelayTz::from_config(s.source.timezone_offset_hours),
+            trend_days: s.report.trend_days,
+            top_n: s.report.top_keys,
+            window_minutes: s.source.realtime_window_minutes,
+        }
+    }
+}
+
+/// Take a snapshot with the source the settings select (connecting if it is Redis).
+pub async fn take_snapshot(
+    settings: &Settings,
+    pricing: &Pricing,
+    req: ReadRequest,
+) -> Result<Snapshot> {
+    let scope = aggregate::Scope {
+        source: SourceKind::Demo,
+        trend_days: req.trend_days,
+        top_n: req.top_n,
+    };
+    match settings.source.effective_kind() {
+        SourceKindSetting::Demo => Ok(aggregate::aggregate(
+            demo::generate(req, pricing),
+            pricing,
+            scope,
+        )),
+        SourceKindSetting::Crs => {
+            let url = settings.source.redis_url.as_deref().unwrap_or_default();
+            let timeout = std::time::Duration::from_millis(settings.source.connect_timeout_ms);
+            let mut reader = crs::CrsReader::connect(url, timeout).await?;
+            let data = reader.read(&req).await?;
+            Ok(aggregate::aggregate(
+                data,
+                pricing,
+                aggregate::Scope {
+                    source: SourceKind::Crs,
+                    ..scope
+                },
+            ))
+        }
+    }
+}
+
+/// A Redis URL with its password (and user) replaced by `***`, safe to print.
+pub fn mask_url(url: &str) -> String {
+    let Some(scheme_end) = url.find("://") else {
+        return url.to_string();
+    };
+    let rest = &url[scheme_end + 3..];
+    let authority_end = rest.find('/').unwrap_or(rest.len());
+    let authority = &rest[..authority_end];
+    match authority.rfind('@') {
+        Some(at) => format!(
+            "{}://***@{}{}",
+            &url[..scheme_end],
+            &authority[at + 1..],
+            &rest[authority_end..]
+        ),
+        None => url.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::mask_url;
+
+    #[test]
+    fn masks_user_and_password() {
+        assert_eq!(
+            mask_url("redis://:s3cret@10.0.0.5:6379/2"),
+            "redis://***@10.0.0.5:6379/2"
+        );
+        assert_eq!(
+            mask_url("rediss://user:p@ss@host:6380"),
+            "rediss://***@host:6380"
+        );
+        assert_eq!(mask_url("redis://127.0.0.1:6379"), "redis://127.0.0.1:6379");
+    }
+}

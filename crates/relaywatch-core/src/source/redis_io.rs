@@ -1,0 +1,181 @@
+//! The thin async edge to Redis: connect with a timeout, SCAN with a large COUNT, and run many
+//! commands as chunked pipelines whose per-command errors (WRONGTYPE) come back as values.
+//! Errors name the URL with its password masked.
+
+use std::time::Duration;
+
+use redis::aio::MultiplexedConnection;
+use redis::{AsyncConnectionConfig, Cmd, Value};
+
+use super::mask_url;
+use crate::error::{Error, Result};
+
+/// Commands per pipeline round trip.
+const CHUNK: usize = 4_000;
+/// SCAN's COUNT hint.
+const SCAN_COUNT: usize = 10_000;
+/// How long one reply may take once connected.
+const RESPONSE_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// A connection that knows its (masked) URL for error messages.
+#[derive(Clone)]
+pub struct Conn {
+    con: MultiplexedConnection,
+    url: String,
+    secret: Option<String>,
+}
+
+fn password_of(url: &str) -> Option<String> {
+    let info = redis::IntoConnectionInfo::into_connection_info(url).ok()?;
+    info.redis_settings().password().map(|p| p.to_string())
+}
+
+fn scrub(reason: String, secret: &Option<String>) -> String {
+    match secret {
+        Some(s) if !s.is_empty() => reason.replace(s.as_str(), "***"),
+        _ => reason,
+    }
+}
+
+/// Connect and PING within `timeout`.
+pub async fn connect(url: &str, timeout: Duration) -> Result<Conn> {
+    let masked = mask_url(url);
+    let secret = password_of(url);
+    let fail = |reason: String| Error::RedisConnect {
+        url: masked.clone(),
+        reason: scrub(reason, &secret),
+    };
+    let client = redis::Client::open(url).map_err(|e| fail(e.to_string()))?;
+    let cfg = AsyncConnectionConfig::new()
+        .set_connection_timeout(Some(timeout))
+        .set_response_timeout(Some(timeout));
+    let attempt = async {
+        let mut con = client
+            .get_multiplexed_async_connection_with_config(&cfg)
+            .await?;
+        redis::cmd("PING").query_async::<String>(&mut con).await?;
+        Ok::<_, redis::RedisError>(con)
+    };
+    let mut con = match tokio::time::timeout(timeout, attempt).await {
+        Ok(Ok(con)) => con,
+        Ok(Err(e)) => return Err(fail(e.to_string())),
+        Err(_) => return Err(fail(format!("no answer within {} ms", timeout.as_millis()))),
+    };
+    con.set_response_timeout(RESPONSE_TIMEOUT);
+    Ok(Conn {
+        con,
+        url: masked,
+        secret,
+    })
+}
+
+impl Conn {
+    /// The masked URL.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    fn err(&self, e: redis::RedisError) -> Error {
+        Error::Redis {
+            url: self.url.clone(),
+            reason: scrub(e.to_string(), &self.secret),
+        }
+    }
+
+    /// Every key matching `pattern`, by SCAN (never KEYS).
+    pub async fn scan(&mut self, pattern: &str) -> Result<Vec<String>> {
+        let mut out = Vec::new();
+        let mut cursor: u64 = 0;
+        loop {
+            let (next, keys): (u64, Vec<String>) = redis::cmd("SCAN")
+                .arg(cursor)
+                .arg("MATCH")
+                .arg(pattern)
+                .arg("COUNT")
+                .arg(SCAN_COUNT)
+                .query_async(&mut self.con)
+                .await
+                .map_err(|e| self.err(e))?;
+            out.extend(keys);
+            if next == 0 {
+                break;
+            }
+            cursor = next;
+        }
+        out.sort_unstable();
+        out.dedup();
+        Ok(out)
+    }
+
+    /// Run the commands as pipelines of `CHUNK`; one reply per command, errors as values.
+    pub async fn batch(&mut self, cmds: Vec<Cmd>) -> Result<Vec<Value>> {
+        let mut out = Vec::with_capacity(cmds.len());
+        for chunk in cmds.chunks(CHUNK) {
+            let mut pipe = redis::pipe();
+            pipe.ignore_errors();
+            for c in chunk {
+                pipe.add_command(c.clone());
+            }
+            let replies: Vec<Value> = pipe
+                .query_async(&mut self.con)
+                .await
+                .map_err(|e| self.err(e))?;
+            out.extend(replies);
+        }
+        Ok(out)
+    }
+
+    /// One command.
+    pub async fn one(&mut self, cmd: Cmd) -> Result<Value> {
+        cmd.query_async(&mut self.con)
+            .await
+            .map_err(|e| self.err(e))
+    }
+}
+
+/// Text of a bulk or simple string reply.
+pub fn text(v: &Value) -> Option<String> {
+    match v {
+        Value::BulkString(b) => Some(String::from_utf8_lossy(b).into_owned()),
+        Value::SimpleString(s) => Some(s.clone()),
+        Value::Int(i) => Some(i.to_string()),
+        Value::Double(d) => Some(d.to_string()),
+        _ => None,
+    }
+}
+
+/// A reply that failed on the server (WRONGTYPE and the like).
+pub fn is_error(v: &Value) -> bool {
+    matches!(v, Value::ServerError(_))
+}
+
+/// The members of an array or set reply, as strings.
+pub fn strings(v: &Value) -> Vec<String> {
+    match v {
+        Value::Array(items) | Value::Set(items) => items.iter().filter_map(text).collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// The (field, value) pairs of an HGETALL reply (RESP2 array or RESP3 map).
+pub fn pairs(v: &Value) -> Vec<(String, String)> {
+    match v {
+        Value::Map(m) => m
+            .iter()
+            .filter_map(|(k, v)| Some((text(k)?, text(v)?)))
+            .collect(),
+        Value::Array(items) => items
+            .chunks_exact(2)
+            .filter_map(|kv| Some((text(&kv[0])?, text(&kv[1])?)))
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// An HMGET reply as optional strings, one per requested field.
+pub fn optionals(v: &Value) -> Vec<Option<String>> {
+    match v {
+        Value::Array(items) => items.iter().map(text).collect(),
+        _ => Vec::new(),
+    }
+}

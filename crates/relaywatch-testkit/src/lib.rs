@@ -1,0 +1,18 @@
+//! relaywatch-testkit: test helpers for relaywatch; rule: test-only code (never a normal dependency), and everything it writes into Redis is what Claude Relay Service (CRS) itself would write.
+//!
+//! * [`RedisServer`]: a real `redis-server` on a free loopback port, shared per
+//!   test binary via [`RedisServer::shared`] / [`fresh_db`].
+//! * [`CrsWriter`]: reproduces CRS's writes (API keys, usage events, accounts,
+//!   minute metrics) plus raw helpers for malformed data.
+//! * [`fixtures::seed_bench`]: seeds a large, CRS-shaped dataset quickly.
+
+pub mod crs_time;
+pub mod fixtures;
+pub mod model;
+pub mod server;
+pub mod writer;
+
+pub use server::{fresh_db, RedisServer};
+pub use writer::{
+    AccountSpec, ApiKeySpec, CrsWriter, OpusWeek, Platform, UsageCounts, UsageEvent, WriterOptions,
+};
