@@ -525,7 +525,7 @@ fn api_key_hash_and_indexes() {
     let hash_map: BTreeMap<String, String> = c.hgetall("apikey:hash_map").unwrap();
     let mut ids: Vec<&String> = hash_map.values().collect();
     ids.sort();
-    assert_eq!(ids, vec!["off-key", KEY]);
+    assert_eq!(ids, vec![KEY, "off-key"]);
 
     let sorted = |c: &mut Connection, k: &str| -> Vec<String> {
         let mut v: Vec<String> = c.smembers(k).unwrap();

@@ -5,7 +5,7 @@
 //!   (`pricingService.getModelPricing`).
 //! - [`cost`]: `CostCalculator.calculateCost` (legacy path, detailed path, static fallback),
 //!   with CRS's float operations in CRS's order.
-//! - [`format`]: `CostCalculator.formatCost`, with JavaScript's `toFixed` rounding.
+//! - [`format`](mod@format): `CostCalculator.formatCost`, with JavaScript's `toFixed` rounding.
 //! - `json`: a strict JSON reader whose numbers round exactly like JavaScript's `JSON.parse`.
 
 pub mod cost;

@@ -356,6 +356,12 @@ mod tests {
         );
         assert!(p.get_model_pricing("zzz").is_none());
         assert!(p.get_model_pricing("").is_none());
+        // Memoised lookups answer the same.
+        assert_eq!(
+            p.get_model_pricing("MODEL").unwrap().input_cost_per_token,
+            Some(1.0)
+        );
+        assert!(p.get_model_pricing("zzz").is_none());
     }
 
     #[test]

@@ -435,10 +435,16 @@ fn header(ctx: &mut Ctx, title: &str, subtitle: Option<&str>) -> f32 {
     pad + title_h + ctx.s(10.0)
 }
 
-/// The centred "no data" note of an empty chart.
-fn no_data(ctx: &mut Ctx, top: f32) {
+/// The centred "no data" note of an empty chart, in a faint frame.
+fn no_data<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, ctx: &mut Ctx, top: f32) -> Drawn {
+    let pad = ctx.s(PAD);
+    root.draw(&Rectangle::new(
+        [px((pad, top)), px((ctx.w - pad, ctx.h - pad))],
+        ctx.colors.grid.stroke_width(ctx.su(1.0)),
+    ))
+    .map_err(de)?;
     let msg = ctx.labels.no_data.clone();
-    let y = (top + ctx.h - ctx.s(PAD)) / 2.0;
+    let y = (top + ctx.h - pad) / 2.0;
     ctx.text(
         msg,
         (ctx.w / 2.0, y),
@@ -448,6 +454,7 @@ fn no_data(ctx: &mut Ctx, top: f32) {
         HAlign::Center,
         VAlign::Center,
     );
+    Ok(())
 }
 
 /// "first – last" of the trend's dates, or the one date.
@@ -615,8 +622,7 @@ fn overview<DB: DrawingBackend>(
     let top = header(ctx, &l.overview_title, Some(&subtitle));
     let max = bars.iter().map(|b| b.1 .0).fold(0.0, f64::max);
     if max <= 0.0 {
-        no_data(ctx, top);
-        return Ok(());
+        return no_data(root, ctx, top);
     }
     let c = ctx.colors;
     let pad = ctx.s(PAD);
@@ -718,8 +724,7 @@ fn models<DB: DrawingBackend>(
     let top = header(ctx, &l.models_title, range.as_deref());
     let total: u64 = slices.iter().map(|s| s.1).sum();
     if total == 0 {
-        no_data(ctx, top);
-        return Ok(());
+        return no_data(root, ctx, top);
     }
     let c = ctx.colors;
     let pad = ctx.s(PAD);
@@ -888,8 +893,7 @@ fn trend<DB: DrawingBackend>(
         .fold(0.0, f64::max);
     let max_req = requests.iter().copied().fold(0.0, f64::max);
     if days.is_empty() || (max_tokens <= 0.0 && max_req <= 0.0) {
-        no_data(ctx, top);
-        return Ok(());
+        return no_data(root, ctx, top);
     }
     let c = ctx.colors;
     let pad = ctx.s(PAD);
@@ -1141,8 +1145,7 @@ fn top_keys<DB: DrawingBackend>(
         .filter(|k| k.cost_usd > 0.0 || k.requests > 0)
         .collect();
     if keys.is_empty() {
-        no_data(ctx, top);
-        return Ok(());
+        return no_data(root, ctx, top);
     }
     keys.sort_by(|a, b| {
         b.cost_usd

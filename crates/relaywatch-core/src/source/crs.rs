@@ -485,8 +485,10 @@ impl CrsReader {
         w: &mut Warnings,
     ) -> Result<HashMap<String, KeyCosts>> {
         let live: Vec<&KeyRecord> = keys.iter().filter(|k| !k.is_deleted).collect();
-        // One flat list of cost keys per live key: each range day, total, weekly Opus.
-        let per_key = dates.len() + 2;
+        // One flat list of cost keys per live key: each range day, total, weekly Opus (the
+        // reset-period name of CRS v1.1.281+, then the older ISO-week name).
+        let per_key = dates.len() + 3;
+        let legacy_week = legacy_opus_week(now, tz);
         let mut names = Vec::with_capacity(live.len() * per_key);
         for k in &live {
             for d in dates {
@@ -495,6 +497,7 @@ impl CrsReader {
             names.push(format!("usage:cost:total:{}", k.id));
             let period = opus_period(now, tz, k.weekly_reset_day, k.weekly_reset_hour);
             names.push(format!("usage:opus:weekly:{}:{period}", k.id));
+            names.push(format!("usage:opus:weekly:{}:{legacy_week}", k.id));
         }
         let cmds: Vec<Cmd> = names
             .chunks(MGET_CHUNK)
@@ -533,7 +536,11 @@ impl CrsReader {
                 range,
                 today: today_pos.map(&mut num).unwrap_or(0.0),
                 total: num(dates.len()),
-                weekly_opus: num(dates.len() + 1),
+                weekly_opus: if row[dates.len() + 1].is_some() {
+                    num(dates.len() + 1)
+                } else {
+                    num(dates.len() + 2)
+                },
             };
             out.insert(k.id.clone(), costs);
         }
@@ -675,6 +682,24 @@ pub fn opus_period(now: DateTime<Utc>, tz: RelayTz, reset_day: u32, reset_hour: 
     format!("{}T{:02}", start.format("%Y-%m-%d"), reset_hour.min(23))
 }
 
+/// The week name older CRS versions (before v1.1.281) gave the weekly Opus key,
+/// `getWeekStringInTimezone`: `YYYY-Wxx` where the year is the relay-local calendar year and the
+/// week is `ceil(((thursday_of_this_week - Jan 1 of that Thursday's year) / 1 day + 1) / 7)`,
+/// the Thursday keeping the time of day (CRS runs Node in UTC).
+pub fn legacy_opus_week(now: DateTime<Utc>, tz: RelayTz) -> String {
+    let shifted = now + Days::hours(tz.hours() as i64);
+    let year = shifted.year();
+    let from_monday = shifted.weekday().number_from_monday() as i64; // Sunday is 7
+    let thursday = shifted + Days::days(4 - from_monday);
+    let jan1 = chrono::NaiveDate::from_ymd_opt(thursday.year(), 1, 1)
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .map(|d| d.and_utc())
+        .unwrap_or(thursday);
+    let days = (thursday - jan1).num_milliseconds() as f64 / 86_400_000.0;
+    let week = ((days + 1.0) / 7.0).ceil() as i64;
+    format!("{year}-W{week:02}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -707,5 +732,16 @@ mod tests {
         assert_eq!(opus_period(now, tz, 1, 0), "2026-11-16T00");
         assert_eq!(opus_period(now, tz, 7, 9), "2026-11-22T09");
         assert_eq!(opus_period(now, tz, 7, 13), "2026-11-15T13");
+    }
+
+    #[test]
+    fn legacy_week_names() {
+        let tz = RelayTz::from_config(8);
+        // Sunday 2026-11-22 (local): Thursday of that Monday-based week is 2026-11-19.
+        let now = Utc.with_ymd_and_hms(2026, 11, 22, 4, 0, 0).unwrap();
+        assert_eq!(legacy_opus_week(now, tz), "2026-W47");
+        // Thursday 2026-01-01 local morning.
+        let jan = Utc.with_ymd_and_hms(2026, 1, 1, 1, 0, 0).unwrap();
+        assert_eq!(legacy_opus_week(jan, tz), "2026-W01");
     }
 }

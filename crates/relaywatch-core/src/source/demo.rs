@@ -312,9 +312,8 @@ pub fn generate(req: ReadRequest, pricing: &Pricing) -> RelayData {
                 }
                 if date == today {
                     costs.today = *c;
-                    if !k.is_deleted {
-                        today_keys.add(u);
-                    }
+                    // CRS's today card sums every key's daily hash, deleted keys included.
+                    today_keys.add(u);
                 }
             }
         }
