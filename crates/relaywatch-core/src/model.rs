@@ -33,13 +33,9 @@ pub struct Usage {
     pub cache_read_tokens: u64,
     pub all_tokens: u64,
     pub cost_usd: f64,
-}
-
-impl Usage {
-    /// Input plus output: what CRS calls "tokens" on its today card.
-    pub fn core_tokens(&self) -> u64 {
-        self.input_tokens + self.output_tokens
-    }
+    /// Input plus output: what CRS's today card calls "tokens".
+    #[serde(default)]
+    pub core_tokens: u64,
 }
 
 /// API key counts. Soft-deleted keys are counted in neither `total` nor `active`.

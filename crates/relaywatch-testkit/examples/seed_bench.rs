@@ -23,14 +23,20 @@ fn main() {
         .get_connection()
         .unwrap();
     let info: String = redis::cmd("INFO").arg("memory").query(&mut con).unwrap();
+    let cpu: String = redis::cmd("INFO").arg("cpu").query(&mut con).unwrap();
+    let cpu_line: Vec<&str> = cpu
+        .lines()
+        .filter(|l| l.starts_with("used_cpu_user:") || l.starts_with("used_cpu_sys:"))
+        .collect();
     let used = info
         .lines()
         .find(|l| l.starts_with("used_memory_human:"))
         .unwrap_or("used_memory_human:?");
     println!(
-        "seeded {keys} keys x {days} days x {models} models in {:.1} s: {} redis keys, {} commands, {used}",
+        "seeded {keys} keys x {days} days x {models} models in {:.1} s: {} redis keys, {} commands, {used}, redis {}",
         report.elapsed.as_secs_f64(),
         report.redis_keys,
-        report.commands
+        report.commands,
+        cpu_line.join(" ")
     );
 }

@@ -382,6 +382,11 @@ impl<'a> Ctx<'a> {
         });
     }
 
+    /// `t` truncated with "…" to fit `max_w` device px at logical size `size`.
+    fn clip(&self, t: &str, size: f32, bold: bool, max_w: f32) -> String {
+        text::truncate_to_width(t, self.s(size), bold, max_w)
+    }
+
     /// `t` at the largest size from `size` down to 75% of it that fits `max_w`, truncated with
     /// "…" if even that is too wide.
     fn fit(&self, t: &str, size: f32, bold: bool, max_w: f32) -> (String, f32) {
@@ -587,6 +592,25 @@ fn short_date(d: &str) -> String {
 // ---------------------------------------------------------------------------------------------
 // 1. System overview
 
+/// `t` as one line if it fits `max_w`, else broken at the space that best balances two lines.
+fn wrap_in_two(ctx: &Ctx, t: &str, size: f32, max_w: f32) -> Vec<String> {
+    if ctx.width(t, size, false) <= max_w {
+        return vec![t.to_string()];
+    }
+    t.match_indices(' ')
+        .map(|(i, _)| (t[..i].trim_end(), t[i..].trim_start()))
+        .filter(|(a, b)| !a.is_empty() && !b.is_empty())
+        .min_by(|x, y| {
+            let w =
+                |(a, b): &(&str, &str)| ctx.width(a, size, false).max(ctx.width(b, size, false));
+            w(x).total_cmp(&w(y))
+        })
+        .map_or_else(
+            || vec![t.to_string()],
+            |(a, b)| vec![a.to_string(), b.to_string()],
+        )
+}
+
 fn overview<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
     snap: &Snapshot,
@@ -595,7 +619,7 @@ fn overview<DB: DrawingBackend>(
     let l = ctx.labels;
     let acc = snap.accounts_total();
     // "Tokens" on CRS's today card are input plus output.
-    let tokens_k = snap.usage_today.core_tokens() as f64 / 1000.0;
+    let tokens_k = snap.usage_today.core_tokens as f64 / 1000.0;
     let tokens_label = if tokens_k > 0.0 && tokens_k < 100.0 {
         format!("{tokens_k:.1}")
     } else {
@@ -627,14 +651,20 @@ fn overview<DB: DrawingBackend>(
     let c = ctx.colors;
     let pad = ctx.s(PAD);
     let value_h = ctx.line_h(VALUE_SIZE) + ctx.s(6.0);
-    let cat_h = ctx.line_h(LABEL_SIZE) + ctx.s(10.0);
     let (x0, x1) = (pad, ctx.w - pad);
-    let (y_top, y_base) = (top + value_h, ctx.h - pad - cat_h);
     let slot = (x1 - x0) / bars.len() as f32;
+    let name_w = slot - ctx.s(8.0);
+    let names: Vec<Vec<String>> = bars
+        .iter()
+        .map(|b| wrap_in_two(ctx, b.0, LABEL_SIZE, name_w))
+        .collect();
+    let n_lines = names.iter().map(Vec::len).max().unwrap_or(1);
+    let cat_h = ctx.line_h(LABEL_SIZE) * n_lines as f32 + ctx.s(10.0);
+    let (y_top, y_base) = (top + value_h, ctx.h - pad - cat_h);
     let plot_h = (y_base - y_top).max(1.0);
     // Heights are log(1 + v) so a handful of accounts stays visible next to millions of tokens.
     let denom = max.ln_1p();
-    for (i, (name, (v, shown), color)) in bars.iter().enumerate() {
+    for (i, (_, (v, shown), color)) in bars.iter().enumerate() {
         let cx = x0 + slot * (i as f32 + 0.5);
         let bw = (slot * 0.56).min(ctx.s(72.0));
         let frac = if *v > 0.0 {
@@ -666,16 +696,18 @@ fn overview<DB: DrawingBackend>(
             HAlign::Center,
             VAlign::Bottom,
         );
-        let (name, size) = ctx.fit(name, LABEL_SIZE, false, slot - ctx.s(8.0));
-        ctx.text(
-            name,
-            (cx, y_base + ctx.s(8.0)),
-            size,
-            false,
-            c.muted,
-            HAlign::Center,
-            VAlign::Top,
-        );
+        for (j, line) in names[i].iter().enumerate() {
+            let (line, size) = ctx.fit(line, LABEL_SIZE, false, name_w);
+            ctx.text(
+                line,
+                (cx, y_base + ctx.s(8.0) + ctx.line_h(LABEL_SIZE) * j as f32),
+                size,
+                false,
+                c.muted,
+                HAlign::Center,
+                VAlign::Top,
+            );
+        }
     }
     root.draw(&PathElement::new(
         vec![px((x0, y_base)), px((x1, y_base))],
@@ -819,11 +851,11 @@ fn models<DB: DrawingBackend>(
             color.filled(),
         ))
         .map_err(de)?;
-        let (name, size) = ctx.fit(name, label_size, false, name_max);
+        let name = ctx.clip(name, label_size, false, name_max);
         ctx.text(
             name,
             (name_x, y),
-            size,
+            label_size,
             false,
             c.text,
             HAlign::Left,
@@ -1099,7 +1131,12 @@ fn trend<DB: DrawingBackend>(
 
     // Token lines with point markers.
     let stroke = ctx.su(2.0);
-    let marker = ctx.s(if n > 31 { 0.0 } else { 3.0 }).round() as i32;
+    // Point markers only while the days are far enough apart for them.
+    let marker = if slot_w >= ctx.s(16.0) {
+        ctx.si(3.0)
+    } else {
+        0
+    };
     for (_, color, values) in &series {
         let pts: Vec<(f64, f64)> = values
             .iter()
@@ -1238,11 +1275,11 @@ fn top_keys<DB: DrawingBackend>(
     for (i, k) in keys.iter().enumerate() {
         let yc = rows as f64 - i as f64 - 0.5;
         let (_, py) = to_px(0.0, yc);
-        let (name, size) = ctx.fit(&name_of(k), LABEL_SIZE, false, name_col);
+        let name = ctx.clip(&name_of(k), LABEL_SIZE, false, name_col);
         ctx.text(
             name,
             (plot_l - ctx.s(10.0), py),
-            size,
+            LABEL_SIZE,
             false,
             c.text,
             HAlign::Right,

@@ -5,7 +5,8 @@
 use std::collections::{BTreeMap, HashMap};
 
 use super::accounts::{classify, Platform};
-use super::raw::{ModelBucket, RawUsage, RelayData};
+use super::model_name::normalize_model_name;
+use super::raw::{KeyDay, RawUsage, RelayData};
 use crate::model::{
     AccountCounts, ApiKeyCounts, CostBasis, KeyLimit, KeyUsage, ModelUsage, Realtime, Snapshot,
     SourceKind, TrendDay, Usage,
@@ -14,6 +15,8 @@ use crate::pricing::Pricing;
 
 /// CRS prices a day that has no per-model data as this model.
 pub const UNKNOWN_MODEL: &str = "unknown";
+/// CRS's key trend prices a key-day with tokens but no cost as this model.
+pub const KEY_TREND_FALLBACK_MODEL: &str = "claude-3-5-sonnet-20241022";
 /// CRS prices lifetime usage with no per-model data as this model.
 pub const LIFETIME_FALLBACK_MODEL: &str = "claude-3-5-haiku-20241022";
 
@@ -21,7 +24,7 @@ fn round2(x: f64) -> f64 {
     (x * 100.0).round() / 100.0
 }
 
-fn models_cost(pricing: &Pricing, buckets: &[ModelBucket]) -> f64 {
+fn models_cost(pricing: &Pricing, buckets: &[super::raw::ModelBucket]) -> f64 {
     buckets
         .iter()
         .map(|b| pricing.cost(&b.usage.token_counts(), &b.model).total)
@@ -37,6 +40,7 @@ fn usage_of(u: &RawUsage, cost_usd: f64) -> Usage {
         cache_read_tokens: u.cache_read,
         all_tokens: u.all_tokens,
         cost_usd,
+        core_tokens: u.input + u.output,
     }
 }
 
@@ -73,12 +77,24 @@ pub fn aggregate(data: RelayData, pricing: &Pricing, scope: Scope) -> Snapshot {
     }
 
     let usage_today = usage_of(&data.today_keys, models_cost(pricing, &data.today_models));
+    // usage-costs?period=all: each model (as stored) summed over the months, priced once.
     let total_cost = if data.lifetime_models.is_empty() {
-        pricing
-            .cost(&data.lifetime.token_counts(), LIFETIME_FALLBACK_MODEL)
-            .total
+        data.lifetime_cost_fallback
+            .map(|u| {
+                pricing
+                    .cost(&u.token_counts(), LIFETIME_FALLBACK_MODEL)
+                    .total
+            })
+            .unwrap_or(0.0)
     } else {
-        models_cost(pricing, &data.lifetime_models)
+        let mut by_model: BTreeMap<&str, RawUsage> = BTreeMap::new();
+        for b in &data.lifetime_models {
+            by_model.entry(b.model.as_str()).or_default().add(&b.usage);
+        }
+        by_model
+            .iter()
+            .map(|(m, u)| pricing.cost(&u.token_counts(), m).total)
+            .sum()
     };
     let usage_total = usage_of(&data.lifetime, total_cost);
 
@@ -94,13 +110,17 @@ pub fn aggregate(data: RelayData, pricing: &Pricing, scope: Scope) -> Snapshot {
     };
 
     let mut trend = Vec::with_capacity(data.days.len());
-    let mut per_model: HashMap<&str, RawUsage> = HashMap::new();
+    // model-stats: each normalised model summed over the range, priced once.
+    let mut per_model: HashMap<String, RawUsage> = HashMap::new();
     for day in &data.days {
         let mut sum = RawUsage::default();
         let cost = if !day.models.is_empty() {
             for b in &day.models {
                 sum.add(&b.usage);
-                per_model.entry(b.model.as_str()).or_default().add(&b.usage);
+                per_model
+                    .entry(normalize_model_name(&b.model))
+                    .or_default()
+                    .add(&b.usage);
             }
             models_cost(pricing, &day.models)
         } else if let Some(k) = &day.keys_fallback {
@@ -124,14 +144,14 @@ pub fn aggregate(data: RelayData, pricing: &Pricing, scope: Scope) -> Snapshot {
     let mut models: Vec<ModelUsage> = per_model
         .into_iter()
         .map(|(model, u)| ModelUsage {
-            model: model.to_string(),
+            cost_usd: pricing.cost(&u.token_counts(), &model).total,
+            model,
             requests: u.requests,
             input_tokens: u.input,
             output_tokens: u.output,
             cache_create_tokens: u.cache_create,
             cache_read_tokens: u.cache_read,
             all_tokens: u.all_tokens,
-            cost_usd: pricing.cost(&u.token_counts(), model).total,
         })
         .collect();
     models.sort_by(|a, b| {
@@ -154,13 +174,23 @@ pub fn aggregate(data: RelayData, pricing: &Pricing, scope: Scope) -> Snapshot {
                     name: k.name.clone(),
                     requests: u.requests,
                     all_tokens: u.all_tokens,
-                    cost_usd: c.range,
+                    cost_usd: data
+                        .top_key_days
+                        .get(&k.id)
+                        .map(|days| key_trend_cost(days, pricing))
+                        .unwrap_or(c.range),
                 }
             })
         })
         .collect();
-    ranked.sort_by(|a, b| b.cost_usd.total_cmp(&a.cost_usd).then(a.id.cmp(&b.id)));
+    // Rank on the stored daily cost (CRS's cost ranking), then show the key trend's cost.
+    ranked.sort_by(|a, b| {
+        let ca = data.key_costs[&a.id].range;
+        let cb = data.key_costs[&b.id].range;
+        cb.total_cmp(&ca).then(a.id.cmp(&b.id))
+    });
     ranked.truncate(scope.top_n as usize);
+    ranked.sort_by(|a, b| b.cost_usd.total_cmp(&a.cost_usd).then(a.id.cmp(&b.id)));
 
     let mut key_limits: Vec<KeyLimit> = data
         .keys
@@ -213,6 +243,30 @@ pub fn aggregate(data: RelayData, pricing: &Pricing, scope: Scope) -> Snapshot {
         },
         warnings: data.warnings.lines(),
     }
+}
+
+/// CRS's key-trend cost of one key over its days: per model, `ratedCostMicro / 1e6` when the
+/// hash carries cost micros, else the list price of its tokens; a day that still comes to 0 with
+/// tokens is priced as Claude 3.5 Sonnet.
+pub fn key_trend_cost(days: &[KeyDay], pricing: &Pricing) -> f64 {
+    days.iter()
+        .map(|d| {
+            let mut day: f64 = d
+                .models
+                .iter()
+                .map(|m| match m.rated_micro {
+                    Some(micro) => micro as f64 / 1e6,
+                    None => pricing.cost(&m.usage.token_counts(), &m.model).total,
+                })
+                .sum();
+            if day == 0.0 && d.usage.four_kinds() > 0 {
+                day = pricing
+                    .cost(&d.usage.token_counts(), KEY_TREND_FALLBACK_MODEL)
+                    .total;
+            }
+            day
+        })
+        .sum()
 }
 
 /// The highest share of any limit a key has used (0 when it has none).

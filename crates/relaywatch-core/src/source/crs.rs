@@ -2,18 +2,17 @@
 //! exist and SCAN when they do not (older deployments), every read pipelined — never KEYS, never
 //! one round trip per key. Bad records are skipped and counted, never guessed.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::time::Duration;
 
 use chrono::{DateTime, Datelike, Duration as Days, Timelike, Utc};
 use redis::{Cmd, Value};
 
 use super::accounts::{Platform, Storage};
-use super::model_name::normalize_model_name;
 use super::parse::{self, Fields, UsageNames};
 use super::raw::{
-    AccountRecord, DayData, KeyCosts, KeyRangeUsage, KeyRecord, LifetimeSource, ModelBucket,
-    RawUsage, RelayData, Warnings,
+    AccountRecord, DayData, KeyCosts, KeyDay, KeyModelDay, KeyRangeUsage, KeyRecord,
+    LifetimeSource, ModelBucket, RawUsage, RelayData, Warnings,
 };
 use super::redis_io::{self, Conn};
 use super::ReadRequest;
@@ -103,6 +102,14 @@ impl CrsReader {
             .unwrap_or_default();
         let (lifetime, lifetime_source) = self.lifetime(&keys, &mut w).await?;
         let lifetime_models = self.lifetime_models(&mut w).await?;
+        let lifetime_cost_fallback = if lifetime_models.is_empty() {
+            Some(match lifetime_source {
+                LifetimeSource::PerKey => lifetime,
+                LifetimeSource::Global => self.per_key_lifetime(&keys, &mut w).await?,
+            })
+        } else {
+            None
+        };
         let minutes = self.minutes(now, req.window_minutes, &mut w).await?;
         let key_costs = self
             .key_costs(&keys, &dates, &today, tz, now, &mut w)
@@ -120,7 +127,7 @@ impl CrsReader {
             .take(req.top_n as usize)
             .map(|(id, _)| (*id).clone())
             .collect();
-        let key_range_usage = self.key_range_usage(&top, &dates, &mut w).await?;
+        let (key_range_usage, top_key_days) = self.top_key_days(&top, &days, &mut w).await?;
 
         Ok(RelayData {
             now,
@@ -132,11 +139,13 @@ impl CrsReader {
             lifetime,
             lifetime_source,
             lifetime_models,
+            lifetime_cost_fallback,
             minutes,
             window_minutes: req.window_minutes,
             days,
             key_costs,
             key_range_usage,
+            top_key_days,
             warnings: w,
         })
     }
@@ -325,7 +334,8 @@ impl CrsReader {
         Ok((sum, n))
     }
 
-    /// Per-model usage of one bucket (`{prefix}{model}:{bucket}`), merged per normalised model.
+    /// Per-model usage of one bucket (`{prefix}{model}:{bucket}`), one entry per key, the model
+    /// named as in the key.
     async fn model_buckets(
         &mut self,
         prefix: &str,
@@ -357,8 +367,8 @@ impl CrsReader {
             .conn
             .batch(keys.iter().map(|(k, _)| cmd("HGETALL", k)).collect())
             .await?;
-        let mut merged: BTreeMap<String, RawUsage> = BTreeMap::new();
-        for ((k, model), v) in keys.iter().zip(replies) {
+        let mut out = Vec::with_capacity(keys.len());
+        for ((k, model), v) in keys.into_iter().zip(replies) {
             if redis_io::is_error(&v) {
                 continue; // an index set or marker matching the pattern, as CRS drops them
             }
@@ -366,16 +376,10 @@ impl CrsReader {
             if pairs.is_empty() {
                 continue;
             }
-            let u = parse::usage(&Fields::new(k, &pairs), UsageNames::Plain, w);
-            merged
-                .entry(normalize_model_name(model))
-                .or_default()
-                .add(&u);
+            let usage = parse::usage(&Fields::new(&k, &pairs), UsageNames::Plain, w);
+            out.push(ModelBucket { model, usage });
         }
-        Ok(merged
-            .into_iter()
-            .map(|(model, usage)| ModelBucket { model, usage })
-            .collect())
+        Ok(out)
     }
 
     async fn lifetime(
@@ -395,6 +399,14 @@ impl CrsReader {
                 return Ok((u, LifetimeSource::Global));
             }
         }
+        Ok((
+            self.per_key_lifetime(keys, w).await?,
+            LifetimeSource::PerKey,
+        ))
+    }
+
+    /// Σ `usage:{id}` over keys that are not deleted (CRS's `getAllApiKeysFast` totals).
+    async fn per_key_lifetime(&mut self, keys: &[KeyRecord], w: &mut Warnings) -> Result<RawUsage> {
         let live: Vec<String> = keys
             .iter()
             .filter(|k| !k.is_deleted)
@@ -413,11 +425,11 @@ impl CrsReader {
                 w,
             ));
         }
-        Ok((sum, LifetimeSource::PerKey))
+        Ok(sum)
     }
 
-    /// Per-(model, month) usage for every month CRS lists in `usage:model:monthly:months`
-    /// (found by SCAN when that set is missing).
+    /// Per-(model, month) usage for every month in `usage:model:monthly:months` (CRS reads no
+    /// other list of months).
     async fn lifetime_models(&mut self, w: &mut Warnings) -> Result<Vec<ModelBucket>> {
         let mut months = redis_io::strings(
             &self
@@ -426,15 +438,6 @@ impl CrsReader {
                 .await
                 .unwrap_or(Value::Nil),
         );
-        if months.is_empty() {
-            months = self
-                .conn
-                .scan("usage:model:monthly:*")
-                .await?
-                .iter()
-                .filter_map(|k| month_suffix(k).map(str::to_string))
-                .collect();
-        }
         months.sort();
         months.dedup();
         let mut out = Vec::new();
@@ -547,35 +550,80 @@ impl CrsReader {
         Ok(out)
     }
 
-    /// Requests and four-kind tokens of the given keys over the range (CRS's key trend).
-    async fn key_range_usage(
+    /// The given keys' days over the range (CRS's key trend): requests and four-kind tokens from
+    /// `usage:daily:{id}:{D}`, and for each day with such a hash, the key's per-model hashes for
+    /// the models used that day.
+    async fn top_key_days(
         &mut self,
         ids: &[String],
-        dates: &[String],
+        days: &[DayData],
         w: &mut Warnings,
-    ) -> Result<HashMap<String, KeyRangeUsage>> {
-        let keys: Vec<(usize, String)> = ids
+    ) -> Result<(HashMap<String, KeyRangeUsage>, HashMap<String, Vec<KeyDay>>)> {
+        let daily: Vec<(usize, usize, String)> = ids
             .iter()
             .enumerate()
             .flat_map(|(i, id)| {
-                dates
-                    .iter()
-                    .map(move |d| (i, format!("usage:daily:{id}:{d}")))
+                days.iter()
+                    .enumerate()
+                    .map(move |(j, d)| (i, j, format!("usage:daily:{id}:{}", d.date)))
             })
             .collect();
         let replies = self
             .conn
-            .batch(keys.iter().map(|(_, k)| cmd("HGETALL", k)).collect())
+            .batch(daily.iter().map(|(_, _, k)| cmd("HGETALL", k)).collect())
             .await?;
-        let mut out: HashMap<String, KeyRangeUsage> = HashMap::new();
-        for ((i, k), v) in keys.iter().zip(replies) {
+        let mut range: HashMap<String, KeyRangeUsage> = HashMap::new();
+        let mut key_days: HashMap<String, Vec<KeyDay>> = HashMap::new();
+        let mut model_keys: Vec<(usize, usize, String, String)> = Vec::new();
+        for ((i, j, k), v) in daily.iter().zip(replies) {
             let pairs = redis_io::pairs(&v);
+            let e = range.entry(ids[*i].clone()).or_default();
+            let days_of_key = key_days.entry(ids[*i].clone()).or_default();
+            if pairs.is_empty() {
+                continue;
+            }
             let u = parse::usage(&Fields::new(k, &pairs), UsageNames::Plain, w);
-            let e = out.entry(ids[*i].clone()).or_default();
             e.requests += u.requests;
             e.all_tokens += u.four_kinds();
+            days_of_key.push(KeyDay {
+                usage: u,
+                models: Vec::new(),
+            });
+            let slot = days_of_key.len() - 1;
+            for m in &days[*j].models {
+                model_keys.push((
+                    *i,
+                    slot,
+                    m.model.clone(),
+                    format!(
+                        "usage:{}:model:daily:{}:{}",
+                        ids[*i], m.model, days[*j].date
+                    ),
+                ));
+            }
         }
-        Ok(out)
+        let replies = self
+            .conn
+            .batch(model_keys.iter().map(|(.., k)| cmd("HGETALL", k)).collect())
+            .await?;
+        for ((i, slot, model, k), v) in model_keys.into_iter().zip(replies) {
+            let pairs = redis_io::pairs(&v);
+            if pairs.is_empty() {
+                continue;
+            }
+            let f = Fields::new(&k, &pairs);
+            let has_micros = f.get("realCostMicro").is_some() || f.get("ratedCostMicro").is_some();
+            let rated_micro = has_micros.then(|| f.counter("ratedCostMicro", w).unwrap_or(0));
+            let usage = parse::usage(&f, UsageNames::Plain, w);
+            if let Some(day) = key_days.get_mut(&ids[i]).and_then(|d| d.get_mut(slot)) {
+                day.models.push(KeyModelDay {
+                    model,
+                    rated_micro,
+                    usage,
+                });
+            }
+        }
+        Ok((range, key_days))
     }
 }
 
@@ -662,13 +710,6 @@ fn is_month(s: &str) -> bool {
         && b[5..].iter().all(u8::is_ascii_digit)
 }
 
-/// The `YYYY-MM` a monthly key ends with (`…:{model}:{YYYY-MM}`), anchored on the suffix.
-fn month_suffix(key: &str) -> Option<&str> {
-    let m = key.get(key.len().checked_sub(7)?..)?;
-    let before = key.get(..key.len() - 7)?;
-    (is_month(m) && before.ends_with(':') && !before.ends_with(":index:")).then_some(m)
-}
-
 /// The start of the key's current weekly Opus period on the relay's clock, `YYYY-MM-DDTHH`:
 /// the latest `weeklyResetDay` (1 = Monday … 7 = Sunday) at `weeklyResetHour` not after now.
 pub fn opus_period(now: DateTime<Utc>, tz: RelayTz, reset_day: u32, reset_hour: u32) -> String {
@@ -712,16 +753,6 @@ mod tests {
         assert_eq!(api_key_id("apikey:idx:all"), None);
         assert_eq!(api_key_id("apikey:set:active"), None);
         assert_eq!(api_key_id("apikey_hash:abc"), None);
-    }
-
-    #[test]
-    fn month_suffix_is_anchored() {
-        assert_eq!(
-            month_suffix("usage:model:monthly:claude-sonnet-4-20250514[1m]:2026-11"),
-            Some("2026-11")
-        );
-        assert_eq!(month_suffix("usage:model:monthly:index:2026-11"), None);
-        assert_eq!(month_suffix("usage:model:monthly:months"), None);
     }
 
     #[test]

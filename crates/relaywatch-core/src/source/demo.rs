@@ -346,9 +346,11 @@ pub fn generate(req: ReadRequest, pricing: &Pricing) -> RelayData {
             .into_iter()
             .map(|((_, m), u)| ModelBucket { model: m, usage: u })
             .collect(),
+        lifetime_cost_fallback: None,
         minutes,
         window_minutes: req.window_minutes,
         days,
+        top_key_days: HashMap::new(),
         key_costs,
         key_range_usage,
         warnings: Warnings::default(),

@@ -148,21 +148,40 @@ pub fn usage(f: &Fields, names: UsageNames, w: &mut Warnings) -> RawUsage {
     let mut output = pick(w, "totalOutputTokens", "outputTokens");
     let cache_create = pick(w, "totalCacheCreateTokens", "cacheCreateTokens");
     let cache_read = pick(w, "totalCacheReadTokens", "cacheReadTokens");
-    let all = pick(w, "totalAllTokens", "allTokens");
+    let all = match names {
+        UsageNames::Plain => f.counter("allTokens", w).unwrap_or(0),
+        UsageNames::Lifetime => f
+            .counter("totalAllTokens", w)
+            .filter(|v| *v > 0)
+            .or_else(|| f.counter("allTokens", w))
+            .unwrap_or(0),
+    };
     let ephemeral_5m = pick(w, "totalEphemeral5mTokens", "ephemeral5mTokens");
     let ephemeral_1h = pick(w, "totalEphemeral1hTokens", "ephemeral1hTokens");
+    let mut cache_create = cache_create;
+    let mut cache_read = cache_read;
     if core > 0 && input == 0 && output == 0 {
         input = (core as f64 * 0.3).round() as u64;
         output = (core as f64 * 0.7).round() as u64;
+        if names == UsageNames::Lifetime {
+            // getAllApiKeysFast: a legacy lifetime hash has no cache split.
+            cache_create = 0;
+            cache_read = 0;
+        }
     }
     let four = input + output + cache_create + cache_read;
+    let all_tokens = match (all, names) {
+        (a, _) if a > 0 => a,
+        (_, UsageNames::Lifetime) if four == 0 => core,
+        _ => four,
+    };
     RawUsage {
         requests,
         input,
         output,
         cache_create,
         cache_read,
-        all_tokens: if all > 0 { all } else { four },
+        all_tokens,
         ephemeral_5m,
         ephemeral_1h,
     }

@@ -82,7 +82,8 @@ impl RawUsage {
     }
 }
 
-/// One (normalised) model's usage in one bucket (a day or a month).
+/// One model's usage in one bucket (a day or a month), as stored: one per Redis key, the model
+/// name as it appears in the key.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ModelBucket {
     pub model: String,
@@ -93,7 +94,7 @@ pub struct ModelBucket {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct DayData {
     pub date: String,
-    /// `usage:model:daily:{model}:{date}` hashes, merged per normalised model.
+    /// `usage:model:daily:{model}:{date}` hashes, one per key.
     pub models: Vec<ModelBucket>,
     /// Sum of `usage:daily:{key}:{date}`: only read when the day has no model data (CRS then
     /// prices it as model `unknown`).
@@ -115,6 +116,23 @@ pub struct KeyCosts {
 pub struct KeyRangeUsage {
     pub requests: u64,
     pub all_tokens: u64,
+}
+
+/// One key's day (`usage:daily:{id}:{D}`) with its per-model hashes
+/// (`usage:{id}:model:daily:{model}:{D}`).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct KeyDay {
+    pub usage: RawUsage,
+    pub models: Vec<KeyModelDay>,
+}
+
+/// One key's usage of one model on one day.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct KeyModelDay {
+    pub model: String,
+    /// `Some(ratedCostMicro or 0)` when the hash carries cost micros (CRS v1.1.263+ data).
+    pub rated_micro: Option<u64>,
+    pub usage: RawUsage,
 }
 
 /// Where the lifetime totals came from.
@@ -140,8 +158,12 @@ pub struct RelayData {
     pub today_models: Vec<ModelBucket>,
     pub lifetime: RawUsage,
     pub lifetime_source: LifetimeSource,
-    /// `usage:model:monthly:{model}:{month}` for every month CRS lists, for the all-time cost.
+    /// `usage:model:monthly:{model}:{month}` for every month in `usage:model:monthly:months`,
+    /// for the all-time cost.
     pub lifetime_models: Vec<ModelBucket>,
+    /// Σ `usage:{id}` over keys not deleted: CRS prices this as Claude 3.5 Haiku when there is
+    /// no monthly model data at all. Only read in that case.
+    pub lifetime_cost_fallback: Option<RawUsage>,
     /// `system:metrics:minute:{m}` for the window, newest first: (requests, totalTokens).
     pub minutes: Vec<(u64, u64)>,
     pub window_minutes: u32,
@@ -149,6 +171,9 @@ pub struct RelayData {
     pub key_costs: HashMap<String, KeyCosts>,
     /// Filled for the top keys at least.
     pub key_range_usage: HashMap<String, KeyRangeUsage>,
+    /// The top keys' days over the range, for their cost as CRS's key trend computes it;
+    /// ranking uses `key_costs.range`. A key missing here shows `key_costs.range`.
+    pub top_key_days: HashMap<String, Vec<KeyDay>>,
     pub warnings: Warnings,
 }
 
