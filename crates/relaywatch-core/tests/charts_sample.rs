@@ -161,6 +161,7 @@ pub fn sample_snapshot() -> Snapshot {
         cache_read_tokens: today.cache_read_tokens,
         all_tokens: today.all_tokens,
         cost_usd: today.cost_usd,
+        core_tokens: today.input_tokens + today.output_tokens,
     };
     s.realtime = Realtime {
         rpm: 4.2,
