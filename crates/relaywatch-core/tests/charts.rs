@@ -114,7 +114,7 @@ fn svg_carries_names_and_values() {
     let keys = render_svg(ChartKind::TopKeys, &snap, &opts, &labels).unwrap();
     assert!(keys.contains(">研发部-主力</text>"), "{keys}");
     assert!(keys.contains("$186.42"));
-    assert!(keys.contains("8,412 次请求"));
+    assert!(keys.contains(">· 8,412 次请求</text>"));
     // Top 10 of 12: the zero key is left out, the 11th is cut.
     assert!(!keys.contains("unused-key"));
     assert!(!keys.contains("实习生沙盒"));

@@ -4,7 +4,7 @@
 //! (defaults 10000 30 30).
 
 use chrono::Utc;
-use relaywatch_testkit::fixtures::seed_bench;
+use relaywatch_testkit::fixtures::{seed_bench_with, BenchConfig};
 use relaywatch_testkit::RedisServer;
 
 fn main() {
@@ -17,7 +17,23 @@ fn main() {
     let models = args.get(2).copied().unwrap_or(30);
     let server = RedisServer::start();
     let url = server.fresh_db();
-    let report = seed_bench(&url, keys, days, models, Utc::now());
+    let mut cfg = BenchConfig::new(keys, days, models, Utc::now());
+    if let Some(w) = std::env::var("SEED_WORKERS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+    {
+        cfg.workers = w;
+    }
+    if let Some(p) = std::env::var("SEED_PIPELINE")
+        .ok()
+        .and_then(|v| v.parse().ok())
+    {
+        cfg.pipeline_commands = p;
+    }
+    if std::env::var("SEED_NO_RESTORE").is_ok() {
+        cfg.use_restore = false;
+    }
+    let report = seed_bench_with(&url, &cfg);
     let mut con = redis::Client::open(url.as_str())
         .unwrap()
         .get_connection()
@@ -39,4 +55,8 @@ fn main() {
         report.commands,
         cpu_line.join(" ")
     );
+    for (name, t) in &report.phases {
+        println!("  {name}: {:.1} s", t.as_secs_f64());
+    }
+    println!("  restore used: {}", report.used_restore);
 }

@@ -131,7 +131,11 @@ pub fn crc64_jones(data: &[u8]) -> u64 {
         for (i, slot) in t.iter_mut().enumerate() {
             let mut crc = i as u64;
             for _ in 0..8 {
-                crc = if crc & 1 == 1 { (crc >> 1) ^ POLY } else { crc >> 1 };
+                crc = if crc & 1 == 1 {
+                    (crc >> 1) ^ POLY
+                } else {
+                    crc >> 1
+                };
             }
             *slot = crc;
         }

@@ -4,9 +4,12 @@
 //!   test binary via [`RedisServer::shared`] / [`fresh_db`].
 //! * [`CrsWriter`]: reproduces CRS's writes (API keys, usage events, accounts,
 //!   minute metrics) plus raw helpers for malformed data.
-//! * [`fixtures::seed_bench`]: seeds a large, CRS-shaped dataset quickly.
+//! * [`fixtures::seed_bench`]: seeds a large, CRS-shaped dataset quickly
+//!   (using [`dump`] payloads with RESTORE).
+//! * [`crs_time`], [`model`]: CRS's date buckets and model-name rules.
 
 pub mod crs_time;
+pub mod dump;
 pub mod fixtures;
 pub mod model;
 pub mod server;

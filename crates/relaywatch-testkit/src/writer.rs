@@ -9,6 +9,9 @@
 //!   (CRS stores sha256(secret + ENCRYPTION_KEY), which no reader can check).
 //! * TTLs are set relative to the real clock at write time, as CRS does, even
 //!   when the event's `at` lies in the past.
+//! * `account()` writes the status-relevant fields plus a few common ones
+//!   (`id`, `name`, `priority`, `accountType`, `createdAt`, …), never secrets;
+//!   anything else goes in [`AccountSpec::extra`].
 
 use std::collections::HashMap;
 
@@ -745,14 +748,6 @@ impl Batch {
         let c = self.cmd("HSET").arg(key);
         for (k, v) in fields {
             c.arg(k).arg(v);
-        }
-        c.ignore();
-    }
-
-    pub(crate) fn hset_ints(&mut self, key: &str, fields: &[(&str, i64)]) {
-        let c = self.cmd("HSET").arg(key);
-        for (k, v) in fields {
-            c.arg(*k).arg(*v);
         }
         c.ignore();
     }

@@ -6,6 +6,7 @@ use chrono::{Duration, TimeZone, Utc};
 use redis::{Commands, Connection};
 use relaywatch_testkit::fixtures::{
     bench_account_index, bench_accounts, bench_cell, bench_model, bench_request, seed_bench,
+    seed_bench_with, BenchConfig,
 };
 use relaywatch_testkit::{fresh_db, CrsWriter, UsageEvent};
 
@@ -144,4 +145,43 @@ fn seed_matches_request_by_request_replay() {
     assert_eq!(claude.len(), 8);
     let key_index: Vec<String> = a.smembers("apikey:idx:all").unwrap();
     assert_eq!(key_index.len(), keys);
+}
+
+#[test]
+fn restore_and_hset_paths_write_the_same_data() {
+    let now = Utc.with_ymd_and_hms(2026, 1, 31, 20, 0, 0).unwrap();
+    let fast = fresh_db();
+    let report = seed_bench(&fast, 5, 4, 3, now);
+    assert!(
+        report.used_restore,
+        "redis-server >= 7.0 takes the DUMP payloads"
+    );
+    let slow = fresh_db();
+    let mut cfg = BenchConfig::new(5, 4, 3, now);
+    cfg.use_restore = false;
+    cfg.workers = 1;
+    let slow_report = seed_bench_with(&slow, &cfg);
+    assert!(!slow_report.used_restore);
+    assert_eq!(report.redis_keys, slow_report.redis_keys);
+
+    let mut a = con(&fast);
+    let mut b = con(&slow);
+    let everything: Vec<String> = a.keys("*").unwrap();
+    for key in everything {
+        let t = key_type(&mut a, &key);
+        assert_eq!(t, key_type(&mut b, &key), "{key}");
+        if t == "hash" && !key.starts_with("apikey:") && !key.contains("account:") {
+            let ha: BTreeMap<String, String> = a.hgetall(&key).unwrap();
+            let hb: BTreeMap<String, String> = b.hgetall(&key).unwrap();
+            assert_eq!(ha, hb, "{key}");
+            let encoding: String = redis::cmd("OBJECT")
+                .arg("ENCODING")
+                .arg(&key)
+                .query(&mut a)
+                .unwrap();
+            assert_eq!(encoding, "listpack", "{key}");
+        }
+        let (ta, tb): (i64, i64) = (a.ttl(&key).unwrap(), b.ttl(&key).unwrap());
+        assert!((ta - tb).abs() <= 5, "{key}: {ta} vs {tb}");
+    }
 }

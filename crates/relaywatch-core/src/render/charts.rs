@@ -477,20 +477,25 @@ fn date_range(snap: &Snapshot) -> Option<String> {
 // Number formatting
 
 /// 1234567 → "1,234,567".
-pub fn fmt_int(v: u64) -> String {
+fn fmt_int(v: u64) -> String {
     let digits = v.to_string();
     let mut out = String::with_capacity(digits.len() + digits.len() / 3);
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(c);
+    let first = match digits.len() % 3 {
+        0 => 3,
+        r => r,
+    };
+    let (head, mut rest) = digits.split_at(first.min(digits.len()));
+    out.push_str(head);
+    while rest.len() >= 3 {
+        out.push(',');
+        out.push_str(&rest[..3]);
+        rest = &rest[3..];
     }
     out
 }
 
 /// Compact figure: 950 → "950", 12_345 → "12.3K", 4_500_000 → "4.5M".
-pub fn fmt_compact(v: f64) -> String {
+fn fmt_compact(v: f64) -> String {
     if !v.is_finite() || v <= 0.0 {
         return "0".into();
     }
@@ -513,7 +518,7 @@ pub fn fmt_compact(v: f64) -> String {
 }
 
 /// Dollars with cents and thousands separators: "$1,234.56"; tiny non-zero costs "<$0.01".
-pub fn fmt_usd(v: f64) -> String {
+fn fmt_usd(v: f64) -> String {
     if !v.is_finite() || v <= 0.0 {
         return "$0.00".into();
     }
@@ -526,13 +531,15 @@ pub fn fmt_usd(v: f64) -> String {
 
 /// An axis tick in dollars: "$0", "$2.5", "$1,000".
 fn fmt_usd_tick(v: f64, step: f64) -> String {
-    if step >= 1.0 {
-        format!("${}", fmt_int(v.round() as u64))
-    } else if step >= 0.1 {
-        format!("${v:.1}")
-    } else {
-        format!("${v:.2}")
+    if step >= 1.0 || v <= 0.0 {
+        return format!("${}", fmt_int(v.round() as u64));
     }
+    // Enough decimals to tell ticks apart: 0.5 → 1, 0.25 → 2, 0.002 → 3.
+    let mut decimals = 0;
+    while decimals < 6 && ((step * 10f64.powi(decimals)).fract() * 1e6).round() != 0.0 {
+        decimals += 1;
+    }
+    format!("${v:.*}", decimals as usize)
 }
 
 /// A share of the whole: "42.1%", "<0.1%".
@@ -1093,7 +1100,7 @@ fn trend<DB: DrawingBackend>(
         + ctx.s(10.0);
     let stride = ((date_w / slot_w).ceil() as usize).max(1);
     for (i, d) in days.iter().enumerate() {
-        if (n - 1 - i) % stride != 0 {
+        if i % stride != (n - 1) % stride {
             continue;
         }
         let (x, _) = to_px(&chart, i as f64, 0.0);
@@ -1110,7 +1117,7 @@ fn trend<DB: DrawingBackend>(
 
     // Requests as light bars on the right axis, behind the lines.
     let scale_req = t_top / r_top;
-    let bar_half = 0.28f64.min(0.5 - 0.5 / n as f64 + 0.1);
+    let bar_half = if n == 1 { 0.1 } else { 0.28 };
     chart
         .draw_series(
             requests
@@ -1193,8 +1200,8 @@ fn top_keys<DB: DrawingBackend>(
     let c = ctx.colors;
     let pad = ctx.s(PAD);
     let axis_h = ctx.line_h(TICK_SIZE) + ctx.s(8.0);
-    let plot_h = ctx.h - pad - axis_h - top;
-    let max_rows = ((plot_h / ctx.s(20.0)).floor() as usize).max(1);
+    let avail_h = ctx.h - pad - axis_h - top;
+    let max_rows = ((avail_h / ctx.s(20.0)).floor() as usize).max(1);
     let want = if snap.top_n == 0 {
         10
     } else {
@@ -1202,6 +1209,10 @@ fn top_keys<DB: DrawingBackend>(
     };
     keys.truncate(want.min(max_rows));
     let rows = keys.len();
+    // Rows are at most 36 px apart; a short list is centred with its axis under it.
+    let plot_h = avail_h.min(ctx.s(36.0) * rows as f32);
+    let plot_top = top + (avail_h - plot_h) / 2.0;
+    let bottom = ctx.h - plot_top - plot_h;
 
     let name_of = |k: &crate::model::KeyUsage| {
         if k.name.trim().is_empty() {
@@ -1215,18 +1226,20 @@ fn top_keys<DB: DrawingBackend>(
         .map(|k| ctx.width(&name_of(k), LABEL_SIZE, false))
         .fold(0.0, f32::max)
         .min(ctx.w * 0.3);
+    // Cost, then "· requests" after a fixed gap (no leading spaces: SVG would collapse them).
+    let sep = ctx.s(7.0);
     let values: Vec<(String, String)> = keys
         .iter()
         .map(|k| {
             (
                 fmt_usd(k.cost_usd),
-                format!("  ·  {} {}", fmt_int(k.requests), l.requests_unit),
+                format!("· {} {}", fmt_int(k.requests), l.requests_unit),
             )
         })
         .collect();
     let value_col = values
         .iter()
-        .map(|(a, b)| ctx.width(a, VALUE_SIZE, true) + ctx.width(b, TICK_SIZE, false))
+        .map(|(a, b)| ctx.width(a, VALUE_SIZE, true) + sep + ctx.width(b, TICK_SIZE, false))
         .fold(0.0, f32::max)
         + ctx.s(8.0);
 
@@ -1238,8 +1251,8 @@ fn top_keys<DB: DrawingBackend>(
     let mut chart = ChartBuilder::on(root)
         .margin_left(ml.round() as u32)
         .margin_right(mr.round() as u32)
-        .margin_top(top.round() as u32)
-        .margin_bottom((pad + axis_h).round() as u32)
+        .margin_top(plot_top.round() as u32)
+        .margin_bottom(bottom.round() as u32)
         .build_cartesian_2d(0f64..x_top, 0f64..rows as f64)
         .map_err(de)?;
     let to_px = |x: f64, y: f64| {
@@ -1299,7 +1312,7 @@ fn top_keys<DB: DrawingBackend>(
         );
         ctx.text(
             reqs.clone(),
-            (vx + ctx.width(cost, VALUE_SIZE, true), py),
+            (vx + ctx.width(cost, VALUE_SIZE, true) + sep, py),
             TICK_SIZE,
             false,
             c.muted,
@@ -1328,6 +1341,9 @@ mod tests {
     fn formats_numbers() {
         assert_eq!(fmt_int(0), "0");
         assert_eq!(fmt_int(1234567), "1,234,567");
+        assert_eq!(fmt_int(123456), "123,456");
+        assert_eq!(fmt_int(12), "12");
+        assert_eq!(fmt_int(1000), "1,000");
         assert_eq!(fmt_compact(950.0), "950");
         assert_eq!(fmt_compact(12_345.0), "12.3K");
         assert_eq!(fmt_compact(4_000_000.0), "4M");
@@ -1335,6 +1351,10 @@ mod tests {
         assert_eq!(fmt_usd(1234.567), "$1,234.57");
         assert_eq!(fmt_usd(0.001), "<$0.01");
         assert_eq!(fmt_pct(0.01), "<0.1%");
+        assert_eq!(fmt_usd_tick(50.0, 25.0), "$50");
+        assert_eq!(fmt_usd_tick(0.5, 0.5), "$0.5");
+        assert_eq!(fmt_usd_tick(0.75, 0.25), "$0.75");
+        assert_eq!(fmt_usd_tick(0.004, 0.002), "$0.004");
     }
 
     #[test]

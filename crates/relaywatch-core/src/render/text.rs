@@ -235,7 +235,10 @@ impl TextLayer {
         if self.labels.is_empty() {
             return;
         }
-        let _ = writeln!(out, "<g font-family=\"{SVG_FONT_FAMILY}\">");
+        let _ = writeln!(
+            out,
+            "<g font-family=\"{SVG_FONT_FAMILY}\" xml:space=\"preserve\" style=\"white-space:pre\">"
+        );
         for label in &self.labels {
             let line = layout(&label.text, label.size, label.bold);
             let (_, top) = label.origin(&line);

@@ -22,18 +22,18 @@ use crate::tz::{epoch_minute, RelayTz};
 /// Keys per MGET.
 const MGET_CHUNK: usize = 1_000;
 
-const KEY_FIELDS: [&str; 10] = [
+/// Read for every key: what counts and which limits it has.
+const KEY_FIELDS: [&str; 6] = [
     "id",
-    "name",
     "isActive",
     "isDeleted",
     "dailyCostLimit",
     "totalCostLimit",
     "weeklyOpusCostLimit",
-    "tags",
-    "weeklyResetDay",
-    "weeklyResetHour",
 ];
+
+/// Read only for keys that are shown (top keys, keys with limits).
+const KEY_DETAIL_FIELDS: [&str; 4] = ["name", "tags", "weeklyResetDay", "weeklyResetHour"];
 
 const ACCOUNT_FIELDS: [&str; 7] = [
     "isActive",
@@ -54,67 +54,127 @@ fn cmd(name: &str, key: &str) -> Cmd {
 /// A connected CRS reader.
 pub struct CrsReader {
     conn: Conn,
+    /// CRS v1.1.263+ keeps index sets up to date as it writes: there, a missing index set means
+    /// "none", and SCAN (a walk over the whole keyspace) is never needed.
+    indexed: Option<bool>,
 }
 
 impl CrsReader {
     pub async fn connect(url: &str, timeout: Duration) -> Result<CrsReader> {
-        Ok(CrsReader {
-            conn: redis_io::connect(url, timeout).await?,
-        })
+        Ok(CrsReader::from_conn(redis_io::connect(url, timeout).await?))
     }
 
     pub fn from_conn(conn: Conn) -> CrsReader {
-        CrsReader { conn }
+        CrsReader {
+            conn,
+            indexed: None,
+        }
     }
 
-    /// Read everything a snapshot needs.
+    /// Whether the relay maintains index sets (`apikey:index:version` or the usage-index
+    /// migration flag is present).
+    async fn is_indexed(&mut self) -> Result<bool> {
+        if let Some(i) = self.indexed {
+            return Ok(i);
+        }
+        let mut c = redis::cmd("EXISTS");
+        c.arg("apikey:index:version")
+            .arg("system:migration:usage_index_v2");
+        let indexed = matches!(self.conn.one(c).await?, Value::Int(n) if n > 0);
+        self.indexed = Some(indexed);
+        Ok(indexed)
+    }
+
+    /// Read everything a snapshot needs. Independent parts run at once on the multiplexed
+    /// connection, so Redis works while the last reply is parsed.
     pub async fn read(&mut self, req: &ReadRequest) -> Result<RelayData> {
-        let mut w = Warnings::default();
         let tz = req.tz;
         let now = req.now;
         let dates = tz.last_dates(now, req.trend_days.max(1));
         let today = tz.date(now);
+        let started = std::time::Instant::now();
+        let lap = |phase: &str| {
+            tracing::debug!(phase, elapsed_ms = started.elapsed().as_millis() as u64, "crs read");
+        };
+        let base = Fetch {
+            conn: self.conn.clone(),
+            indexed: self.is_indexed().await?,
+        };
 
-        let keys = self.read_keys(&mut w).await?;
-        let accounts = self.read_accounts(&mut w).await?;
-        let (today_keys, _) = self.key_daily_sum(&today, &mut w).await?;
-        let mut days = Vec::with_capacity(dates.len());
-        for d in &dates {
-            let models = self
-                .model_buckets("usage:model:daily:", "usage:model:daily:index:", d, &mut w)
-                .await?;
-            let keys_fallback = if models.is_empty() {
-                let (sum, n) = self.key_daily_sum(d, &mut w).await?;
-                (n > 0).then_some(sum)
-            } else {
-                None
-            };
-            days.push(DayData {
-                date: d.clone(),
-                models,
-                keys_fallback,
-            });
+        let keys_part = async {
+            let (mut f, mut w) = (base.clone(), Warnings::default());
+            let keys = f.read_keys(&mut w).await?;
+            let costs = f.range_costs(&keys, &dates, &mut w).await?;
+            lap("api keys and range costs");
+            Ok::<_, crate::Error>((keys, costs, w))
+        };
+        let accounts_part = async {
+            let (mut f, mut w) = (base.clone(), Warnings::default());
+            let accounts = f.read_accounts(&mut w).await?;
+            lap("accounts");
+            Ok((accounts, w))
+        };
+        let today_part = async {
+            let (mut f, mut w) = (base.clone(), Warnings::default());
+            let (sum, _) = f.key_daily_sum(&today, &mut w).await?;
+            lap("today");
+            Ok((sum, w))
+        };
+        let series_part = async {
+            let (mut f, mut w) = (base.clone(), Warnings::default());
+            let mut days = Vec::with_capacity(dates.len());
+            for d in &dates {
+                let models = f
+                    .model_buckets("usage:model:daily:", "usage:model:daily:index:", d, &mut w)
+                    .await?;
+                let keys_fallback = if models.is_empty() {
+                    let (sum, n) = f.key_daily_sum(d, &mut w).await?;
+                    (n > 0).then_some(sum)
+                } else {
+                    None
+                };
+                days.push(DayData {
+                    date: d.clone(),
+                    models,
+                    keys_fallback,
+                });
+            }
+            let global = f.global_total(&mut w).await?;
+            let lifetime_models = f.lifetime_models(&mut w).await?;
+            let minutes = f.minutes(now, req.window_minutes, &mut w).await?;
+            lap("trend, models, lifetime");
+            Ok((days, global, lifetime_models, minutes, w))
+        };
+        let (
+            (mut keys, mut key_costs, w1),
+            (accounts, w2),
+            (today_keys, w3),
+            (days, global, lifetime_models, minutes, w4),
+        ) = tokio::try_join!(keys_part, accounts_part, today_part, series_part)?;
+        let mut w = w1;
+        for other in [w2, w3, w4] {
+            w.merge(other);
         }
-        let today_models = days
-            .last()
-            .filter(|d| d.date == today)
-            .map(|d| d.models.clone())
-            .unwrap_or_default();
-        let (lifetime, lifetime_source) = self.lifetime(&keys, &mut w).await?;
-        let lifetime_models = self.lifetime_models(&mut w).await?;
-        let lifetime_cost_fallback = if lifetime_models.is_empty() {
-            Some(match lifetime_source {
-                LifetimeSource::PerKey => lifetime,
-                LifetimeSource::Global => self.per_key_lifetime(&keys, &mut w).await?,
-            })
+        let mut f = base;
+
+        // Lifetime: usage:global:total, else (and for the cost fallback) Σ usage:{id}.
+        let need_per_key = global.is_none() || lifetime_models.is_empty();
+        let per_key = if need_per_key {
+            Some(f.per_key_lifetime(&keys, &mut w).await?)
         } else {
             None
         };
-        let minutes = self.minutes(now, req.window_minutes, &mut w).await?;
-        let key_costs = self
-            .key_costs(&keys, &dates, &today, tz, now, &mut w)
-            .await?;
+        let (lifetime, lifetime_source) = match (global, per_key) {
+            (Some(g), _) => (g, LifetimeSource::Global),
+            (None, p) => (p.unwrap_or_default(), LifetimeSource::PerKey),
+        };
+        let lifetime_cost_fallback = if lifetime_models.is_empty() {
+            per_key
+        } else {
+            None
+        };
 
+        // Top keys by the stored daily cost; then the details only they and limited keys need.
         let mut ranked: Vec<(&String, f64)> = keys
             .iter()
             .filter(|k| !k.is_deleted)
@@ -127,8 +187,17 @@ impl CrsReader {
             .take(req.top_n as usize)
             .map(|(id, _)| (*id).clone())
             .collect();
-        let (key_range_usage, top_key_days) = self.top_key_days(&top, &days, &mut w).await?;
+        let (key_range_usage, top_key_days) = f.top_key_days(&top, &days, &mut w).await?;
+        f.key_details(&mut keys, &top, &mut w).await?;
+        f.limit_costs(&keys, &mut key_costs, &today, tz, now, &mut w)
+            .await?;
+        lap("top keys and limits");
 
+        let today_models = days
+            .last()
+            .filter(|d| d.date == today)
+            .map(|d| d.models.clone())
+            .unwrap_or_default();
         Ok(RelayData {
             now,
             tz,
@@ -149,26 +218,48 @@ impl CrsReader {
             warnings: w,
         })
     }
+}
 
-    /// Members of an index set, or None when the set is missing or empty (and no `:empty`
-    /// marker says it is truly empty), meaning "fall back to SCAN".
+/// One strand of reads: a handle on the multiplexed connection and what the relay keeps.
+#[derive(Clone)]
+struct Fetch {
+    conn: Conn,
+    indexed: bool,
+}
+
+impl Fetch {
+    /// Members of an index set, or None when the relay keeps no index sets and this one is
+    /// missing or empty without an `:empty` marker, meaning "fall back to SCAN".
     async fn index_members(&mut self, index: &str) -> Result<Option<Vec<String>>> {
-        let replies = self
-            .conn
-            .batch(vec![
-                cmd("SMEMBERS", index),
-                cmd("EXISTS", &format!("{index}:empty")),
-            ])
-            .await?;
-        let members = redis_io::strings(&replies[0]);
-        let marked_empty = matches!(replies[1], Value::Int(n) if n > 0);
-        Ok(if !members.is_empty() {
-            Some(members)
-        } else if marked_empty {
-            Some(Vec::new())
-        } else {
-            None
-        })
+        Ok(self
+            .index_members_many(&[index.to_string()])
+            .await?
+            .pop()
+            .flatten())
+    }
+
+    /// `index_members` for several sets in one round trip.
+    async fn index_members_many(&mut self, indexes: &[String]) -> Result<Vec<Option<Vec<String>>>> {
+        let indexed = self.indexed;
+        let cmds = indexes
+            .iter()
+            .flat_map(|i| [cmd("SMEMBERS", i), cmd("EXISTS", &format!("{i}:empty"))])
+            .collect();
+        let replies = self.conn.batch(cmds).await?;
+        Ok(replies
+            .chunks(2)
+            .map(|r| {
+                let members = redis_io::strings(&r[0]);
+                let marked_empty = matches!(r[1], Value::Int(n) if n > 0);
+                if !members.is_empty() {
+                    Some(members)
+                } else if marked_empty || indexed {
+                    Some(Vec::new())
+                } else {
+                    None
+                }
+            })
+            .collect())
     }
 
     async fn read_keys(&mut self, w: &mut Warnings) -> Result<Vec<KeyRecord>> {
@@ -182,54 +273,57 @@ impl CrsReader {
                 .filter_map(|k| api_key_id(&k).map(str::to_string))
                 .collect(),
         };
-        let cmds = ids
-            .iter()
-            .map(|id| {
-                let mut c = cmd("HMGET", &format!("apikey:{id}"));
-                for f in KEY_FIELDS {
-                    c.arg(f);
-                }
-                c
-            })
-            .collect();
-        let replies = self.conn.batch(cmds).await?;
+        let cmds = ids.iter().map(|id| {
+            let mut c = cmd("HMGET", &format!("apikey:{id}"));
+            for f in KEY_FIELDS {
+                c.arg(f);
+            }
+            c
+        });
         let mut keys = Vec::with_capacity(ids.len());
-        for (id, v) in ids.iter().zip(replies) {
-            if redis_io::is_error(&v) {
-                w.add("API key record(s) of the wrong type", || {
-                    format!("apikey:{id}")
-                });
-                continue;
-            }
-            let vals = redis_io::optionals(&v);
-            if vals.iter().all(Option::is_none) {
-                continue; // listed in an index but gone (expired or hard-deleted)
-            }
-            let pairs: Vec<(String, String)> = KEY_FIELDS
-                .iter()
-                .zip(vals)
-                .filter_map(|(f, v)| Some((f.to_string(), v?)))
-                .collect();
-            let key = format!("apikey:{id}");
-            keys.push(key_record(id, &Fields::new(&key, &pairs), w));
-        }
+        self.conn
+            .each(cmds, |i, v| {
+                let id = &ids[i];
+                if redis_io::is_error(&v) {
+                    w.add("API key record(s) of the wrong type", || {
+                        format!("apikey:{id}")
+                    });
+                    return;
+                }
+                let vals = redis_io::optionals(&v);
+                if vals.iter().all(Option::is_none) {
+                    return; // listed in an index but gone (expired or hard-deleted)
+                }
+                let pairs: Vec<(String, String)> = KEY_FIELDS
+                    .iter()
+                    .zip(vals)
+                    .filter_map(|(f, v)| Some((f.to_string(), v?)))
+                    .collect();
+                let key = format!("apikey:{id}");
+                keys.push(key_record(id, &Fields::new(&key, &pairs), w));
+            })
+            .await?;
         keys.sort_by(|a, b| a.id.cmp(&b.id));
         Ok(keys)
     }
 
     async fn read_accounts(&mut self, w: &mut Warnings) -> Result<Vec<AccountRecord>> {
+        let indexes: Vec<String> = Platform::ALL.iter().map(|p| p.index_key()).collect();
+        let members = self.index_members_many(&indexes).await?;
+        // Platforms without an index set are found with one SCAN pass for all of them.
+        let scanned = if members.iter().any(Option::is_none) {
+            self.conn.scan("*account*").await?
+        } else {
+            Vec::new()
+        };
         let mut listed: Vec<(Platform, String)> = Vec::new();
-        for p in Platform::ALL {
-            let ids = match self.index_members(&p.index_key()).await? {
-                Some(ids) => ids,
-                None => self
-                    .conn
-                    .scan(&format!("{}*", p.key_prefix()))
-                    .await?
+        for (p, ids) in Platform::ALL.into_iter().zip(members) {
+            let ids = ids.unwrap_or_else(|| {
+                scanned
                     .iter()
                     .filter_map(|k| p.id_from_key(k).map(str::to_string))
-                    .collect(),
-            };
+                    .collect()
+            });
             listed.extend(ids.into_iter().map(|id| (p, id)));
         }
         let cmds = listed
@@ -313,24 +407,23 @@ impl CrsReader {
                 })
                 .collect(),
         };
-        let replies = self
-            .conn
-            .batch(keys.iter().map(|k| cmd("HGETALL", k)).collect())
-            .await?;
         let mut sum = RawUsage::default();
         let mut n = 0;
-        for (k, v) in keys.iter().zip(replies) {
-            if redis_io::is_error(&v) {
-                w.add("usage hash(es) of the wrong type", || k.clone());
-                continue;
-            }
-            let pairs = redis_io::pairs(&v);
-            if pairs.is_empty() {
-                continue;
-            }
-            n += 1;
-            sum.add(&parse::usage(&Fields::new(k, &pairs), UsageNames::Plain, w));
-        }
+        self.conn
+            .each(keys.iter().map(|k| cmd("HGETALL", k)), |i, v| {
+                let k = &keys[i];
+                if redis_io::is_error(&v) {
+                    w.add("usage hash(es) of the wrong type", || k.clone());
+                    return;
+                }
+                let pairs = redis_io::pairs(&v);
+                if pairs.is_empty() {
+                    return;
+                }
+                n += 1;
+                sum.add(&parse::usage(&Fields::new(k, &pairs), UsageNames::Plain, w));
+            })
+            .await?;
         Ok((sum, n))
     }
 
@@ -382,27 +475,17 @@ impl CrsReader {
         Ok(out)
     }
 
-    async fn lifetime(
-        &mut self,
-        keys: &[KeyRecord],
-        w: &mut Warnings,
-    ) -> Result<(RawUsage, LifetimeSource)> {
-        let v = self.conn.one(cmd("HGETALL", "usage:global:total")).await;
-        if let Ok(v) = v {
-            let pairs = redis_io::pairs(&v);
-            if pairs.iter().any(|(f, _)| f == "requests") {
-                let u = parse::usage(
-                    &Fields::new("usage:global:total", &pairs),
-                    UsageNames::Plain,
-                    w,
-                );
-                return Ok((u, LifetimeSource::Global));
-            }
-        }
-        Ok((
-            self.per_key_lifetime(keys, w).await?,
-            LifetimeSource::PerKey,
-        ))
+    /// `usage:global:total` when it carries `requests` (CRS v1.1.263+).
+    async fn global_total(&mut self, w: &mut Warnings) -> Result<Option<RawUsage>> {
+        let v = self.conn.one(cmd("HGETALL", "usage:global:total")).await?;
+        let pairs = redis_io::pairs(&v);
+        Ok(pairs.iter().any(|(f, _)| f == "requests").then(|| {
+            parse::usage(
+                &Fields::new("usage:global:total", &pairs),
+                UsageNames::Plain,
+                w,
+            )
+        }))
     }
 
     /// Σ `usage:{id}` over keys that are not deleted (CRS's `getAllApiKeysFast` totals).
@@ -412,19 +495,14 @@ impl CrsReader {
             .filter(|k| !k.is_deleted)
             .map(|k| format!("usage:{}", k.id))
             .collect();
-        let replies = self
-            .conn
-            .batch(live.iter().map(|k| cmd("HGETALL", k)).collect())
-            .await?;
         let mut sum = RawUsage::default();
-        for (k, v) in live.iter().zip(replies) {
-            let pairs = redis_io::pairs(&v);
-            sum.add(&parse::usage(
-                &Fields::new(k, &pairs),
-                UsageNames::Lifetime,
-                w,
-            ));
-        }
+        self.conn
+            .each(live.iter().map(|k| cmd("HGETALL", k)), |i, v| {
+                let pairs = redis_io::pairs(&v);
+                let f = Fields::new(&live[i], &pairs);
+                sum.add(&parse::usage(&f, UsageNames::Lifetime, w));
+            })
+            .await?;
         Ok(sum)
     }
 
@@ -478,30 +556,130 @@ impl CrsReader {
             .collect())
     }
 
-    async fn key_costs(
+    /// The rated range cost of every live key: Σ `usage:cost:daily:{id}:{D}`, CRS's cost
+    /// ranking, with today's value.
+    async fn range_costs(
         &mut self,
         keys: &[KeyRecord],
         dates: &[String],
+        w: &mut Warnings,
+    ) -> Result<HashMap<String, KeyCosts>> {
+        let live: Vec<&KeyRecord> = keys.iter().filter(|k| !k.is_deleted).collect();
+        let costs = self.daily_costs(&live, dates, w).await?;
+        Ok(live.iter().map(|k| k.id.clone()).zip(costs).collect())
+    }
+
+    /// Σ `usage:cost:daily:{id}:{D}` over the range and today's value, for the given keys.
+    async fn daily_costs(
+        &mut self,
+        keys: &[&KeyRecord],
+        dates: &[String],
+        w: &mut Warnings,
+    ) -> Result<Vec<KeyCosts>> {
+        let n = dates.len();
+        let name = |j: usize| format!("usage:cost:daily:{}:{}", keys[j / n].id, dates[j % n]);
+        let mut out = vec![KeyCosts::default(); keys.len()];
+        let total = keys.len() * n;
+        let cmds = (0..total).step_by(MGET_CHUNK).map(|start| {
+            let mut c = redis::cmd("MGET");
+            for j in start..(start + MGET_CHUNK).min(total) {
+                c.arg(name(j));
+            }
+            c
+        });
+        self.conn
+            .each(cmds, |chunk, v| {
+                for (o, val) in redis_io::optionals(&v).into_iter().enumerate() {
+                    let j = chunk * MGET_CHUNK + o;
+                    if j >= total || val.is_none() {
+                        continue;
+                    }
+                    let c = cost_value(&name(j), &val, w);
+                    out[j / n].range += c;
+                    if j % n == n - 1 {
+                        out[j / n].today = c;
+                    }
+                }
+            })
+            .await?;
+        Ok(out)
+    }
+
+    /// Total and weekly Opus cost of the keys that have a limit: `usage:cost:total:{id}` and
+    /// `usage:opus:weekly:{id}:{period}` (the older `YYYY-Wxx` name on relays without indexes).
+    #[allow(clippy::too_many_arguments)]
+    async fn limit_costs(
+        &mut self,
+        keys: &[KeyRecord],
+        costs: &mut HashMap<String, KeyCosts>,
         today: &str,
         tz: RelayTz,
         now: DateTime<Utc>,
         w: &mut Warnings,
-    ) -> Result<HashMap<String, KeyCosts>> {
-        let live: Vec<&KeyRecord> = keys.iter().filter(|k| !k.is_deleted).collect();
-        // One flat list of cost keys per live key: each range day, total, weekly Opus (the
-        // reset-period name of CRS v1.1.281+, then the older ISO-week name).
-        let per_key = dates.len() + 3;
+    ) -> Result<()> {
+        let limited: Vec<&KeyRecord> = keys.iter().filter(|k| has_limit(k)).collect();
         let legacy_week = legacy_opus_week(now, tz);
-        let mut names = Vec::with_capacity(live.len() * per_key);
-        for k in &live {
-            for d in dates {
-                names.push(format!("usage:cost:daily:{}:{d}", k.id));
-            }
+        let mut names = Vec::with_capacity(limited.len() * 4);
+        for k in &limited {
+            names.push(format!("usage:cost:daily:{}:{today}", k.id));
             names.push(format!("usage:cost:total:{}", k.id));
             let period = opus_period(now, tz, k.weekly_reset_day, k.weekly_reset_hour);
             names.push(format!("usage:opus:weekly:{}:{period}", k.id));
             names.push(format!("usage:opus:weekly:{}:{legacy_week}", k.id));
         }
+        let values = self.mget(&names).await?;
+        for (i, k) in limited.iter().enumerate() {
+            let j = 4 * i;
+            let c = costs.entry(k.id.clone()).or_default();
+            c.today = cost_value(&names[j], &values[j], w);
+            c.total = cost_value(&names[j + 1], &values[j + 1], w);
+            c.weekly_opus = if values[j + 2].is_some() {
+                cost_value(&names[j + 2], &values[j + 2], w)
+            } else {
+                cost_value(&names[j + 3], &values[j + 3], w)
+            };
+        }
+        Ok(())
+    }
+
+    /// Names, tags and weekly reset settings of the keys that are shown.
+    async fn key_details(
+        &mut self,
+        keys: &mut [KeyRecord],
+        top: &[String],
+        w: &mut Warnings,
+    ) -> Result<()> {
+        let shown: Vec<usize> = keys
+            .iter()
+            .enumerate()
+            .filter(|(_, k)| has_limit(k) || top.contains(&k.id))
+            .map(|(i, _)| i)
+            .collect();
+        let cmds = shown
+            .iter()
+            .map(|&i| {
+                let mut c = cmd("HMGET", &format!("apikey:{}", keys[i].id));
+                for f in KEY_DETAIL_FIELDS {
+                    c.arg(f);
+                }
+                c
+            })
+            .collect();
+        let replies = self.conn.batch(cmds).await?;
+        for (&i, v) in shown.iter().zip(replies) {
+            let pairs: Vec<(String, String)> = KEY_DETAIL_FIELDS
+                .iter()
+                .zip(redis_io::optionals(&v))
+                .filter_map(|(f, v)| Some((f.to_string(), v?)))
+                .collect();
+            let key = format!("apikey:{}", keys[i].id);
+            apply_details(&mut keys[i], &Fields::new(&key, &pairs), w);
+        }
+        Ok(())
+    }
+
+    /// GET many string keys with MGET in chunks.
+    async fn mget(&mut self, names: &[String]) -> Result<Vec<Option<String>>> {
         let cmds: Vec<Cmd> = names
             .chunks(MGET_CHUNK)
             .map(|chunk| {
@@ -512,42 +690,12 @@ impl CrsReader {
                 c
             })
             .collect();
-        let replies = self.conn.batch(cmds).await?;
-        let mut values: Vec<Option<String>> = Vec::with_capacity(names.len());
-        for r in replies {
+        let mut values = Vec::with_capacity(names.len());
+        for r in self.conn.batch(cmds).await? {
             values.extend(redis_io::optionals(&r));
         }
         values.resize(names.len(), None);
-        let today_pos = dates.iter().position(|d| d == today);
-        let mut out = HashMap::with_capacity(live.len());
-        for (i, k) in live.iter().enumerate() {
-            let row = &values[i * per_key..(i + 1) * per_key];
-            let names_row = &names[i * per_key..(i + 1) * per_key];
-            let mut num = |j: usize| -> f64 {
-                match &row[j] {
-                    None => 0.0,
-                    Some(s) => parse::parse_float(s).unwrap_or_else(|| {
-                        w.add("non-numeric cost value(s)", || {
-                            format!("{} = {:?}", names_row[j], s)
-                        });
-                        0.0
-                    }),
-                }
-            };
-            let range: f64 = (0..dates.len()).map(&mut num).sum();
-            let costs = KeyCosts {
-                range,
-                today: today_pos.map(&mut num).unwrap_or(0.0),
-                total: num(dates.len()),
-                weekly_opus: if row[dates.len() + 1].is_some() {
-                    num(dates.len() + 1)
-                } else {
-                    num(dates.len() + 2)
-                },
-            };
-            out.insert(k.id.clone(), costs);
-        }
-        Ok(out)
+        Ok(values)
     }
 
     /// The given keys' days over the range (CRS's key trend): requests and four-kind tokens from
@@ -634,31 +782,55 @@ pub fn api_key_id(key: &str) -> Option<&str> {
     (!id.is_empty() && !id.contains(':') && id != "hash_map").then_some(id)
 }
 
+fn has_limit(k: &KeyRecord) -> bool {
+    !k.is_deleted
+        && (k.daily_cost_limit > 0.0 || k.total_cost_limit > 0.0 || k.weekly_opus_cost_limit > 0.0)
+}
+
+/// A cost string (INCRBYFLOAT); missing is 0, unreadable is 0 with a warning.
+fn cost_value(name: &str, v: &Option<String>, w: &mut Warnings) -> f64 {
+    match v {
+        None => 0.0,
+        Some(s) => parse::parse_float(s).unwrap_or_else(|| {
+            w.add("non-numeric cost value(s)", || format!("{name} = {s:?}"));
+            0.0
+        }),
+    }
+}
+
 fn key_record(id: &str, f: &Fields, w: &mut Warnings) -> KeyRecord {
-    let tags = f
-        .get("tags")
-        .and_then(|t| serde_json::from_str::<Vec<String>>(t).ok())
-        .unwrap_or_default();
     KeyRecord {
         id: id.to_string(),
-        name: f.get("name").unwrap_or(id).to_string(),
+        name: id.to_string(),
         is_active: f.boolean("isActive").unwrap_or(false),
         is_deleted: f.boolean("isDeleted").unwrap_or(false),
         daily_cost_limit: f.float("dailyCostLimit", w).unwrap_or(0.0),
         total_cost_limit: f.float("totalCostLimit", w).unwrap_or(0.0),
         weekly_opus_cost_limit: f.float("weeklyOpusCostLimit", w).unwrap_or(0.0),
-        tags,
-        weekly_reset_day: f
-            .get("weeklyResetDay")
-            .and_then(|v| v.trim().parse().ok())
-            .filter(|d| (1..=7).contains(d))
-            .unwrap_or(1),
-        weekly_reset_hour: f
-            .get("weeklyResetHour")
-            .and_then(|v| v.trim().parse().ok())
-            .filter(|h| *h < 24)
-            .unwrap_or(0),
+        tags: Vec::new(),
+        weekly_reset_day: 1,
+        weekly_reset_hour: 0,
     }
+}
+
+fn apply_details(k: &mut KeyRecord, f: &Fields, _w: &mut Warnings) {
+    if let Some(name) = f.get("name") {
+        k.name = name.to_string();
+    }
+    k.tags = f
+        .get("tags")
+        .and_then(|t| serde_json::from_str::<Vec<String>>(t).ok())
+        .unwrap_or_default();
+    k.weekly_reset_day = f
+        .get("weeklyResetDay")
+        .and_then(|v| v.trim().parse().ok())
+        .filter(|d| (1..=7).contains(d))
+        .unwrap_or(1);
+    k.weekly_reset_hour = f
+        .get("weeklyResetHour")
+        .and_then(|v| v.trim().parse().ok())
+        .filter(|h| *h < 24)
+        .unwrap_or(0);
 }
 
 fn hash_account(id: String, f: &Fields, w: &mut Warnings) -> AccountRecord {

@@ -10,8 +10,9 @@ use redis::{AsyncConnectionConfig, Cmd, Value};
 use super::mask_url;
 use crate::error::{Error, Result};
 
-/// Commands per pipeline round trip.
-const CHUNK: usize = 4_000;
+/// Commands per pipeline round trip: large enough to keep Redis busy, small enough that one
+/// chunk of replies is all the memory a reading strand holds.
+const CHUNK: usize = 2_000;
 /// SCAN's COUNT hint.
 const SCAN_COUNT: usize = 10_000;
 /// How long one reply may take once connected.
@@ -123,6 +124,37 @@ impl Conn {
             out.extend(replies);
         }
         Ok(out)
+    }
+
+    /// Run the commands in pipelines of `CHUNK`, handing each reply to `f` with its index as
+    /// the chunk arrives; replies are not kept, so memory stays flat however many keys there are.
+    pub async fn each<I, F>(&mut self, cmds: I, mut f: F) -> Result<()>
+    where
+        I: IntoIterator<Item = Cmd>,
+        F: FnMut(usize, Value),
+    {
+        let mut cmds = cmds.into_iter();
+        let mut index = 0;
+        loop {
+            let mut pipe = redis::pipe();
+            pipe.ignore_errors();
+            let mut n = 0;
+            for c in cmds.by_ref().take(CHUNK) {
+                pipe.add_command(c);
+                n += 1;
+            }
+            if n == 0 {
+                return Ok(());
+            }
+            let replies: Vec<Value> = pipe
+                .query_async(&mut self.con)
+                .await
+                .map_err(|e| self.err(e))?;
+            for v in replies {
+                f(index, v);
+                index += 1;
+            }
+        }
     }
 
     /// One command.
