@@ -37,13 +37,18 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
 }
 
 /// Run the CLI once; wall time and peak RSS in KiB (from wait4's rusage).
+// The child is reaped by wait4 (which also gives its rusage), not by Child::wait.
+#[allow(clippy::zombie_processes)]
 fn run_cli(args: &[&str]) -> (Duration, i64) {
     let started = Instant::now();
     let child = Command::new(env!("CARGO_BIN_EXE_relaywatch"))
         .args(args)
         .stdout(Stdio::null())
         .stderr(Stdio::inherit())
-        .env("RELAYWATCH_LOG", std::env::var("RELAYWATCH_LOG").unwrap_or_else(|_| "warn".into()))
+        .env(
+            "RELAYWATCH_LOG",
+            std::env::var("RELAYWATCH_LOG").unwrap_or_else(|_| "warn".into()),
+        )
         .spawn()
         .expect("spawn relaywatch");
     let mut status = 0;
@@ -52,7 +57,10 @@ fn run_cli(args: &[&str]) -> (Duration, i64) {
     // SAFETY: waits for our own child, which has not been waited for.
     let pid = unsafe { libc::wait4(child.id() as i32, &mut status, 0, &mut usage) };
     assert_eq!(pid, child.id() as i32, "wait4");
-    assert!(libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0, "relaywatch failed");
+    assert!(
+        libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
+        "relaywatch failed"
+    );
     (started.elapsed(), usage.ru_maxrss)
 }
 
@@ -75,10 +83,7 @@ fn main() {
         .unwrap()
         .get_connection()
         .expect("connect to the bench Redis");
-    let seeded_at: Option<String> = redis::cmd("GET")
-        .arg(SEEDED_AT)
-        .query(&mut con)
-        .unwrap();
+    let seeded_at: Option<String> = redis::cmd("GET").arg(SEEDED_AT).query(&mut con).unwrap();
     let now = match seeded_at.and_then(|t| DateTime::parse_from_rfc3339(&t).ok()) {
         Some(t) => {
             println!("reusing the dataset seeded at {t} in {url}");
@@ -120,7 +125,9 @@ fn main() {
     for _ in 0..runs {
         let started = Instant::now();
         let snap = rt.block_on(async {
-            let mut reader = CrsReader::connect(&url, Duration::from_secs(5)).await.unwrap();
+            let mut reader = CrsReader::connect(&url, Duration::from_secs(5))
+                .await
+                .unwrap();
             let data = reader.read(&req).await.unwrap();
             aggregate(
                 data,

@@ -94,17 +94,55 @@ impl CrsReader {
         let today = tz.date(now);
         let started = std::time::Instant::now();
         let lap = |phase: &str| {
-            tracing::debug!(phase, elapsed_ms = started.elapsed().as_millis() as u64, "crs read");
+            tracing::debug!(
+                phase,
+                elapsed_ms = started.elapsed().as_millis() as u64,
+                "crs read"
+            );
         };
         let base = Fetch {
             conn: self.conn.clone(),
             indexed: self.is_indexed().await?,
         };
 
+        // Key records and their daily costs at once; the costs, the largest read, in three
+        // strands so Redis answers one while another's reply is parsed.
         let keys_part = async {
-            let (mut f, mut w) = (base.clone(), Warnings::default());
-            let keys = f.read_keys(&mut w).await?;
-            let costs = f.range_costs(&keys, &dates, &mut w).await?;
+            let mut f = base.clone();
+            let ids = f.key_ids().await?;
+            let third = ids.len().div_ceil(3);
+            let part =
+                |i: usize| &ids[(i * third).min(ids.len())..((i + 1) * third).min(ids.len())];
+            let records = async {
+                let mut w = Warnings::default();
+                let keys = base.clone().key_records(&ids, &mut w).await?;
+                Ok::<_, crate::Error>((keys, w))
+            };
+            let dates = &dates;
+            let costs = |i: usize| {
+                let mut f = base.clone();
+                async move {
+                    let mut w = Warnings::default();
+                    let c = f.daily_costs(part(i), dates, &mut w).await?;
+                    Ok::<_, crate::Error>((c, w))
+                }
+            };
+            let ((keys, mut w), (c0, w0), (c1, w1), (c2, w2)) =
+                tokio::try_join!(records, costs(0), costs(1), costs(2))?;
+            for other in [w0, w1, w2] {
+                w.merge(other);
+            }
+            let deleted: std::collections::HashSet<&str> = keys
+                .iter()
+                .filter(|k| k.is_deleted)
+                .map(|k| k.id.as_str())
+                .collect();
+            let costs: HashMap<String, KeyCosts> = ids
+                .iter()
+                .zip(c0.into_iter().chain(c1).chain(c2))
+                .filter(|(id, _)| !deleted.contains(id.as_str()))
+                .map(|(id, c)| (id.clone(), c))
+                .collect();
             lap("api keys and range costs");
             Ok::<_, crate::Error>((keys, costs, w))
         };
@@ -262,8 +300,9 @@ impl Fetch {
             .collect())
     }
 
-    async fn read_keys(&mut self, w: &mut Warnings) -> Result<Vec<KeyRecord>> {
-        let ids = match self.index_members("apikey:idx:all").await? {
+    /// Every API key id: `apikey:idx:all`, or SCAN `apikey:*` with CRS's two-part rule.
+    async fn key_ids(&mut self) -> Result<Vec<String>> {
+        Ok(match self.index_members("apikey:idx:all").await? {
             Some(ids) if !ids.is_empty() => ids,
             _ => self
                 .conn
@@ -272,7 +311,10 @@ impl Fetch {
                 .into_iter()
                 .filter_map(|k| api_key_id(&k).map(str::to_string))
                 .collect(),
-        };
+        })
+    }
+
+    async fn key_records(&mut self, ids: &[String], w: &mut Warnings) -> Result<Vec<KeyRecord>> {
         let cmds = ids.iter().map(|id| {
             let mut c = cmd("HMGET", &format!("apikey:{id}"));
             for f in KEY_FIELDS {
@@ -556,28 +598,15 @@ impl Fetch {
             .collect())
     }
 
-    /// The rated range cost of every live key: Σ `usage:cost:daily:{id}:{D}`, CRS's cost
-    /// ranking, with today's value.
-    async fn range_costs(
-        &mut self,
-        keys: &[KeyRecord],
-        dates: &[String],
-        w: &mut Warnings,
-    ) -> Result<HashMap<String, KeyCosts>> {
-        let live: Vec<&KeyRecord> = keys.iter().filter(|k| !k.is_deleted).collect();
-        let costs = self.daily_costs(&live, dates, w).await?;
-        Ok(live.iter().map(|k| k.id.clone()).zip(costs).collect())
-    }
-
     /// Σ `usage:cost:daily:{id}:{D}` over the range and today's value, for the given keys.
     async fn daily_costs(
         &mut self,
-        keys: &[&KeyRecord],
+        keys: &[String],
         dates: &[String],
         w: &mut Warnings,
     ) -> Result<Vec<KeyCosts>> {
         let n = dates.len();
-        let name = |j: usize| format!("usage:cost:daily:{}:{}", keys[j / n].id, dates[j % n]);
+        let name = |j: usize| format!("usage:cost:daily:{}:{}", keys[j / n], dates[j % n]);
         let mut out = vec![KeyCosts::default(); keys.len()];
         let total = keys.len() * n;
         let cmds = (0..total).step_by(MGET_CHUNK).map(|start| {
