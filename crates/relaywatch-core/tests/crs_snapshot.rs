@@ -250,6 +250,7 @@ fn check_common(s: &Snapshot) {
     assert_eq!(t.cache_create_tokens, 200);
     assert_eq!(t.cache_read_tokens, 3_000);
     assert_eq!(t.all_tokens, 258_700);
+    assert_eq!(t.core_tokens, 255_500, "CRS's today card: input + output");
     close(
         t.cost_usd,
         e.today_sonnet45 + e.today_sonnet4 + e.today_1m,
@@ -370,9 +371,25 @@ async fn snapshot_with_index_sets_matches_hand_computed_figures() {
     );
     // Lifetime from usage:global:total: every request, the deleted key's included.
     assert_eq!(s.usage_total.requests, 7);
-    assert_eq!(
-        s.usage_total.input_tokens,
-        253_000 + 100 + 1_000 + 100 + 1_000
+    let t = &s.usage_total;
+    assert_eq!(t.input_tokens, 253_000 + 100 + 1_000 + 100 + 1_000);
+    // CRS books no output for an input-only request (the 10-days-ago one).
+    assert_eq!(t.output_tokens, 3_700);
+    assert_eq!(t.cache_create_tokens, 200);
+    assert_eq!(t.cache_read_tokens, 3_000);
+    assert_eq!(t.all_tokens, 255_200 + 3_700 + 200 + 3_000);
+    // All-time cost: each model summed over the months listed, deleted keys' usage included.
+    let e = expected_costs();
+    close(
+        t.cost_usd,
+        e.today_sonnet45
+            + e.today_sonnet4
+            + e.today_1m
+            + e.yday_sonnet45
+            + e.yday_gpt5
+            + e.opus
+            + e.old_sonnet45,
+        "all-time cost",
     );
     assert!(s.warnings.is_empty(), "{:?}", s.warnings);
 }
@@ -393,7 +410,12 @@ async fn snapshot_without_index_sets_scans_and_agrees() {
     );
     // No usage:global:total: Σ usage:{id} over keys that are not deleted.
     assert_eq!(s.usage_total.requests, 6);
-    assert_eq!(s.usage_total.input_tokens, 253_000 + 100 + 1_000 + 1_000);
+    let t = &s.usage_total;
+    assert_eq!(t.input_tokens, 253_000 + 100 + 1_000 + 1_000);
+    assert_eq!(t.output_tokens, 3_600);
+    assert_eq!(t.cache_create_tokens, 200);
+    assert_eq!(t.cache_read_tokens, 3_000);
+    assert_eq!(t.all_tokens, 255_100 + 3_600 + 200 + 3_000);
     // No usage:model:monthly:months: CRS prices the keys' lifetime totals as Claude 3.5 Haiku.
     let haiku = "claude-3-5-haiku-20241022";
     close(
