@@ -1,11 +1,13 @@
 //! relaywatch engine: reads a relay's Redis into a dashboard Snapshot, prices usage, renders
 //! charts and reports. No GUI and no HTTP server live here, so everything tests headless.
 
+pub mod channels;
 pub mod config;
 pub mod error;
 pub mod model;
 pub mod pricing;
 pub mod render;
+pub mod secrets;
 pub mod source;
 pub mod tz;
 

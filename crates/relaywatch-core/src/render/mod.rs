@@ -6,6 +6,7 @@ pub mod charts;
 pub mod fonts;
 pub mod format;
 pub mod i18n;
+pub mod message;
 pub mod report;
 pub mod text;
 pub mod theme;

@@ -1,0 +1,165 @@
+//! The semantic Message: what a notification says (title, level, facts, tables, charts), never
+//! how; each channel renders it in its own dialect and size budget. Builders here turn engine
+//! data into Messages; their texts come from `i18n`. Pure.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, FixedOffset};
+use serde::{Deserialize, Serialize};
+
+use crate::config::Lang;
+
+/// What a message is about (the generic webhook's `kind`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MessageKind {
+    Report,
+    Leaderboard,
+    Quota,
+    ErrorRate,
+    Breaker,
+    DeliveryFailure,
+    Test,
+}
+
+impl MessageKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MessageKind::Report => "report",
+            MessageKind::Leaderboard => "leaderboard",
+            MessageKind::Quota => "quota",
+            MessageKind::ErrorRate => "error_rate",
+            MessageKind::Breaker => "breaker",
+            MessageKind::DeliveryFailure => "delivery_failure",
+            MessageKind::Test => "test",
+        }
+    }
+}
+
+/// How urgent a message is; `Resolved` is the all-clear of an alert.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Level {
+    Info,
+    Warning,
+    Critical,
+    Resolved,
+}
+
+impl Level {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Level::Info => "info",
+            Level::Warning => "warning",
+            Level::Critical => "critical",
+            Level::Resolved => "resolved",
+        }
+    }
+
+    /// A short marker for text dialects.
+    pub fn emoji(self) -> &'static str {
+        match self {
+            Level::Info => "📊",
+            Level::Warning => "⚠️",
+            Level::Critical => "🚨",
+            Level::Resolved => "✅",
+        }
+    }
+
+    /// An RGB colour for dialects that colour a message (embeds, cards).
+    pub fn color(self) -> u32 {
+        match self {
+            Level::Info => 0x3B82F6,
+            Level::Warning => 0xF59E0B,
+            Level::Critical => 0xEF4444,
+            Level::Resolved => 0x10B981,
+        }
+    }
+}
+
+/// An alert's state (the generic webhook's `state`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AlertState {
+    Firing,
+    Resolved,
+}
+
+/// A label and its value, both already formatted for people.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Fact {
+    pub label: String,
+    pub value: String,
+}
+
+impl Fact {
+    pub fn new(label: impl Into<String>, value: impl Into<String>) -> Self {
+        Fact {
+            label: label.into(),
+            value: value.into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Align {
+    Left,
+    Right,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Column {
+    pub header: String,
+    pub align: Align,
+}
+
+/// A table of formatted cells. Channels may show fewer rows than it has and say how many more
+/// there are (`more_rows` text of i18n).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Table {
+    pub columns: Vec<Column>,
+    pub rows: Vec<Vec<String>>,
+}
+
+/// A titled part of a message. `optional` parts are the first dropped when a platform's size
+/// budget is tight.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Section {
+    pub title: String,
+    pub facts: Vec<Fact>,
+    pub table: Option<Table>,
+    pub text: Option<String>,
+    pub optional: bool,
+}
+
+/// A rendered chart: PNG for chat, SVG for pages. `table` is the same data as text, for
+/// channels that cannot carry images.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ChartImage {
+    /// File stem: `overview`, `models`, `trend`, `top-keys`.
+    pub stem: String,
+    pub title: String,
+    #[serde(skip)]
+    pub png: Arc<Vec<u8>>,
+    #[serde(skip)]
+    pub svg: Option<Arc<String>>,
+}
+
+/// A notification, before any platform's dialect.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Message {
+    pub kind: MessageKind,
+    pub state: Option<AlertState>,
+    pub level: Level,
+    pub title: String,
+    pub summary: Option<String>,
+    pub facts: Vec<Fact>,
+    pub sections: Vec<Section>,
+    pub charts: Vec<ChartImage>,
+    pub footer: Option<String>,
+    pub timestamp: DateTime<FixedOffset>,
+    pub lang: Lang,
+    /// Machine-readable payload for the generic webhook's `data` (a Snapshot, an alert…).
+    pub data: serde_json::Value,
+}
