@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use relaywatch_core::config::{self, Lang, LoadedConfig, Settings, SourceKindSetting};
 use relaywatch_core::error::{Error, FieldError};
 use relaywatch_core::pricing::Pricing;
-use relaywatch_core::render::{bundle, report};
+use relaywatch_core::render::{bundle, markdown};
 use relaywatch_core::source::{self, ReadRequest};
 use relaywatch_core::Snapshot;
 
@@ -91,7 +91,8 @@ async fn snapshot(a: SnapshotArgs) -> Result<i32> {
     if a.json {
         println!("{}", serde_json::to_string_pretty(&snap)?);
     } else {
-        print!("{}", report::markdown(&snap, s.report.lang));
+        let message = relaywatch_core::render::messages::report(&snap, Vec::new(), s.report.lang);
+        print!("{}", markdown::render(&message));
     }
     Ok(0)
 }

@@ -2,8 +2,11 @@
 //! Building is pure; `write_to` puts the files in a folder (each written whole, then renamed).
 
 use std::path::Path;
+use std::sync::Arc;
 
 use super::charts::{self, ChartLabels, ChartOptions, Theme};
+use super::message::{ChartImage, Message};
+use super::{markdown, messages};
 use crate::config::{Lang, ReportSettings, ThemeSetting};
 use crate::error::{Error, Result};
 use crate::model::Snapshot;
@@ -34,28 +37,45 @@ pub fn chart_labels(lang: Lang) -> ChartLabels {
     }
 }
 
-/// Build every file of the report.
+/// The report Message with its four charts.
+pub fn report_message(s: &Snapshot, r: &ReportSettings, lang: Lang) -> Result<Message> {
+    let labels = chart_labels(lang);
+    let charts = charts::render_all(s, &chart_options(r), &labels)?
+        .into_iter()
+        .map(|c| ChartImage {
+            stem: c.kind.file_stem().to_string(),
+            title: labels.title(c.kind).to_string(),
+            png: Arc::new(c.png),
+            svg: Some(Arc::new(c.svg)),
+        })
+        .collect();
+    Ok(messages::report(s, charts, lang))
+}
+
+/// Every file of the report: `report.md`, `snapshot.json`, and each chart as PNG and SVG.
 pub fn build(s: &Snapshot, r: &ReportSettings, lang: Lang) -> Result<Vec<ReportFile>> {
+    let message = report_message(s, r, lang)?;
     let mut files = vec![
         ReportFile {
             name: "report.md".into(),
-            bytes: super::report::markdown(s, lang).into_bytes(),
+            bytes: markdown::render(&message).into_bytes(),
         },
         ReportFile {
             name: "snapshot.json".into(),
             bytes: serde_json::to_vec_pretty(s).expect("a Snapshot always serialises"),
         },
     ];
-    for chart in charts::render_all(s, &chart_options(r), &chart_labels(lang))? {
-        let stem = chart.kind.file_stem();
+    for chart in &message.charts {
         files.push(ReportFile {
-            name: format!("{stem}.png"),
-            bytes: chart.png,
+            name: format!("{}.png", chart.stem),
+            bytes: chart.png.as_ref().clone(),
         });
-        files.push(ReportFile {
-            name: format!("{stem}.svg"),
-            bytes: chart.svg.into_bytes(),
-        });
+        if let Some(svg) = &chart.svg {
+            files.push(ReportFile {
+                name: format!("{}.svg", chart.stem),
+                bytes: svg.as_bytes().to_vec(),
+            });
+        }
     }
     Ok(files)
 }
