@@ -2,6 +2,8 @@
 //! HTTP requests the platform wants (pure, golden-tested), `classify` the platform's answer
 //! into one outcome (pure), and its limits as named constants with a link to its docs.
 
+pub mod budget;
+
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
