@@ -7,6 +7,7 @@ pub mod error;
 pub mod model;
 pub mod pricing;
 pub mod render;
+pub mod secret_store;
 pub mod secrets;
 pub mod source;
 pub mod tz;

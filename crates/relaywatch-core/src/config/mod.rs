@@ -2,6 +2,7 @@
 //! seed reporter, and validation that reports every bad value with its field, value and fix.
 //! Only a validated `Settings` is used to build readers and renderers.
 
+pub mod channels;
 pub mod env;
 mod file;
 
@@ -106,6 +107,8 @@ pub struct ReportSettings {
     pub chart_height: u32,
     pub chart_theme: ThemeSetting,
     pub lang: Lang,
+    /// Channels the report goes to; default: every enabled channel.
+    pub channels: Option<Vec<String>>,
 }
 
 impl Default for ReportSettings {
@@ -117,6 +120,7 @@ impl Default for ReportSettings {
             chart_height: 400,
             chart_theme: ThemeSetting::Light,
             lang: Lang::En,
+            channels: None,
         }
     }
 }
@@ -144,6 +148,10 @@ pub struct Settings {
     pub source: SourceSettings,
     pub report: ReportSettings,
     pub log: LogSettings,
+    pub channels: Vec<channels::ChannelSettings>,
+    pub network: channels::NetworkSettings,
+    pub delivery: channels::DeliverySettings,
+    pub state: channels::StateSettings,
 }
 
 /// Allowed ranges, shared by validation, env parsing and the docs.
@@ -241,6 +249,30 @@ impl Settings {
             r.chart_height,
             limits::CHART_HEIGHT,
         );
+        e.extend(channels::channel_problems(&self.channels));
+        e.extend(channels::delivery_problems(
+            &self.network,
+            &self.delivery,
+            &self.state,
+        ));
+        if let Some(url) = &self.state.redis_url {
+            if let Err(why) = check_redis_url(url) {
+                e.push(FieldError {
+                    field: "state.redis_url".into(),
+                    value: crate::source::mask_url(url),
+                    fix: why,
+                });
+            }
+        }
+        for (i, name) in r.channels.iter().flatten().enumerate() {
+            if !self.channels.iter().any(|c| &c.name == name) {
+                e.push(FieldError {
+                    field: format!("report.channels[{i}]"),
+                    value: format!("{name:?}"),
+                    fix: "name a channel defined in [[channels]]".into(),
+                });
+            }
+        }
         if !limits::LOG_LEVELS.contains(&self.log.level.as_str()) {
             e.push(FieldError {
                 field: "log.level".into(),
@@ -269,6 +301,19 @@ impl Settings {
         let mut shown = self.clone();
         if let Some(url) = &shown.source.redis_url {
             shown.source.redis_url = Some(crate::source::mask_url(url));
+        }
+        if let Some(url) = &shown.state.redis_url {
+            shown.state.redis_url = Some(crate::source::mask_url(url));
+        }
+        for c in &mut shown.channels {
+            for r in [&mut c.url, &mut c.secret, &mut c.app_secret, &mut c.bearer] {
+                if let Some(channels::SecretRef::Plain(v)) = r {
+                    *v = "***".into();
+                }
+            }
+            if let Some(p) = &c.proxy {
+                c.proxy = Some(crate::secrets::redact_url(p));
+            }
         }
         toml::to_string_pretty(&shown).unwrap_or_else(|e| format!("# cannot render: {e}\n"))
     }
@@ -321,6 +366,51 @@ mod tests {
             msg.contains("`report.trend_days` = 45: must be between 1 and 30"),
             "{msg}"
         );
+    }
+
+    #[test]
+    fn channels_are_validated_and_literal_secrets_refused() {
+        let text = r#"
+[[channels]]
+name = "team-wecom"
+type = "wechat"
+url = { env = "WECOM_URL" }
+format = "markdown_v2"
+
+[[channels]]
+name = "alerts"
+type = "telegram"
+url = "123456:literal-token"
+
+[[channels]]
+name = "team-wecom"
+type = "file"
+
+[report]
+channels = ["team-wecom", "nope"]
+"#;
+        let s: Settings = toml::from_str(text).unwrap();
+        assert_eq!(
+            s.channels[0].kind,
+            channels::ChannelType::Wecom,
+            "seed alias"
+        );
+        let p = s.problems();
+        let fields: Vec<&str> = p.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(
+            fields,
+            [
+                "channels[1].url",
+                "channels[1].chat_id",
+                "channels[2].name",
+                "channels[2].path",
+                "report.channels[1]"
+            ],
+            "{p:?}"
+        );
+        assert!(!format!("{p:?}").contains("literal-token"));
+        let shown = s.to_masked_toml();
+        assert!(!shown.contains("literal-token"), "{shown}");
     }
 
     #[test]
