@@ -17,10 +17,13 @@ pub trait Keychain: Send + Sync {
     fn get(&self, name: &str) -> Result<Option<String>, String>;
 }
 
+/// An environment lookup.
+type EnvLookup = Box<dyn Fn(&str) -> Option<String> + Send + Sync>;
+
 /// Resolves secret references.
 pub struct SecretStore {
     keychain: Option<Box<dyn Keychain>>,
-    env: Box<dyn Fn(&str) -> Option<String> + Send + Sync>,
+    env: EnvLookup,
 }
 
 impl Default for SecretStore {
