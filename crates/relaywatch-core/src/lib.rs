@@ -3,6 +3,7 @@
 
 pub mod channels;
 pub mod config;
+pub mod delivery;
 pub mod error;
 pub mod model;
 pub mod pricing;

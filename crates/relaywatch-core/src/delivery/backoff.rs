@@ -1,0 +1,154 @@
+//! Retry timing for the outbox; rule: pure arithmetic only — the delay for attempt n is
+//! `base · 2^(n-1)` scaled by a jitter factor the caller supplies (±20 % by default), capped,
+//! and never shorter than what the platform asked for (Retry-After / `retry_after`).
+
+use std::time::Duration;
+
+/// How failed deliveries are retried.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct BackoffPolicy {
+    /// Delay after the first failed attempt (1 s).
+    pub base: Duration,
+    /// Longest computed delay (5 min).
+    pub cap: Duration,
+    /// Relative jitter: 0.2 spreads each delay over ±20 %.
+    pub jitter: f64,
+    /// Attempts before an item is dead-lettered (6).
+    pub max_attempts: u32,
+    /// Longest Retry-After honoured; a platform asking for more gets this (1 h).
+    pub max_retry_after: Duration,
+}
+
+impl Default for BackoffPolicy {
+    fn default() -> Self {
+        BackoffPolicy {
+            base: Duration::from_secs(1),
+            cap: Duration::from_secs(300),
+            jitter: 0.2,
+            max_attempts: 6,
+            max_retry_after: Duration::from_secs(3600),
+        }
+    }
+}
+
+impl BackoffPolicy {
+    /// The delay before retrying after failed attempt number `attempt` (1-based):
+    /// 1 s, 2 s, 4 s… times `1 + jitter·(2u−1)` for `unit` u in [0, 1), capped at `cap`
+    /// (the cap applies after jitter, so no delay ever exceeds it).
+    pub fn delay(&self, attempt: u32, unit: f64) -> Duration {
+        let exp = attempt.saturating_sub(1).min(40);
+        let raw = self.base.as_secs_f64() * 2f64.powi(exp as i32);
+        let u = if unit.is_finite() {
+            unit.clamp(0.0, 1.0)
+        } else {
+            0.5
+        };
+        let factor = 1.0 + self.jitter.clamp(0.0, 1.0) * (2.0 * u - 1.0);
+        let secs = (raw * factor).min(self.cap.as_secs_f64()).max(0.0);
+        Duration::from_secs_f64(secs)
+    }
+
+    /// The delay before the next attempt: the backoff, or the platform's Retry-After when that
+    /// is longer (bounded by `max_retry_after`).
+    pub fn retry_delay(&self, attempt: u32, unit: f64, retry_after: Option<Duration>) -> Duration {
+        let own = self.delay(attempt, unit);
+        match retry_after {
+            Some(after) => own.max(after.min(self.max_retry_after)),
+            None => own,
+        }
+    }
+
+    /// Whether failed attempt number `attempt` (1-based) was the last one allowed.
+    pub fn exhausted(&self, attempt: u32) -> bool {
+        attempt >= self.max_attempts.max(1)
+    }
+}
+
+/// Maps 64 random bits onto [0, 1) for [`BackoffPolicy::delay`].
+pub fn unit_from_bits(bits: u64) -> f64 {
+    (bits >> 11) as f64 / (1u64 << 53) as f64
+}
+
+/// A tiny SplitMix64 generator for jitter; seeded by the caller (the sender seeds it from the
+/// clock and process id), so the pure functions above stay deterministic in tests.
+#[derive(Debug, Clone)]
+pub struct Jitter(u64);
+
+impl Jitter {
+    pub fn new(seed: u64) -> Self {
+        Jitter(seed)
+    }
+
+    /// The next value in [0, 1).
+    pub fn next_unit(&mut self) -> f64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        unit_from_bits(z ^ (z >> 31))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ms(d: Duration) -> u128 {
+        d.as_millis()
+    }
+
+    #[test]
+    fn doubles_from_one_second_without_jitter() {
+        let p = BackoffPolicy::default();
+        let got: Vec<u128> = (1..=10).map(|a| ms(p.delay(a, 0.5))).collect();
+        assert_eq!(
+            got,
+            vec![1000, 2000, 4000, 8000, 16000, 32000, 64000, 128000, 256000, 300000]
+        );
+    }
+
+    #[test]
+    fn jitter_spans_plus_minus_twenty_percent_and_cap_holds() {
+        let p = BackoffPolicy::default();
+        assert_eq!(ms(p.delay(1, 0.0)), 800);
+        assert_eq!(ms(p.delay(1, 1.0)), 1200);
+        assert_eq!(ms(p.delay(3, 0.0)), 3200);
+        assert_eq!(ms(p.delay(3, 0.75)), 4400);
+        assert_eq!(ms(p.delay(9, 1.0)), 300_000);
+        assert_eq!(ms(p.delay(u32::MAX, 0.99)), 300_000);
+        assert_eq!(ms(p.delay(1, f64::NAN)), 1000);
+    }
+
+    #[test]
+    fn retry_after_wins_when_longer_and_is_bounded() {
+        let p = BackoffPolicy::default();
+        assert_eq!(
+            ms(p.retry_delay(1, 0.5, Some(Duration::from_secs(30)))),
+            30_000
+        );
+        assert_eq!(
+            ms(p.retry_delay(4, 0.5, Some(Duration::from_millis(10)))),
+            8000
+        );
+        assert_eq!(
+            ms(p.retry_delay(1, 0.5, Some(Duration::from_secs(86_400)))),
+            3_600_000
+        );
+    }
+
+    #[test]
+    fn exhausted_after_max_attempts() {
+        let p = BackoffPolicy::default();
+        assert!(!p.exhausted(5));
+        assert!(p.exhausted(6));
+    }
+
+    #[test]
+    fn jitter_units_stay_in_range() {
+        let mut j = Jitter::new(42);
+        for _ in 0..10_000 {
+            let u = j.next_unit();
+            assert!((0.0..1.0).contains(&u));
+        }
+    }
+}

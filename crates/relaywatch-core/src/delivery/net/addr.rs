@@ -1,0 +1,622 @@
+//! Addresses as the SSRF guard sees them: host parsing that reads every numeric IPv4 form
+//! (`2130706433`, `0x7f.1`, `0177.0.0.1`, `127.1`) as an address, a small CIDR type, and the
+//! table of ranges a webhook may never reach. Rule: an IPv6 address that carries an IPv4 one
+//! (mapped, compatible, translated, NAT64, 6to4) is judged by the IPv4 address it carries.
+
+use std::fmt;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+/// What a URL's host is: an address (whatever numeric form it was written in) or a name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HostKind {
+    Ip(IpAddr),
+    /// A DNS name, lower-cased, without a trailing dot.
+    Name(String),
+}
+
+/// A host that looks numeric (it ends in a number) but is no valid address, as WHATWG's URL
+/// parser refuses it: `1.2.3.4.5`, `256.1.1.1`, `0x1g.1`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{host:?} is not a valid host: {reason}")]
+pub struct InvalidHost {
+    pub host: String,
+    pub reason: &'static str,
+}
+
+/// Read a host the way a browser (WHATWG URL) and `inet_aton` do: `[v6]` and bare IPv6
+/// literals, then IPv4 in 1 to 4 parts, each decimal, `0x` hex or `0` octal; anything else that
+/// does not end in a number is a name.
+pub fn parse_host(host: &str) -> Result<HostKind, InvalidHost> {
+    let invalid = |reason| InvalidHost {
+        host: host.to_string(),
+        reason,
+    };
+    if host.is_empty() {
+        return Err(invalid("empty host"));
+    }
+    if let Some(inner) = host.strip_prefix('[') {
+        let inner = inner
+            .strip_suffix(']')
+            .ok_or_else(|| invalid("unclosed ["))?;
+        return inner
+            .parse::<Ipv6Addr>()
+            .map(|a| HostKind::Ip(IpAddr::V6(a)))
+            .map_err(|_| invalid("not an IPv6 address"));
+    }
+    if host.contains(':') {
+        return host
+            .parse::<Ipv6Addr>()
+            .map(|a| HostKind::Ip(IpAddr::V6(a)))
+            .map_err(|_| invalid("not an IPv6 address"));
+    }
+    if ends_in_a_number(host) {
+        return parse_ipv4(host)
+            .map(|a| HostKind::Ip(IpAddr::V4(a)))
+            .map_err(invalid);
+    }
+    let name = host.strip_suffix('.').unwrap_or(host).to_ascii_lowercase();
+    if name.is_empty() {
+        return Err(invalid("empty host"));
+    }
+    Ok(HostKind::Name(name))
+}
+
+/// WHATWG's "ends in a number": the last label (after one trailing dot) is all digits or a
+/// valid `0x` number, so the host must be read as IPv4.
+fn ends_in_a_number(host: &str) -> bool {
+    let mut parts: Vec<&str> = host.split('.').collect();
+    if parts.last() == Some(&"") {
+        if parts.len() == 1 {
+            return false;
+        }
+        parts.pop();
+    }
+    let last = parts.last().copied().unwrap_or("");
+    if !last.is_empty() && last.bytes().all(|b| b.is_ascii_digit()) {
+        return true;
+    }
+    parse_ipv4_number(last).is_ok()
+}
+
+/// One IPv4 part: decimal, `0x`/`0X` hex (`0x` alone is 0) or `0`-led octal.
+fn parse_ipv4_number(part: &str) -> Result<u64, &'static str> {
+    if part.is_empty() {
+        return Err("empty part");
+    }
+    let (digits, radix) =
+        if let Some(h) = part.strip_prefix("0x").or_else(|| part.strip_prefix("0X")) {
+            (h, 16)
+        } else if part.len() > 1 && part.starts_with('0') {
+            (&part[1..], 8)
+        } else {
+            (part, 10)
+        };
+    if digits.is_empty() {
+        return Ok(0);
+    }
+    if !digits.chars().all(|c| c.is_digit(radix)) {
+        return Err("a part is not a number");
+    }
+    // Long parts overflow u64 only when absurd; treat that as out of range.
+    u64::from_str_radix(digits, radix).map_err(|_| "a part is out of range")
+}
+
+fn parse_ipv4(host: &str) -> Result<Ipv4Addr, &'static str> {
+    let mut parts: Vec<&str> = host.split('.').collect();
+    if parts.last() == Some(&"") && parts.len() > 1 {
+        parts.pop();
+    }
+    if parts.len() > 4 {
+        return Err("more than 4 parts in an IPv4 address");
+    }
+    let numbers = parts
+        .iter()
+        .map(|p| parse_ipv4_number(p))
+        .collect::<Result<Vec<u64>, _>>()?;
+    let (last, init) = numbers.split_last().ok_or("empty host")?;
+    if init.iter().any(|&n| n > 255) {
+        return Err("an IPv4 part is above 255");
+    }
+    let room = 256u64.pow(5 - numbers.len() as u32);
+    if *last >= room {
+        return Err("the last IPv4 part is out of range");
+    }
+    let mut value = *last;
+    for (i, n) in init.iter().enumerate() {
+        value += n * 256u64.pow(3 - i as u32);
+    }
+    Ok(Ipv4Addr::from(value as u32))
+}
+
+/// An address range: network address and prefix length. `Display` is `10.0.0.0/8`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cidr {
+    addr: IpAddr,
+    prefix: u8,
+}
+
+/// Why a CIDR string was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{value:?} is not a CIDR: {reason}")]
+pub struct InvalidCidr {
+    pub value: String,
+    pub reason: String,
+}
+
+impl Cidr {
+    /// A range from an address and a prefix length; host bits are cleared.
+    pub fn new(addr: IpAddr, prefix: u8) -> Option<Cidr> {
+        let max = if addr.is_ipv4() { 32 } else { 128 };
+        if prefix > max {
+            return None;
+        }
+        let addr = match addr {
+            IpAddr::V4(a) => IpAddr::V4(Ipv4Addr::from(u32::from(a) & mask32(prefix))),
+            IpAddr::V6(a) => IpAddr::V6(Ipv6Addr::from(u128::from(a) & mask128(prefix))),
+        };
+        Some(Cidr { addr, prefix })
+    }
+
+    /// `10.0.0.0/8`, `fc00::/7`, `[::1]/128`, or a single address (`/32`, `/128`).
+    pub fn parse(s: &str) -> Result<Cidr, InvalidCidr> {
+        let invalid = |reason: String| InvalidCidr {
+            value: s.to_string(),
+            reason,
+        };
+        let (addr, prefix) = match s.split_once('/') {
+            Some((a, p)) => (a, Some(p)),
+            None => (s, None),
+        };
+        let addr = addr.trim_start_matches('[').trim_end_matches(']');
+        let addr: IpAddr = addr
+            .parse()
+            .map_err(|_| invalid(format!("{addr:?} is not an IP address")))?;
+        let max = if addr.is_ipv4() { 32 } else { 128 };
+        let prefix = match prefix {
+            None => max,
+            Some(p) => p
+                .parse::<u8>()
+                .ok()
+                .filter(|&p| p <= max)
+                .ok_or_else(|| invalid(format!("prefix {p:?} is not 0..={max}")))?,
+        };
+        Ok(Cidr::new(addr, prefix).expect("prefix checked"))
+    }
+
+    pub fn addr(&self) -> IpAddr {
+        self.addr
+    }
+
+    pub fn prefix(&self) -> u8 {
+        self.prefix
+    }
+
+    /// Whether `ip` is inside; an IPv4 range never contains an IPv6 address and vice versa.
+    pub fn contains(&self, ip: IpAddr) -> bool {
+        match (self.addr, ip) {
+            (IpAddr::V4(net), IpAddr::V4(a)) => {
+                u32::from(a) & mask32(self.prefix) == u32::from(net)
+            }
+            (IpAddr::V6(net), IpAddr::V6(a)) => {
+                u128::from(a) & mask128(self.prefix) == u128::from(net)
+            }
+            _ => false,
+        }
+    }
+}
+
+impl fmt::Display for Cidr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.addr, self.prefix)
+    }
+}
+
+fn mask32(prefix: u8) -> u32 {
+    if prefix == 0 {
+        0
+    } else {
+        u32::MAX << (32 - prefix as u32)
+    }
+}
+
+fn mask128(prefix: u8) -> u128 {
+    if prefix == 0 {
+        0
+    } else {
+        u128::MAX << (128 - prefix as u32)
+    }
+}
+
+/// The rule a refusal is made under: one name per kind of range (and per non-address rule, see
+/// `Refusal::rule`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Rule {
+    /// Not a URL, or a host no parser accepts.
+    InvalidUrl,
+    /// Not http(s).
+    Scheme,
+    /// `http://` while `[network] allow_http` is off.
+    PlainHttp,
+    /// A port that belongs to a database, mail or shell service.
+    Port,
+    /// A cloud metadata name or address.
+    Metadata,
+    /// A name that resolved to no address.
+    NoAddress,
+    /// A proxy URL that is not http:// or socks5(h)://.
+    Proxy,
+    Loopback,
+    Private,
+    LinkLocal,
+    /// 100.64.0.0/10, carrier-grade NAT.
+    Cgnat,
+    /// 0.0.0.0/8 and `::`.
+    Unspecified,
+    Broadcast,
+    Multicast,
+    /// 198.18.0.0/15, 2001:2::/48.
+    Benchmarking,
+    /// fc00::/7.
+    UniqueLocal,
+    /// fec0::/10.
+    SiteLocal,
+    /// 192.0.2.0/24, 198.51.100.0/24, 203.0.113.0/24, 2001:db8::/32, 3fff::/20.
+    Documentation,
+    /// 240.0.0.0/4, 192.0.0.0/24, 192.88.99.0/24, 100::/64, 2001::/32 (Teredo),
+    /// 64:ff9b:1::/48 (local NAT64).
+    Reserved,
+}
+
+impl Rule {
+    /// The word used in messages: "private", "loopback", …
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Rule::InvalidUrl => "invalid URL",
+            Rule::Scheme => "scheme",
+            Rule::PlainHttp => "plain http",
+            Rule::Port => "port",
+            Rule::Metadata => "cloud metadata",
+            Rule::NoAddress => "no address",
+            Rule::Proxy => "proxy",
+            Rule::Loopback => "loopback",
+            Rule::Private => "private",
+            Rule::LinkLocal => "link-local",
+            Rule::Cgnat => "carrier-grade NAT",
+            Rule::Unspecified => "unspecified (this network)",
+            Rule::Broadcast => "broadcast",
+            Rule::Multicast => "multicast",
+            Rule::Benchmarking => "benchmarking",
+            Rule::UniqueLocal => "unique-local",
+            Rule::SiteLocal => "site-local",
+            Rule::Documentation => "documentation",
+            Rule::Reserved => "reserved",
+        }
+    }
+}
+
+impl fmt::Display for Rule {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A refused range: the rule and the range as written in its RFC.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Range {
+    pub rule: Rule,
+    pub cidr: &'static str,
+}
+
+/// How an IPv6 address carried the IPv4 address that was judged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Embedding {
+    /// `::ffff:a.b.c.d`
+    Mapped,
+    /// `::a.b.c.d` (deprecated IPv4-compatible)
+    Compatible,
+    /// `::ffff:0:a.b.c.d` (SIIT IPv4-translated)
+    Translated,
+    /// `64:ff9b::a.b.c.d`
+    Nat64,
+    /// `2002:AABB:CCDD::/48`
+    SixToFour,
+}
+
+impl fmt::Display for Embedding {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Embedding::Mapped => "IPv4-mapped ::ffff:0:0/96",
+            Embedding::Compatible => "IPv4-compatible ::/96",
+            Embedding::Translated => "IPv4-translated ::ffff:0:0:0/96",
+            Embedding::Nat64 => "NAT64 64:ff9b::/96",
+            Embedding::SixToFour => "6to4 2002::/16",
+        })
+    }
+}
+
+const V4_RANGES: [(u32, u8, Range); 18] = [
+    (0x0000_0000, 8, r(Rule::Unspecified, "0.0.0.0/8")),
+    (0x0A00_0000, 8, r(Rule::Private, "10.0.0.0/8")),
+    (0x6440_0000, 10, r(Rule::Cgnat, "100.64.0.0/10")),
+    (0x7F00_0000, 8, r(Rule::Loopback, "127.0.0.0/8")),
+    (0xA9FE_0000, 16, r(Rule::LinkLocal, "169.254.0.0/16")),
+    (0xAC10_0000, 12, r(Rule::Private, "172.16.0.0/12")),
+    (0xC000_0000, 24, r(Rule::Reserved, "192.0.0.0/24")),
+    (0xC000_0200, 24, r(Rule::Documentation, "192.0.2.0/24")),
+    (0xC058_6300, 24, r(Rule::Reserved, "192.88.99.0/24")),
+    (0xC0A8_0000, 16, r(Rule::Private, "192.168.0.0/16")),
+    (0xC612_0000, 15, r(Rule::Benchmarking, "198.18.0.0/15")),
+    (0xC633_6400, 24, r(Rule::Documentation, "198.51.100.0/24")),
+    (0xCB00_7100, 24, r(Rule::Documentation, "203.0.113.0/24")),
+    (0xE000_0000, 4, r(Rule::Multicast, "224.0.0.0/4")),
+    (0xFFFF_FFFF, 32, r(Rule::Broadcast, "255.255.255.255/32")),
+    (0xF000_0000, 4, r(Rule::Reserved, "240.0.0.0/4")),
+    // Listed last: already covered above, kept so the table reads as the RFCs do.
+    (0x0000_0000, 32, r(Rule::Unspecified, "0.0.0.0/32")),
+    (0x7F00_0001, 32, r(Rule::Loopback, "127.0.0.1/32")),
+];
+
+const V6_RANGES: [(u128, u8, Range); 11] = [
+    (0, 128, r(Rule::Unspecified, "::/128")),
+    (1, 128, r(Rule::Loopback, "::1/128")),
+    (
+        0x0064_ff9b_0001 << 80,
+        48,
+        r(Rule::Reserved, "64:ff9b:1::/48"),
+    ),
+    (0x0100 << 112, 64, r(Rule::Reserved, "100::/64")),
+    (0x2001_0002 << 96, 48, r(Rule::Benchmarking, "2001:2::/48")),
+    (
+        0x2001_0db8 << 96,
+        32,
+        r(Rule::Documentation, "2001:db8::/32"),
+    ),
+    (
+        0x2001_0000 << 96,
+        32,
+        r(Rule::Reserved, "2001::/32 (Teredo)"),
+    ),
+    (0x3fff << 112, 20, r(Rule::Documentation, "3fff::/20")),
+    (0xfc00 << 112, 7, r(Rule::UniqueLocal, "fc00::/7")),
+    (0xfe80 << 112, 10, r(Rule::LinkLocal, "fe80::/10")),
+    (0xfec0 << 112, 10, r(Rule::SiteLocal, "fec0::/10")),
+];
+
+const V6_MULTICAST: Range = r(Rule::Multicast, "ff00::/8");
+
+const fn r(rule: Rule, cidr: &'static str) -> Range {
+    Range { rule, cidr }
+}
+
+/// The IPv4 address an IPv6 address carries, and how, if it carries one.
+pub fn embedded_v4(a: Ipv6Addr) -> Option<(Ipv4Addr, Embedding)> {
+    let v = u128::from(a);
+    let low = Ipv4Addr::from(v as u32);
+    match v >> 32 {
+        0xffff => return Some((low, Embedding::Mapped)),
+        0xffff_0000 => return Some((low, Embedding::Translated)),
+        0 if v > 1 => return Some((low, Embedding::Compatible)),
+        _ => {}
+    }
+    if v >> 32 == 0x0064_ff9b_0000_0000_0000_0000 {
+        return Some((low, Embedding::Nat64));
+    }
+    if v >> 112 == 0x2002 {
+        return Some((Ipv4Addr::from((v >> 80) as u32), Embedding::SixToFour));
+    }
+    None
+}
+
+/// The refused range `ip` is in, judging an embedded IPv4 address by its own ranges; `None`
+/// for a public address.
+pub fn classify(ip: IpAddr) -> Option<(Range, Option<Embedding>)> {
+    match ip {
+        IpAddr::V4(a) => classify_v4(a).map(|r| (r, None)),
+        IpAddr::V6(a) => {
+            if let Some((v4, how)) = embedded_v4(a) {
+                return classify_v4(v4).map(|r| (r, Some(how)));
+            }
+            let v = u128::from(a);
+            if v >> 120 == 0xff {
+                return Some((V6_MULTICAST, None));
+            }
+            V6_RANGES
+                .iter()
+                .find(|(net, prefix, _)| v & mask128(*prefix) == *net)
+                .map(|(_, _, range)| (*range, None))
+        }
+    }
+}
+
+fn classify_v4(a: Ipv4Addr) -> Option<Range> {
+    let v = u32::from(a);
+    V4_RANGES
+        .iter()
+        .find(|(net, prefix, _)| v & mask32(*prefix) == *net)
+        .map(|(_, _, range)| *range)
+}
+
+/// Cloud metadata endpoints by address (AWS, GCP, Azure, OpenStack at 169.254.169.254; ECS task
+/// metadata; Alibaba; Oracle's legacy address; AWS's IPv6 IMDS).
+const METADATA_ADDRS: [IpAddr; 5] = [
+    IpAddr::V4(Ipv4Addr::new(169, 254, 169, 254)),
+    IpAddr::V4(Ipv4Addr::new(169, 254, 170, 2)),
+    IpAddr::V4(Ipv4Addr::new(100, 100, 100, 200)),
+    IpAddr::V4(Ipv4Addr::new(192, 0, 0, 192)),
+    IpAddr::V6(Ipv6Addr::new(0xfd00, 0xec2, 0, 0, 0, 0, 0, 0x254)),
+];
+
+/// Cloud metadata endpoints by name.
+const METADATA_NAMES: [&str; 7] = [
+    "metadata",
+    "metadata.google.internal",
+    "metadata.goog",
+    "instance-data",
+    "instance-data.ec2.internal",
+    "metadata.tencentyun.com",
+    "metadata.platformequinix.com",
+];
+
+/// Whether `ip` (or the IPv4 address it carries) is a cloud metadata endpoint.
+pub fn is_metadata_addr(ip: IpAddr) -> bool {
+    let unwrapped = match ip {
+        IpAddr::V6(a) => embedded_v4(a).map(|(v4, _)| IpAddr::V4(v4)),
+        IpAddr::V4(_) => None,
+    };
+    METADATA_ADDRS.contains(&ip) || unwrapped.is_some_and(|u| METADATA_ADDRS.contains(&u))
+}
+
+/// Whether `name` (lower-case, no trailing dot) is a cloud metadata name.
+pub fn is_metadata_name(name: &str) -> bool {
+    METADATA_NAMES.contains(&name)
+}
+
+/// Whether the name means this machine without any lookup (`localhost`, `*.localhost`).
+pub fn is_localhost_name(name: &str) -> bool {
+    name == "localhost" || name.ends_with(".localhost")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn v4(s: &str) -> Ipv4Addr {
+        match parse_host(s).unwrap() {
+            HostKind::Ip(IpAddr::V4(a)) => a,
+            other => panic!("{s}: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn numeric_forms_are_addresses() {
+        let lo = Ipv4Addr::new(127, 0, 0, 1);
+        for s in [
+            "127.0.0.1",
+            "127.1",
+            "127.0.1",
+            "2130706433",
+            "0x7f000001",
+            "0x7f.1",
+            "0X7F.0.0.1",
+            "0177.0.0.1",
+            "0177.1",
+            "017700000001",
+            "127.0.0.1.",
+            "0x7f.0x0.0x0.0x1",
+        ] {
+            assert_eq!(v4(s), lo, "{s}");
+        }
+        assert_eq!(v4("0"), Ipv4Addr::UNSPECIFIED);
+        assert_eq!(v4("0x"), Ipv4Addr::UNSPECIFIED);
+        assert_eq!(v4("10.1"), Ipv4Addr::new(10, 0, 0, 1));
+        assert_eq!(v4("192.168.257"), Ipv4Addr::new(192, 168, 1, 1));
+        assert_eq!(v4("4294967295"), Ipv4Addr::BROADCAST);
+    }
+
+    #[test]
+    fn bad_numeric_hosts_are_invalid_not_names() {
+        for s in [
+            "1.2.3.4.5",
+            "256.1.1.1",
+            "4294967296",
+            "1.2.3.256",
+            "1..2",
+            "0x1g.1",
+            "08.0.0.1",
+            "example.123",
+        ] {
+            assert!(parse_host(s).is_err(), "{s}: {:?}", parse_host(s));
+        }
+    }
+
+    #[test]
+    fn names_stay_names() {
+        for (s, want) in [
+            ("Example.COM.", "example.com"),
+            ("localhost", "localhost"),
+            ("127.0.0.1.nip.io", "127.0.0.1.nip.io"),
+            ("0x7f.example", "0x7f.example"),
+            ("1e3", "1e3"),
+        ] {
+            assert_eq!(parse_host(s).unwrap(), HostKind::Name(want.into()), "{s}");
+        }
+    }
+
+    #[test]
+    fn ipv6_literals() {
+        assert_eq!(
+            parse_host("[::1]").unwrap(),
+            HostKind::Ip(IpAddr::V6(Ipv6Addr::LOCALHOST))
+        );
+        assert_eq!(
+            parse_host("::1").unwrap(),
+            HostKind::Ip(IpAddr::V6(Ipv6Addr::LOCALHOST))
+        );
+        assert!(parse_host("[::1").is_err());
+        assert!(parse_host("[zz::1]").is_err());
+    }
+
+    #[test]
+    fn cidr_parse_and_contains() {
+        let c = Cidr::parse("10.1.2.3/8").unwrap();
+        assert_eq!(c.to_string(), "10.0.0.0/8");
+        assert!(c.contains("10.255.0.1".parse().unwrap()));
+        assert!(!c.contains("11.0.0.1".parse().unwrap()));
+        assert!(!c.contains("::ffff:10.0.0.1".parse().unwrap()));
+        let c = Cidr::parse("[::1]").unwrap();
+        assert_eq!(c.to_string(), "::1/128");
+        assert!(Cidr::parse("10.0.0.0/33").is_err());
+        assert!(Cidr::parse("fc00::/129").is_err());
+        assert!(Cidr::parse("nope/8").is_err());
+        assert!(Cidr::parse("0.0.0.0/0")
+            .unwrap()
+            .contains("8.8.8.8".parse().unwrap()));
+    }
+
+    #[test]
+    fn embedded_forms_unwrap() {
+        let e = |s: &str| embedded_v4(s.parse().unwrap());
+        let lo = Ipv4Addr::new(127, 0, 0, 1);
+        assert_eq!(e("::ffff:127.0.0.1"), Some((lo, Embedding::Mapped)));
+        assert_eq!(e("::127.0.0.1"), Some((lo, Embedding::Compatible)));
+        assert_eq!(e("::ffff:0:127.0.0.1"), Some((lo, Embedding::Translated)));
+        assert_eq!(e("64:ff9b::7f00:1"), Some((lo, Embedding::Nat64)));
+        assert_eq!(e("2002:7f00:1::"), Some((lo, Embedding::SixToFour)));
+        assert_eq!(e("::1"), None);
+        assert_eq!(e("::"), None);
+        assert_eq!(e("2606:4700::1111"), None);
+    }
+
+    #[test]
+    fn classification() {
+        let rule = |s: &str| classify(s.parse().unwrap()).map(|(r, _)| r.rule);
+        assert_eq!(rule("8.8.8.8"), None);
+        assert_eq!(rule("2606:4700::1111"), None);
+        assert_eq!(rule("2002:5db8:d822::1"), None);
+        assert_eq!(rule("172.15.255.255"), None);
+        assert_eq!(rule("172.32.0.1"), None);
+        assert_eq!(rule("100.63.255.255"), None);
+        assert_eq!(rule("100.128.0.0"), None);
+        assert_eq!(rule("172.31.255.255"), Some(Rule::Private));
+        assert_eq!(rule("100.127.255.255"), Some(Rule::Cgnat));
+        assert_eq!(rule("255.255.255.255"), Some(Rule::Broadcast));
+        assert_eq!(rule("250.0.0.1"), Some(Rule::Reserved));
+        assert_eq!(rule("ff02::1"), Some(Rule::Multicast));
+        assert_eq!(rule("::"), Some(Rule::Unspecified));
+        assert_eq!(rule("::ffff:192.168.1.1"), Some(Rule::Private));
+        assert_eq!(rule("::ffff:8.8.8.8"), None);
+        assert_eq!(rule("2001:2::1"), Some(Rule::Benchmarking));
+        assert_eq!(rule("2001:db8::1"), Some(Rule::Documentation));
+        assert_eq!(rule("2001:0:1::1"), Some(Rule::Reserved));
+    }
+
+    #[test]
+    fn metadata() {
+        assert!(is_metadata_addr("169.254.169.254".parse().unwrap()));
+        assert!(is_metadata_addr("::ffff:169.254.169.254".parse().unwrap()));
+        assert!(is_metadata_addr("fd00:ec2::254".parse().unwrap()));
+        assert!(!is_metadata_addr("169.254.1.1".parse().unwrap()));
+        assert!(is_metadata_name("metadata.google.internal"));
+        assert!(!is_metadata_name("example.com"));
+    }
+}
