@@ -29,6 +29,30 @@ pub enum Command {
     Report(ReportArgs),
     /// Validate the configuration and print the effective settings, secrets masked.
     CheckConfig(ConfigArgs),
+    /// Send the test message to a channel through the real path (secrets, signing, SSRF guard,
+    /// the platform's own success rule); print the reply and the rule that judged it.
+    Test(TestArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct TestArgs {
+    /// Config file (default: $RELAYWATCH_CONFIG, else ~/.config/relaywatch/relaywatch.toml).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// The channel to test (its `name` in [[channels]]).
+    #[arg(
+        long,
+        value_name = "NAME",
+        required_unless_present = "all",
+        conflicts_with = "all"
+    )]
+    pub channel: Option<String>,
+    /// Test every enabled channel.
+    #[arg(long)]
+    pub all: bool,
+    /// Language of the test message: en or zh-CN (default: the channel's, else the report's).
+    #[arg(long, value_name = "LANG")]
+    pub lang: Option<String>,
 }
 
 /// Where the data comes from; shared by snapshot and report.
@@ -70,7 +94,8 @@ pub struct ReportArgs {
     /// Build one report now and exit (the daemon's schedules come with `relaywatch run`).
     #[arg(long)]
     pub once: bool,
-    /// Folder to write report.md, snapshot.json and the charts (PNG + SVG) into.
+    /// Folder to write report.md, snapshot.json and the charts (PNG + SVG) into; without it the
+    /// report is delivered to the report's channels ([report] channels, else every enabled one).
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
     /// Language of the text and charts: en or zh-CN (default from config, en).

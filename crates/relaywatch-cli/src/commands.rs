@@ -12,13 +12,14 @@ use relaywatch_core::render::{bundle, markdown};
 use relaywatch_core::source::{self, ReadRequest};
 use relaywatch_core::Snapshot;
 
-use crate::cli::{Cli, Command, ConfigArgs, ReportArgs, SnapshotArgs, SourceArgs};
+use crate::cli::{Cli, Command, ConfigArgs, ReportArgs, SnapshotArgs, SourceArgs, TestArgs};
 
 pub async fn run(cli: Cli) -> Result<i32> {
     match cli.command {
         Command::Snapshot(a) => snapshot(a).await,
         Command::Report(a) => report_cmd(a).await,
         Command::CheckConfig(a) => check_config(a),
+        Command::Test(a) => test_channels(a).await,
     }
 }
 
@@ -98,15 +99,18 @@ async fn snapshot(a: SnapshotArgs) -> Result<i32> {
 }
 
 async fn report_cmd(a: ReportArgs) -> Result<i32> {
-    let Some(out) = a.out.clone() else {
-        bail!("give --out DIR to write the report there (delivery to chat channels is configured with [[channels]], coming with `relaywatch run`)");
-    };
     if !a.once {
         bail!("`relaywatch report` builds one report: add --once (scheduled reports run under `relaywatch run`)");
     }
     let (s, now) = settings_for(&a.source, a.lang.as_deref())?;
     let started = std::time::Instant::now();
     let snap = take(&s, now).await?;
+    for w in &snap.warnings {
+        eprintln!("warning: {w}");
+    }
+    let Some(out) = a.out.clone() else {
+        return deliver_report(&s, &snap).await;
+    };
     let files = bundle::build(&snap, &s.report, s.report.lang)?;
     bundle::write_to(&out, &files)
         .with_context(|| format!("writing the report to {}", out.display()))?;
@@ -120,10 +124,63 @@ async fn report_cmd(a: ReportArgs) -> Result<i32> {
     for f in &files {
         println!("{}", out.join(&f.name).display());
     }
-    for w in &snap.warnings {
-        eprintln!("warning: {w}");
-    }
     Ok(0)
+}
+
+/// Deliver the report to its channels, waiting for each to be delivered or to fail for good.
+async fn deliver_report(s: &Settings, snap: &Snapshot) -> Result<i32> {
+    use relaywatch_core::service::{report_channels, send_with_retries, ChannelSender};
+    let names = report_channels(s);
+    if names.is_empty() {
+        bail!("no channel to deliver to: add [[channels]] to the config, or give --out DIR to write the report to a folder");
+    }
+    let message = bundle::report_message(snap, &s.report, s.report.lang)?;
+    let store = relaywatch_core::secret_store::SecretStore::default();
+    let policy = relaywatch_core::delivery::backoff::BackoffPolicy {
+        base: std::time::Duration::from_millis(s.delivery.backoff_ms),
+        cap: std::time::Duration::from_millis(s.delivery.backoff_cap_ms),
+        max_attempts: s.delivery.attempts,
+        ..Default::default()
+    };
+    let mut failed = 0;
+    for name in names {
+        let sender = match ChannelSender::new(s, &name, &store) {
+            Ok(sender) => sender,
+            Err(e) => {
+                println!("{name}: not sent: {e}");
+                failed += 1;
+                continue;
+            }
+        };
+        let lang = sender.settings.lang.unwrap_or(s.report.lang);
+        let msg = if lang == s.report.lang {
+            message.clone()
+        } else {
+            bundle::report_message(snap, &s.report, lang)?
+        };
+        let id = format!("report:dashboard:{}:{name}", snap.generated_at.to_rfc3339());
+        let tries = send_with_retries(&sender, &msg, &id, &policy).await;
+        let last = tries.last().expect("at least one attempt");
+        let requests: usize = last.attempts.len();
+        if last.delivered() {
+            println!(
+                "{name}: delivered ({requests} request(s), {} attempt(s))",
+                tries.len()
+            );
+        } else {
+            failed += 1;
+            let why = last
+                .attempts
+                .last()
+                .map(|a| a.rule.clone())
+                .unwrap_or_else(|| "nothing to send".into());
+            println!(
+                "{name}: NOT delivered after {} attempt(s): {why}",
+                tries.len()
+            );
+        }
+    }
+    Ok(if failed == 0 { 0 } else { 1 })
 }
 
 fn check_config(a: ConfigArgs) -> Result<i32> {
@@ -139,4 +196,70 @@ fn check_config(a: ConfigArgs) -> Result<i32> {
     }
     print!("{}", s.to_masked_toml());
     Ok(0)
+}
+
+async fn test_channels(a: TestArgs) -> Result<i32> {
+    let s = load(a.config.as_deref())?.settings;
+    let lang = match &a.lang {
+        Some(l) => {
+            Some(Lang::parse(l).ok_or_else(|| field_error("--lang", l, "must be en or zh-CN"))?)
+        }
+        None => None,
+    };
+    let names: Vec<String> = match &a.channel {
+        Some(n) => vec![n.clone()],
+        None => s
+            .channels
+            .iter()
+            .filter(|c| c.enabled)
+            .map(|c| c.name.clone())
+            .collect(),
+    };
+    if names.is_empty() {
+        bail!("no enabled channels in the config: add a [[channels]] entry (see the README)");
+    }
+    let store = relaywatch_core::secret_store::SecretStore::default();
+    let now = Utc::now();
+    let mut failed = 0;
+    for name in names {
+        let sender = match relaywatch_core::service::ChannelSender::new(&s, &name, &store) {
+            Ok(sender) => sender,
+            Err(e) => {
+                println!("{name}: not sent: {e}");
+                failed += 1;
+                continue;
+            }
+        };
+        let lang = lang.or(sender.settings.lang).unwrap_or(s.report.lang);
+        let at = now.with_timezone(
+            &chrono::FixedOffset::east_opt(s.source.timezone_offset_hours.clamp(-12, 14) * 3600)
+                .unwrap_or_else(|| chrono::FixedOffset::east_opt(0).unwrap()),
+        );
+        let msg = relaywatch_core::render::messages::test_message(&name, at, lang);
+        let id = format!("test:{name}:{}", now.timestamp_millis());
+        let sent = sender.send(&msg, &id, now).await;
+        let verdict = if sent.delivered() {
+            "delivered"
+        } else {
+            "NOT delivered"
+        };
+        println!("{name} ({}): {verdict}", sender.settings.kind.as_str());
+        for (i, at) in sent.attempts.iter().enumerate() {
+            let status = at
+                .status
+                .map(|s| format!("HTTP {s}"))
+                .unwrap_or_else(|| "no answer".into());
+            println!(
+                "  request {}: {status} in {} ms",
+                i + 1,
+                at.latency.as_millis()
+            );
+            println!("    reply: {}", at.reply.trim());
+            println!("    rule:  {}", at.rule);
+        }
+        if !sent.delivered() {
+            failed += 1;
+        }
+    }
+    Ok(if failed == 0 { 0 } else { 1 })
 }

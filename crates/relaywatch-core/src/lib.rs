@@ -10,6 +10,7 @@ pub mod pricing;
 pub mod render;
 pub mod secret_store;
 pub mod secrets;
+pub mod service;
 pub mod source;
 pub mod tz;
 

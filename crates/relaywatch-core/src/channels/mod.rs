@@ -3,6 +3,16 @@
 //! into one outcome (pure), and its limits as named constants with a link to its docs.
 
 pub mod budget;
+pub mod dingtalk;
+pub mod discord;
+pub mod dispatch;
+pub mod feishu;
+pub mod file;
+pub mod generic;
+pub mod sign;
+pub mod slack;
+pub mod telegram;
+pub mod wecom;
 
 use std::time::Duration;
 
@@ -38,12 +48,48 @@ fn part_bytes<S: serde::Serializer>(b: &[u8], s: S) -> Result<S::Ok, S::Error> {
     }
 }
 
-/// A request ready for the sender. The URL carries the channel's token: it is a `Secret`.
-#[derive(Debug, Clone, PartialEq)]
+/// A request ready for the sender. The URL carries the channel's token: it is a `Secret`;
+/// `Debug` shows neither credential headers nor the body (a token request carries the app
+/// secret), so a request can be logged by accident without leaking.
+#[derive(Clone, PartialEq)]
 pub struct Request {
     pub url: Secret,
     pub headers: Vec<(String, String)>,
     pub body: Body,
+}
+
+/// Header names whose values are credentials.
+const CREDENTIAL_HEADERS: [&str; 4] = [
+    "authorization",
+    "proxy-authorization",
+    "x-api-key",
+    "cookie",
+];
+
+impl std::fmt::Debug for Request {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let headers: Vec<(String, String)> = self
+            .headers
+            .iter()
+            .map(|(k, v)| {
+                let shown = if CREDENTIAL_HEADERS.contains(&k.to_ascii_lowercase().as_str()) {
+                    "***".to_string()
+                } else {
+                    v.clone()
+                };
+                (k.clone(), shown)
+            })
+            .collect();
+        let body = match &self.body {
+            Body::Json { value } => format!("json ({} bytes)", value.to_string().len()),
+            Body::Multipart { parts } => format!("multipart ({} parts)", parts.len()),
+        };
+        f.debug_struct("Request")
+            .field("url", &self.url)
+            .field("headers", &headers)
+            .field("body", &body)
+            .finish()
+    }
 }
 
 /// What a platform's answer means.

@@ -113,10 +113,7 @@ pub fn all(lang: Lang) -> Vec<(String, Message)> {
         requests: 52,
         threshold: 10,
         offenders: vec![
-            (
-                "status".into(),
-                vec![("529".into(), 9), ("500".into(), 5)],
-            ),
+            ("status".into(), vec![("529".into(), 9), ("500".into(), 5)]),
             (
                 "model".into(),
                 vec![("claude-opus-4-1-20250805".into(), 11)],
@@ -127,7 +124,9 @@ pub fn all(lang: Lang) -> Vec<(String, Message)> {
             model: Some("claude-opus-4-1-20250805".into()),
             provider: Some("anthropic-main".into()),
             key: Some("研发部-主力".into()),
-            error: Some("Overloaded: upstream returned 529 <overloaded_error> & retry later".into()),
+            error: Some(
+                "Overloaded: upstream returned 529 <overloaded_error> & retry later".into(),
+            ),
         }),
     };
     let breaker = BreakerAlert {
@@ -250,6 +249,9 @@ mod tests {
         assert_eq!(m.level, super::super::message::Level::Critical);
         let r = messages::error_rate(&a, AlertState::Resolved, sample_time(), Lang::En);
         assert_eq!(r.level, super::super::message::Level::Resolved);
-        assert_eq!(r.facts[2].value, "—", "no requests: no ratio, no division by zero");
+        assert_eq!(
+            r.facts[2].value, "—",
+            "no requests: no ratio, no division by zero"
+        );
     }
 }

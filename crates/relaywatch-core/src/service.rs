@@ -1,0 +1,258 @@
+//! The facade the CLI (and later the daemon, HTTP API and desktop shell) call: resolve a
+//! channel's secrets, encode a Message for it, send through the SSRF-guarded client and judge
+//! the answer. Thin: the logic lives in `channels`, `delivery` and `render`.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+
+use crate::channels::{dispatch, file, EncodeContext, Outcome};
+use crate::config::channels::{ChannelSettings, ChannelType};
+use crate::config::{Lang, Settings};
+use crate::delivery::net::{HttpClient, NetError, NetPolicy};
+use crate::render::message::Message;
+use crate::secret_store::SecretStore;
+use crate::secrets::{redact, Secret};
+
+/// Longest platform reply kept for display.
+pub const REPLY_SHOWN: usize = 500;
+
+/// One request's result.
+#[derive(Debug, Clone)]
+pub struct Attempt {
+    /// HTTP status, when there was an answer.
+    pub status: Option<u16>,
+    /// The platform's reply (redacted, shortened).
+    pub reply: String,
+    pub outcome: Outcome,
+    /// The rule that judged it, in words.
+    pub rule: String,
+    pub latency: Duration,
+}
+
+/// The result of sending one message to one channel.
+#[derive(Debug, Clone)]
+pub struct Sent {
+    pub channel: String,
+    pub attempts: Vec<Attempt>,
+}
+
+impl Sent {
+    /// Every request was accepted.
+    pub fn delivered(&self) -> bool {
+        !self.attempts.is_empty()
+            && self
+                .attempts
+                .iter()
+                .all(|a| matches!(a.outcome, Outcome::Delivered { .. }))
+    }
+}
+
+/// Errors before anything is sent.
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    #[error("no channel named {0:?} in the config; `relaywatch check-config` lists them")]
+    NoSuchChannel(String),
+    #[error("channel {channel}: {reason}")]
+    Channel { channel: String, reason: String },
+    #[error(transparent)]
+    Secret(#[from] crate::secret_store::SecretError),
+    #[error(transparent)]
+    Net(#[from] NetError),
+}
+
+/// A channel ready to send: its settings, resolved secrets and client.
+pub struct ChannelSender {
+    pub settings: ChannelSettings,
+    url: Option<Secret>,
+    secret: Option<Secret>,
+    bearer: Option<Secret>,
+    client: HttpClient,
+}
+
+impl ChannelSender {
+    /// Resolve the channel's secrets and build its client with the `[network]` policy.
+    pub fn new(
+        s: &Settings,
+        name: &str,
+        store: &SecretStore,
+    ) -> Result<ChannelSender, ServiceError> {
+        let c = s
+            .channels
+            .iter()
+            .find(|c| c.name == name)
+            .ok_or_else(|| ServiceError::NoSuchChannel(name.to_string()))?
+            .clone();
+        let resolve = |r: &Option<crate::config::channels::SecretRef>| {
+            r.as_ref().map(|r| store.resolve(r)).transpose()
+        };
+        let url = resolve(&c.url)?;
+        let secret = resolve(&c.secret)?;
+        let bearer = resolve(&c.bearer)?;
+        let policy =
+            NetPolicy::from_settings(&s.network.allow, s.network.allow_http, s.network.timeout_ms)?;
+        let client = HttpClient::new(policy, c.proxy.as_deref())?;
+        Ok(ChannelSender {
+            settings: c,
+            url,
+            secret,
+            bearer,
+            client,
+        })
+    }
+
+    /// The context `encode` needs.
+    pub fn context(
+        &self,
+        default_lang: Lang,
+        message_id: &str,
+        now: DateTime<Utc>,
+    ) -> EncodeContext {
+        let c = &self.settings;
+        EncodeContext {
+            url: self.url.clone().unwrap_or_else(|| Secret::new("")),
+            secret: self.secret.clone(),
+            lang: c.lang.unwrap_or(default_lang),
+            format: c.format.clone(),
+            keyword: c.keyword.clone(),
+            mentions: c.mentions.clone(),
+            api_base: c.api_base.clone(),
+            chat_id: c.chat_id.clone(),
+            message_id: message_id.to_string(),
+            now,
+        }
+    }
+
+    /// Send `msg` once: every request it encodes to, stopping at the first that is not
+    /// delivered. Retrying is the outbox's job.
+    pub async fn send(&self, msg: &Message, message_id: &str, now: DateTime<Utc>) -> Sent {
+        let kind = self.settings.kind;
+        let name = self.settings.name.clone();
+        if kind == ChannelType::File {
+            let dir = self.settings.path.clone().unwrap_or_default();
+            let started = std::time::Instant::now();
+            let outcome = match file::write(std::path::Path::new(&dir), msg) {
+                Ok(paths) => (
+                    format!("wrote {} file(s) to {dir}", paths.len()),
+                    Outcome::Delivered { code: None },
+                ),
+                Err(e) => (
+                    e.to_string(),
+                    Outcome::Fail {
+                        reason: format!("cannot write to {dir}: {e}"),
+                        code: None,
+                    },
+                ),
+            };
+            return Sent {
+                channel: name,
+                attempts: vec![Attempt {
+                    status: None,
+                    rule: dispatch::rule(kind, &outcome.1),
+                    reply: outcome.0,
+                    outcome: outcome.1,
+                    latency: started.elapsed(),
+                }],
+            };
+        }
+        let ctx = self.context(msg.lang, message_id, now);
+        let requests = dispatch::encode(kind, msg, &ctx, self.bearer.as_ref());
+        let mut attempts = Vec::with_capacity(requests.len());
+        for req in &requests {
+            let attempt = match self.client.send(req).await {
+                Ok(resp) => {
+                    let outcome = dispatch::classify(kind, resp.status, &resp.headers, &resp.body);
+                    let text = String::from_utf8_lossy(&resp.body);
+                    let reply: String = redact(&text).chars().take(REPLY_SHOWN).collect();
+                    Attempt {
+                        status: Some(resp.status),
+                        reply,
+                        rule: dispatch::rule(kind, &outcome),
+                        outcome,
+                        latency: resp.latency,
+                    }
+                }
+                Err(e) => {
+                    let reason = redact(&e.to_string());
+                    let outcome = match &e {
+                        NetError::Timeout { .. } | NetError::Connect { .. } => Outcome::Retry {
+                            after: None,
+                            reason: reason.clone(),
+                            code: None,
+                        },
+                        _ => Outcome::Fail {
+                            reason: reason.clone(),
+                            code: None,
+                        },
+                    };
+                    Attempt {
+                        status: None,
+                        reply: reason,
+                        rule: dispatch::rule(kind, &outcome),
+                        outcome,
+                        latency: Duration::ZERO,
+                    }
+                }
+            };
+            let ok = matches!(attempt.outcome, Outcome::Delivered { .. });
+            attempts.push(attempt);
+            if !ok {
+                break;
+            }
+        }
+        Sent {
+            channel: name,
+            attempts,
+        }
+    }
+}
+
+/// Send with retries in this process (for one-shot commands that have no outbox): a
+/// temporary failure is tried again after the policy's backoff (or the platform's
+/// Retry-After), a permanent one stops at once. Returns every attempt's result, last last.
+pub async fn send_with_retries(
+    sender: &ChannelSender,
+    msg: &Message,
+    message_id: &str,
+    policy: &crate::delivery::backoff::BackoffPolicy,
+) -> Vec<Sent> {
+    let mut jitter = crate::delivery::backoff::Jitter::new(
+        message_id.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+            (h ^ b as u64).wrapping_mul(0x100_0000_01b3)
+        }),
+    );
+    let mut results = Vec::new();
+    let mut attempt = 1;
+    loop {
+        let sent = sender.send(msg, message_id, Utc::now()).await;
+        let last = sent.attempts.last().map(|a| a.outcome.clone());
+        results.push(sent);
+        match last {
+            Some(Outcome::Retry { after, .. }) if !policy.exhausted(attempt) => {
+                let wait = policy.retry_delay(attempt, jitter.next_unit(), after);
+                tracing::info!(
+                    channel = %sender.settings.name,
+                    attempt,
+                    wait_ms = wait.as_millis() as u64,
+                    "temporary failure, retrying"
+                );
+                tokio::time::sleep(wait).await;
+                attempt += 1;
+            }
+            _ => return results,
+        }
+    }
+}
+
+/// The channels the report goes to: `[report] channels`, else every enabled channel.
+pub fn report_channels(s: &Settings) -> Vec<String> {
+    match &s.report.channels {
+        Some(names) => names.clone(),
+        None => s
+            .channels
+            .iter()
+            .filter(|c| c.enabled)
+            .map(|c| c.name.clone())
+            .collect(),
+    }
+}
