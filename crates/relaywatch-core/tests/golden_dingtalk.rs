@@ -12,7 +12,7 @@ use relaywatch_core::channels::{dingtalk, Body, EncodeContext, Outcome, Request}
 use relaywatch_core::config::Lang;
 use relaywatch_core::render::message::{Align, Column, Message, Section, Table};
 use relaywatch_core::render::samples;
-use relaywatch_core::secrets::{assert_no_secret_in, redact_url, Secret};
+use relaywatch_core::secrets::{assert_no_secret_in, Secret};
 use serde_json::{json, Value};
 
 const URL: &str = "https://oapi.dingtalk.example/robot/send?access_token=fake-token";
@@ -38,20 +38,6 @@ fn ctx(lang: Lang) -> EncodeContext {
     }
 }
 
-fn dump(reqs: &[Request]) -> String {
-    let v: Vec<Value> = reqs
-        .iter()
-        .map(|r| {
-            json!({
-                "url": redact_url(r.url.expose()),
-                "headers": r.headers,
-                "body": r.body,
-            })
-        })
-        .collect();
-    serde_json::to_string_pretty(&v).unwrap() + "\n"
-}
-
 fn json_body(r: &Request) -> &Value {
     match &r.body {
         Body::Json { value } => value,
@@ -71,7 +57,7 @@ fn golden_requests_for_every_sample() {
             assert!(!reqs.is_empty(), "{name}");
             golden::check_golden(
                 &format!("dingtalk/{name}.{}.json", lang.as_str()),
-                &dump(&reqs),
+                &golden::dump(&reqs),
             );
         }
     }

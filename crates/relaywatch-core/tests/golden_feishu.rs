@@ -12,7 +12,7 @@ use relaywatch_core::channels::{feishu, Body, EncodeContext, Outcome, Request};
 use relaywatch_core::config::Lang;
 use relaywatch_core::render::message::{Section, Table};
 use relaywatch_core::render::samples;
-use relaywatch_core::secrets::{assert_no_secret_in, redact_url, Secret};
+use relaywatch_core::secrets::{assert_no_secret_in, Secret};
 use serde_json::{json, Value};
 
 const URL: &str = "https://open.feishu.example/open-apis/bot/v2/hook/fake-hook";
@@ -36,31 +36,6 @@ fn ctx(lang: Lang) -> EncodeContext {
     }
 }
 
-fn dump(reqs: &[Request]) -> String {
-    let v: Vec<Value> = reqs
-        .iter()
-        .map(|r| {
-            let headers: Vec<(String, String)> = r
-                .headers
-                .iter()
-                .map(|(k, v)| {
-                    if k.eq_ignore_ascii_case("authorization") {
-                        (k.clone(), "Bearer ***".to_string())
-                    } else {
-                        (k.clone(), v.clone())
-                    }
-                })
-                .collect();
-            json!({
-                "url": redact_url(r.url.expose()),
-                "headers": headers,
-                "body": r.body,
-            })
-        })
-        .collect();
-    serde_json::to_string_pretty(&v).unwrap() + "\n"
-}
-
 fn json_body(r: &Request) -> &Value {
     match &r.body {
         Body::Json { value } => value,
@@ -82,13 +57,13 @@ fn golden_requests_for_every_sample() {
             let reqs = feishu::encode(&msg, &ctx(lang));
             golden::check_golden(
                 &format!("feishu/{name}.{}.json", lang.as_str()),
-                &dump(&reqs),
+                &golden::dump(&reqs),
             );
             if name == "report" {
                 let reqs = feishu::encode_with_images(&msg, &ctx(lang), &image_keys());
                 golden::check_golden(
                     &format!("feishu/{name}.{}.images.json", lang.as_str()),
-                    &dump(&reqs),
+                    &golden::dump(&reqs),
                 );
             }
         }
@@ -223,7 +198,10 @@ fn token_and_upload_requests() {
             "Bearer t-fake-token".to_string()
         )]
     );
-    golden::check_golden("feishu/image-upload.json", &dump(std::slice::from_ref(&r)));
+    golden::check_golden(
+        "feishu/image-upload.json",
+        &golden::dump(std::slice::from_ref(&r)),
+    );
     let Body::Multipart { parts } = &r.body else {
         panic!("multipart")
     };

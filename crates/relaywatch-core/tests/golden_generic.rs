@@ -11,8 +11,8 @@ use chrono::{TimeZone, Utc};
 use relaywatch_core::channels::{generic, header, Body, EncodeContext, Outcome, Request};
 use relaywatch_core::config::Lang;
 use relaywatch_core::render::samples;
-use relaywatch_core::secrets::{assert_no_secret_in, redact_url, Secret};
-use serde_json::{json, Value};
+use relaywatch_core::secrets::{assert_no_secret_in, Secret};
+use serde_json::Value;
 
 const URL: &str = "https://receiver.example/hook";
 /// `whsec_` + base64 of the 24 bytes 1, 2, …, 24.
@@ -33,20 +33,6 @@ fn ctx(lang: Lang) -> EncodeContext {
     }
 }
 
-fn dump(reqs: &[Request]) -> String {
-    let v: Vec<Value> = reqs
-        .iter()
-        .map(|r| {
-            json!({
-                "url": redact_url(r.url.expose()),
-                "headers": r.headers,
-                "body": r.body,
-            })
-        })
-        .collect();
-    serde_json::to_string_pretty(&v).unwrap() + "\n"
-}
-
 fn json_body(r: &Request) -> &Value {
     match &r.body {
         Body::Json { value } => value,
@@ -62,7 +48,7 @@ fn golden_requests_for_every_sample() {
             assert_eq!(reqs.len(), 1);
             golden::check_golden(
                 &format!("generic/{name}.{}.json", lang.as_str()),
-                &dump(&reqs),
+                &golden::dump(&reqs),
             );
         }
     }

@@ -5,15 +5,12 @@
 #[path = "common/golden.rs"]
 mod golden;
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use relaywatch_core::channels::{slack, Body, EncodeContext, Outcome, Request};
 use relaywatch_core::config::Lang;
-use relaywatch_core::render::message::{ChartImage, Fact, Message, Section};
 use relaywatch_core::render::samples;
-use relaywatch_core::secrets::{assert_no_secret_in, redact_url, Secret};
-use serde_json::{json, Value};
+use relaywatch_core::secrets::{assert_no_secret_in, Secret};
 
 const URL: &str = "https://hooks.slack.example/services/TFAKE/BFAKE/fake-token";
 const TOKEN: &str = "fake-token";
@@ -33,85 +30,15 @@ fn ctx(lang: Lang) -> EncodeContext {
     }
 }
 
-/// Requests as reviewable JSON: redacted URL, headers, body (a multipart `payload_json` shown as
-/// JSON, binary parts as `<N bytes>`).
-fn dump(reqs: &[Request]) -> String {
-    let all: Vec<Value> = reqs
-        .iter()
-        .map(|r| {
-            let mut body = serde_json::to_value(&r.body).unwrap();
-            if let Some(parts) = body.get_mut("parts").and_then(Value::as_array_mut) {
-                for p in parts {
-                    if p["content_type"] == "application/json" {
-                        let text = p["bytes"].as_str().unwrap().to_string();
-                        p["bytes"] = serde_json::from_str(&text).unwrap();
-                    }
-                }
-            }
-            json!({ "url": redact_url(r.url.expose()), "headers": r.headers, "body": body })
-        })
-        .collect();
-    serde_json::to_string_pretty(&all).unwrap() + "\n"
-}
-
-fn both_langs() -> Vec<(String, Lang, Message)> {
-    [Lang::En, Lang::ZhCn]
-        .into_iter()
-        .flat_map(|lang| {
-            samples::all(lang)
-                .into_iter()
-                .map(move |(name, m)| (name, lang, m))
-        })
-        .collect()
-}
-
 #[test]
 fn golden_requests_for_every_sample() {
-    for (name, lang, m) in both_langs() {
+    for (name, lang, m) in golden::both_langs() {
         let reqs = slack::encode(&m, &ctx(lang));
         assert!(!reqs.is_empty(), "{name}");
-        let text = dump(&reqs);
+        let text = golden::dump(&reqs);
         assert_no_secret_in(&text, TOKEN);
         golden::check_golden(&format!("slack/{name}.{}.json", lang.as_str()), &text);
     }
-}
-
-/// A message far over every limit: long tables and cells, a long text, many facts and charts.
-fn oversized() -> Message {
-    let (_, mut m) = samples::all(Lang::ZhCn).remove(0);
-    m.title = format!("{} {}", m.title, "长".repeat(300));
-    m.facts = (0..30)
-        .map(|i| Fact::new(format!("指标 {i}"), "值 <!channel> & ".repeat(i * 20)))
-        .collect();
-    for s in &mut m.sections {
-        if let Some(t) = &mut s.table {
-            let row = t.rows[0].clone();
-            t.rows = (0..80)
-                .map(|i| {
-                    row.iter()
-                        .map(|c| format!("{c}-{i}-{}", "宽".repeat(40)))
-                        .collect()
-                })
-                .collect();
-        }
-    }
-    m.sections.push(Section {
-        title: "<@U123> & more".into(),
-        facts: Vec::new(),
-        table: None,
-        text: Some("一行很长的文字 <https://evil.example|click> &\n".repeat(400)),
-        optional: false,
-    });
-    let png = Arc::new(samples::tiny_png());
-    m.charts = (0..12)
-        .map(|i| ChartImage {
-            stem: format!("chart-{i}"),
-            title: format!("图 {i}"),
-            png: png.clone(),
-            svg: None,
-        })
-        .collect();
-    m
 }
 
 fn len(s: &str) -> usize {
@@ -181,13 +108,13 @@ fn check_limits(name: &str, reqs: &[Request]) {
 
 #[test]
 fn every_request_respects_block_kit_limits() {
-    for (name, lang, m) in both_langs() {
+    for (name, lang, m) in golden::both_langs() {
         check_limits(&name, &slack::encode(&m, &ctx(lang)));
     }
-    let reqs = slack::encode(&oversized(), &ctx(Lang::ZhCn));
+    let reqs = slack::encode(&golden::oversized(), &ctx(Lang::ZhCn));
     assert!(reqs.len() > 1, "the oversized message is split");
     check_limits("oversized", &reqs);
-    assert_no_secret_in(&dump(&reqs), TOKEN);
+    assert_no_secret_in(&golden::dump(&reqs), TOKEN);
 }
 
 #[test]
@@ -195,7 +122,7 @@ fn charts_are_not_uploaded_but_their_figures_are_tables() {
     let (_, report) = samples::all(Lang::En).remove(0);
     assert!(!report.charts.is_empty());
     let reqs = slack::encode(&report, &ctx(Lang::En));
-    let text = dump(&reqs);
+    let text = golden::dump(&reqs);
     assert!(
         !text.contains(".png"),
         "no image references a webhook cannot serve"

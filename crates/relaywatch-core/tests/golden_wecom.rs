@@ -12,7 +12,7 @@ use relaywatch_core::channels::{wecom, Body, EncodeContext, Outcome, Request};
 use relaywatch_core::config::Lang;
 use relaywatch_core::render::message::{Section, Table};
 use relaywatch_core::render::samples;
-use relaywatch_core::secrets::{assert_no_secret_in, redact_url, Secret};
+use relaywatch_core::secrets::{assert_no_secret_in, Secret};
 use serde_json::{json, Value};
 
 const URL: &str = "https://qyapi.weixin.example/cgi-bin/webhook/send?key=fake-key";
@@ -30,20 +30,6 @@ fn ctx(lang: Lang, format: Option<&str>) -> EncodeContext {
         message_id: "msg_fixed-0001".into(),
         now: samples::sample_time().with_timezone(&Utc),
     }
-}
-
-fn dump(reqs: &[Request]) -> String {
-    let v: Vec<Value> = reqs
-        .iter()
-        .map(|r| {
-            json!({
-                "url": redact_url(r.url.expose()),
-                "headers": r.headers,
-                "body": r.body,
-            })
-        })
-        .collect();
-    serde_json::to_string_pretty(&v).unwrap() + "\n"
 }
 
 fn json_body(r: &Request) -> &Value {
@@ -66,13 +52,13 @@ fn golden_requests_for_every_sample() {
             let reqs = wecom::encode(&msg, &ctx(lang, None));
             golden::check_golden(
                 &format!("wecom/{name}.{}.json", lang.as_str()),
-                &dump(&reqs),
+                &golden::dump(&reqs),
             );
             if ["report", "leaderboard", "quota-firing"].contains(&name.as_str()) {
                 let reqs = wecom::encode(&msg, &ctx(lang, Some("markdown_v2")));
                 golden::check_golden(
                     &format!("wecom/{name}.{}.v2.json", lang.as_str()),
-                    &dump(&reqs),
+                    &golden::dump(&reqs),
                 );
             }
         }
