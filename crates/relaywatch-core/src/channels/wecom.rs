@@ -13,7 +13,8 @@ use super::budget::fit;
 use super::dingtalk::{errcode, escape, row_line, scrubbed};
 use super::sign::{base64_encode, cut_bytes, md5_hex, scrub};
 use super::{classify_http, Body, EncodeContext, Limits, Outcome, Request, SizeUnit};
-use crate::render::message::{Align, Level, Message, Table};
+use crate::render::markdown;
+use crate::render::message::{Level, Message};
 
 /// `markdown` and `markdown_v2` content limit, in bytes (`40058 … exceed max length 4096`).
 /// <https://developer.work.weixin.qq.com/document/path/99398>,
@@ -147,64 +148,23 @@ pub fn render_markdown(m: &Message, mentions: &[String]) -> String {
     o.trim_end().to_string()
 }
 
-fn table_v2(o: &mut String, t: &Table) {
-    let cells = |row: &[String]| -> String {
-        row.iter()
-            .map(|c| escape(c).replace('|', "\\|"))
-            .collect::<Vec<_>>()
-            .join(" | ")
-    };
-    let head: Vec<String> = t.columns.iter().map(|c| c.header.clone()).collect();
-    let _ = writeln!(o, "| {} |", cells(&head));
-    let rule: Vec<&str> = t
-        .columns
-        .iter()
-        .map(|c| match c.align {
-            Align::Left => ":---",
-            Align::Right => "---:",
-        })
-        .collect();
-    let _ = writeln!(o, "|{}|", rule.join("|"));
-    for row in &t.rows {
-        let _ = writeln!(o, "| {} |", cells(row));
-    }
+/// Cells of a v2 table: escaped, with `|` escaped too.
+fn escape_v2(s: &str) -> String {
+    escape(s).replace('|', "\\|")
 }
+
+/// WeCom markdown_v2: real tables, no colours, no mentions.
+const V2: markdown::Dialect = markdown::Dialect {
+    title_heading: "##",
+    section_heading: "###",
+    escape: escape_v2,
+    link_charts: false,
+    left_rule: ":---",
+};
 
 /// Markdown v2: tables as tables, facts as a list; no colours, no mentions.
 pub fn render_markdown_v2(m: &Message) -> String {
-    let mut o = String::new();
-    let _ = writeln!(o, "## {} {}", m.level.emoji(), escape(&m.title));
-    if let Some(s) = &m.summary {
-        let _ = writeln!(o, "\n{}", escape(s));
-    }
-    if !m.facts.is_empty() {
-        o.push('\n');
-        for f in &m.facts {
-            let _ = writeln!(o, "- **{}**: {}", escape(&f.label), escape(&f.value));
-        }
-    }
-    for s in &m.sections {
-        if s.title.is_empty() {
-            o.push('\n');
-        } else {
-            let _ = writeln!(o, "\n### {}\n", escape(&s.title));
-        }
-        for f in &s.facts {
-            let _ = writeln!(o, "- **{}**: {}", escape(&f.label), escape(&f.value));
-        }
-        if let Some(t) = &s.table {
-            table_v2(&mut o, t);
-        }
-        if let Some(text) = &s.text {
-            for line in text.lines() {
-                let _ = writeln!(o, "> {}", escape(line));
-            }
-        }
-    }
-    if let Some(f) = &m.footer {
-        let _ = writeln!(o, "\n---\n{}", escape(f));
-    }
-    o.trim_end().to_string()
+    markdown::render_with(m, &V2).trim_end().to_string()
 }
 
 fn render(m: &Message, format: Format, mentions: &[String]) -> String {

@@ -21,14 +21,14 @@ pub fn escape(s: &str) -> String {
     out
 }
 
-fn write_table(o: &mut String, t: &Table) {
+fn write_table(o: &mut String, t: &Table, escape: fn(&str) -> String, left_rule: &str) {
     let head: Vec<String> = t.columns.iter().map(|c| escape(&c.header)).collect();
     let _ = writeln!(o, "| {} |", head.join(" | "));
     let rule: Vec<&str> = t
         .columns
         .iter()
         .map(|c| match c.align {
-            Align::Left => "---",
+            Align::Left => left_rule,
             Align::Right => "---:",
         })
         .collect();
@@ -39,45 +39,78 @@ fn write_table(o: &mut String, t: &Table) {
     }
 }
 
+/// A Markdown variant: heading levels, escaping, and whether chart images are linked.
+pub struct Dialect {
+    /// `#` for the title; sections get one more.
+    pub title_heading: &'static str,
+    pub section_heading: &'static str,
+    pub escape: fn(&str) -> String,
+    /// Link each chart as `stem.png` (files beside the text); chat dialects send them apart.
+    pub link_charts: bool,
+    /// The rule under a left-aligned column's header (`---` or `:---`).
+    pub left_rule: &'static str,
+}
+
+/// GitHub-flavoured Markdown for files (`report.md`, the file channel).
+pub const FILES: Dialect = Dialect {
+    title_heading: "#",
+    section_heading: "##",
+    escape,
+    link_charts: true,
+    left_rule: "---",
+};
+
 /// Render the whole message; charts are referenced as `stem.png` files beside it.
 pub fn render(m: &Message) -> String {
+    render_with(m, &FILES)
+}
+
+/// Render the whole message in a dialect.
+pub fn render_with(m: &Message, d: &Dialect) -> String {
+    let esc = d.escape;
     let mut o = String::new();
-    let _ = writeln!(o, "# {} {}", m.level.emoji(), escape(&m.title));
+    let _ = writeln!(
+        o,
+        "{} {} {}",
+        d.title_heading,
+        m.level.emoji(),
+        esc(&m.title)
+    );
     if let Some(s) = &m.summary {
-        let _ = writeln!(o, "\n{}", escape(s));
+        let _ = writeln!(o, "\n{}", esc(s));
     }
     if !m.facts.is_empty() {
         o.push('\n');
         for f in &m.facts {
-            let _ = writeln!(o, "- **{}**: {}", escape(&f.label), escape(&f.value));
+            let _ = writeln!(o, "- **{}**: {}", esc(&f.label), esc(&f.value));
         }
     }
     for s in &m.sections {
         if s.title.is_empty() {
             o.push('\n');
         } else {
-            let _ = writeln!(o, "\n## {}\n", escape(&s.title));
+            let _ = writeln!(o, "\n{} {}\n", d.section_heading, esc(&s.title));
         }
         for f in &s.facts {
-            let _ = writeln!(o, "- **{}**: {}", escape(&f.label), escape(&f.value));
+            let _ = writeln!(o, "- **{}**: {}", esc(&f.label), esc(&f.value));
         }
         if let Some(t) = &s.table {
-            write_table(&mut o, t);
+            write_table(&mut o, t, esc, d.left_rule);
         }
         if let Some(text) = &s.text {
             for line in text.lines() {
-                let _ = writeln!(o, "> {}", escape(line));
+                let _ = writeln!(o, "> {}", esc(line));
             }
         }
     }
-    if !m.charts.is_empty() {
+    if d.link_charts && !m.charts.is_empty() {
         o.push('\n');
         for c in &m.charts {
-            let _ = writeln!(o, "![{}]({}.png)", escape(&c.title), c.stem);
+            let _ = writeln!(o, "![{}]({}.png)", esc(&c.title), c.stem);
         }
     }
     if let Some(f) = &m.footer {
-        let _ = writeln!(o, "\n---\n{}", escape(f));
+        let _ = writeln!(o, "\n---\n{}", esc(f));
     }
     o
 }

@@ -70,28 +70,8 @@ pub fn report(s: &Snapshot, charts: Vec<ChartImage>, lang: Lang) -> Message {
                 t.abnormal
             ),
         ),
-        Fact::new(
-            t.today,
-            format!(
-                "{} {} · {} {} · {}",
-                count(s.usage_today.requests),
-                t.requests_unit,
-                tokens(s.usage_today.all_tokens),
-                t.tokens_unit,
-                cost(s.usage_today.cost_usd)
-            ),
-        ),
-        Fact::new(
-            t.all_time,
-            format!(
-                "{} {} · {} {} · {}",
-                count(s.usage_total.requests),
-                t.requests_unit,
-                tokens(s.usage_total.all_tokens),
-                t.tokens_unit,
-                cost(s.usage_total.cost_usd)
-            ),
-        ),
+        usage_fact(t, t.today, &s.usage_today),
+        usage_fact(t, t.all_time, &s.usage_total),
         Fact::new(
             format!(
                 "{} ({})",
@@ -247,6 +227,21 @@ pub fn report(s: &Snapshot, charts: Vec<ChartImage>, lang: Lang) -> Message {
         lang,
         data: serde_json::to_value(s).unwrap_or(serde_json::Value::Null),
     }
+}
+
+/// "1,234 requests · 5.67M tokens · $8.90".
+fn usage_fact(t: &MessageTexts, label: &str, u: &crate::model::Usage) -> Fact {
+    Fact::new(
+        label,
+        format!(
+            "{} {} · {} {} · {}",
+            count(u.requests),
+            t.requests_unit,
+            tokens(u.all_tokens),
+            t.tokens_unit,
+            cost(u.cost_usd)
+        ),
+    )
 }
 
 fn key_table(t: &MessageTexts, keys: &[KeyUsage]) -> Option<Table> {
