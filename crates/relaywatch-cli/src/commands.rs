@@ -140,6 +140,8 @@ async fn deliver_report(s: &Settings, snap: &Snapshot) -> Result<i32> {
         base: std::time::Duration::from_millis(s.delivery.backoff_ms),
         cap: std::time::Duration::from_millis(s.delivery.backoff_cap_ms),
         max_attempts: s.delivery.attempts,
+        // A one-shot command waits at most a minute for a platform that asks it to.
+        max_retry_after: std::time::Duration::from_secs(60),
         ..Default::default()
     };
     let mut failed = 0;

@@ -159,6 +159,7 @@ impl ChannelSender {
         let requests = dispatch::encode(kind, msg, &ctx, self.bearer.as_ref());
         let mut attempts = Vec::with_capacity(requests.len());
         for req in &requests {
+            let started = std::time::Instant::now();
             let attempt = match self.client.send(req).await {
                 Ok(resp) => {
                     let outcome = dispatch::classify(kind, resp.status, &resp.headers, &resp.body);
@@ -190,7 +191,7 @@ impl ChannelSender {
                         reply: reason,
                         rule: dispatch::rule(kind, &outcome),
                         outcome,
-                        latency: Duration::ZERO,
+                        latency: started.elapsed(),
                     }
                 }
             };
@@ -209,7 +210,8 @@ impl ChannelSender {
 
 /// Send with retries in this process (for one-shot commands that have no outbox): a
 /// temporary failure is tried again after the policy's backoff (or the platform's
-/// Retry-After), a permanent one stops at once. Returns every attempt's result, last last.
+/// Retry-After, unless it asks for more than `max_retry_after`), a permanent one stops at once.
+/// Returns every attempt's result, the last one last.
 pub async fn send_with_retries(
     sender: &ChannelSender,
     msg: &Message,
@@ -228,7 +230,12 @@ pub async fn send_with_retries(
         let last = sent.attempts.last().map(|a| a.outcome.clone());
         results.push(sent);
         match last {
-            Some(Outcome::Retry { after, .. }) if !policy.exhausted(attempt) => {
+            // A platform that asks for a longer pause than the policy allows (DingTalk pauses a
+            // robot for 10 minutes) ends a one-shot delivery instead of blocking it.
+            Some(Outcome::Retry { after, .. })
+                if !policy.exhausted(attempt)
+                    && after.is_none_or(|a| a <= policy.max_retry_after) =>
+            {
                 let wait = policy.retry_delay(attempt, jitter.next_unit(), after);
                 tracing::info!(
                     channel = %sender.settings.name,
