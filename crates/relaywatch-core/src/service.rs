@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
-use crate::channels::{dispatch, file, EncodeContext, Outcome};
+use crate::channels::{dispatch, feishu, file, EncodeContext, Outcome};
 use crate::config::channels::{ChannelSettings, ChannelType};
 use crate::config::{Lang, Settings};
 use crate::delivery::net::{HttpClient, NetError, NetPolicy};
@@ -67,6 +67,7 @@ pub struct ChannelSender {
     url: Option<Secret>,
     secret: Option<Secret>,
     bearer: Option<Secret>,
+    app_secret: Option<Secret>,
     client: HttpClient,
 }
 
@@ -89,6 +90,7 @@ impl ChannelSender {
         let url = resolve(&c.url)?;
         let secret = resolve(&c.secret)?;
         let bearer = resolve(&c.bearer)?;
+        let app_secret = resolve(&c.app_secret)?;
         let policy =
             NetPolicy::from_settings(&s.network.allow, s.network.allow_http, s.network.timeout_ms)?;
         let client = HttpClient::new(policy, c.proxy.as_deref())?;
@@ -97,6 +99,7 @@ impl ChannelSender {
             url,
             secret,
             bearer,
+            app_secret,
             client,
         })
     }
@@ -120,6 +123,45 @@ impl ChannelSender {
             chat_id: c.chat_id.clone(),
             message_id: message_id.to_string(),
             now,
+        }
+    }
+
+    /// With Feishu app credentials, upload the charts through the open API (tenant token, then
+    /// `im/v1/images`) and return their image keys; `None` (charts stay text tables) without
+    /// credentials or charts, or when the API refuses (logged, redacted).
+    async fn feishu_image_keys(
+        &self,
+        msg: &Message,
+        ctx: &EncodeContext,
+    ) -> Option<Vec<(String, String)>> {
+        let c = &self.settings;
+        if !matches!(c.kind, ChannelType::Feishu | ChannelType::Lark) || msg.charts.is_empty() {
+            return None;
+        }
+        let (app_id, app_secret) = (c.app_id.as_deref()?, self.app_secret.as_ref()?);
+        let base = feishu::api_base(ctx);
+        let result: Result<Vec<(String, String)>, String> = async {
+            let answer = self
+                .client
+                .send(&feishu::tenant_token_request(&base, app_id, app_secret))
+                .await
+                .map_err(|e| e.to_string())?;
+            let (token, _) = feishu::parse_tenant_token(&answer.body)?;
+            let mut keys = Vec::with_capacity(msg.charts.len());
+            for chart in &msg.charts {
+                let req = feishu::image_upload_request(&base, &token, &chart.png, &chart.stem);
+                let answer = self.client.send(&req).await.map_err(|e| e.to_string())?;
+                keys.push((chart.stem.clone(), feishu::parse_image_key(&answer.body)?));
+            }
+            Ok(keys)
+        }
+        .await;
+        match result {
+            Ok(keys) => Some(keys),
+            Err(e) => {
+                tracing::warn!(channel = %c.name, reason = %redact(&e), "feishu image upload failed; charts go as tables");
+                None
+            }
         }
     }
 
@@ -156,7 +198,10 @@ impl ChannelSender {
             };
         }
         let ctx = self.context(msg.lang, message_id, now);
-        let requests = dispatch::encode(kind, msg, &ctx, self.bearer.as_ref());
+        let requests = match self.feishu_image_keys(msg, &ctx).await {
+            Some(keys) => feishu::encode_with_images(msg, &ctx, &keys),
+            None => dispatch::encode(kind, msg, &ctx, self.bearer.as_ref()),
+        };
         let mut attempts = Vec::with_capacity(requests.len());
         for req in &requests {
             let started = std::time::Instant::now();

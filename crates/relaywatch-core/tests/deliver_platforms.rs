@@ -624,3 +624,92 @@ async fn a_pause_longer_than_the_policy_allows_ends_the_retries() {
     );
     no_leak(&tries);
 }
+
+/// Feishu with app credentials: a tenant token, one image upload per chart, then the card
+/// showing them by `image_key` — all against a loopback stand-in for the open API.
+#[tokio::test]
+async fn feishu_with_app_credentials_sends_charts_as_images() {
+    const APP_SECRET: &str = "fake-app-secret-123";
+    let rx = Receiver::start(vec![
+        Reply::json(
+            200,
+            r#"{"code":0,"msg":"ok","tenant_access_token":"t-fake-tenant","expire":7200}"#,
+        ),
+        Reply::json(200, r#"{"code":0,"data":{"image_key":"img_v2_overview"}}"#),
+        Reply::json(200, r#"{"code":0,"data":{"image_key":"img_v2_models"}}"#),
+        Reply::json(200, r#"{"code":0,"data":{"image_key":"img_v2_trend"}}"#),
+        Reply::json(200, r#"{"code":0,"data":{"image_key":"img_v2_top_keys"}}"#),
+        Reply::json(200, r#"{"code":0,"msg":"success"}"#),
+    ])
+    .await;
+    let port = rx.port();
+    let settings = Settings {
+        channels: vec![ChannelSettings {
+            name: NAME.into(),
+            kind: ChannelType::Feishu,
+            url: Some(SecretRef::Env { env: "URL".into() }),
+            secret: None,
+            lang: None,
+            format: None,
+            keyword: None,
+            mentions: vec![],
+            proxy: None,
+            enabled: true,
+            chat_id: None,
+            api_base: Some(format!("http://127.0.0.1:{port}")),
+            app_id: Some("cli_fake".into()),
+            app_secret: Some(SecretRef::Env {
+                env: "APP_SECRET".into(),
+            }),
+            bearer: None,
+            path: None,
+        }],
+        network: NetworkSettings {
+            allow: vec!["127.0.0.0/8".into()],
+            timeout_ms: 2_000,
+            allow_http: true,
+        },
+        ..Default::default()
+    };
+    let url = url_for(ChannelType::Feishu, port);
+    let store = SecretStore::default().with_env(move |k| match k {
+        "URL" => Some(url.clone()),
+        "APP_SECRET" => Some(APP_SECRET.to_string()),
+        _ => None,
+    });
+    let s = ChannelSender::new(&settings, NAME, &store).expect("sender");
+    let (_, report) = samples::all(Lang::ZhCn).remove(0);
+    assert_eq!(report.charts.len(), 4);
+    let sent = s.send(&report, "msg-1", Utc::now()).await;
+    assert!(sent.delivered(), "{sent:?}");
+    let seen = rx.seen();
+    let targets: Vec<&str> = seen.iter().map(|r| r.target.as_str()).collect();
+    assert_eq!(
+        targets[0],
+        "/open-apis/auth/v3/tenant_access_token/internal"
+    );
+    assert!(
+        targets[1..5]
+            .iter()
+            .all(|t| *t == "/open-apis/im/v1/images"),
+        "{targets:?}"
+    );
+    assert_eq!(targets[5], expected_target(ChannelType::Feishu));
+    assert!(
+        String::from_utf8_lossy(&seen[0].body).contains(APP_SECRET),
+        "the token call carries the app secret"
+    );
+    let card = String::from_utf8_lossy(&seen[5].body);
+    for key in [
+        "img_v2_overview",
+        "img_v2_models",
+        "img_v2_trend",
+        "img_v2_top_keys",
+    ] {
+        assert!(card.contains(key), "{key} in the card");
+    }
+    let shown = format!("{sent:?}");
+    assert_no_secret_in(&shown, APP_SECRET);
+    assert_no_secret_in(&shown, "t-fake-tenant");
+    no_leak(&sent);
+}
