@@ -713,3 +713,73 @@ async fn feishu_with_app_credentials_sends_charts_as_images() {
     assert_no_secret_in(&shown, "t-fake-tenant");
     no_leak(&sent);
 }
+
+/// The dashboard report with its four charts reaches Discord as multipart attachments shown in
+/// embeds, and Telegram as a text message plus one PNG document per chart.
+#[tokio::test]
+async fn report_charts_reach_discord_and_telegram_as_images() {
+    let (_, report) = samples::all(Lang::En).remove(0);
+    assert_eq!(report.charts.len(), 4);
+    let png = samples::tiny_png();
+
+    let rx = Receiver::start(vec![discord_ok()]).await;
+    let sent = sender(ChannelType::Discord, rx.port(), 2_000)
+        .send(&report, "msg-1", Utc::now())
+        .await;
+    assert!(sent.delivered(), "{sent:?}");
+    let seen = rx.seen();
+    assert_eq!(
+        seen.len(),
+        1,
+        "one multipart request carries text and charts"
+    );
+    let body = &seen[0].body;
+    let text = String::from_utf8_lossy(body);
+    for stem in ["overview", "models", "trend", "top-keys"] {
+        assert!(
+            text.contains(&format!("attachment://{stem}.png")),
+            "{stem} shown in an embed"
+        );
+        assert!(
+            text.contains(&format!("filename=\"{stem}.png\"")),
+            "{stem} attached"
+        );
+    }
+    let png_copies = body
+        .windows(png.len())
+        .filter(|w| *w == png.as_slice())
+        .count();
+    assert_eq!(png_copies, 4, "the four PNGs travel as they are");
+    no_leak(&sent);
+
+    let rx = Receiver::start(vec![Reply::json(200, r#"{"ok":true,"result":{}}"#)]).await;
+    let sent = sender(ChannelType::Telegram, rx.port(), 2_000)
+        .send(&report, "msg-1", Utc::now())
+        .await;
+    assert!(sent.delivered(), "{sent:?}");
+    let targets: Vec<String> = rx.seen().iter().map(|r| r.target.clone()).collect();
+    let messages = targets
+        .iter()
+        .filter(|t| t.ends_with("/sendMessage"))
+        .count();
+    let documents = targets
+        .iter()
+        .filter(|t| t.ends_with("/sendDocument"))
+        .count();
+    assert!(messages >= 1, "{targets:?}");
+    assert_eq!(documents, 4, "{targets:?}");
+    for r in rx
+        .seen()
+        .iter()
+        .filter(|r| r.target.ends_with("/sendDocument"))
+    {
+        assert_eq!(
+            r.body
+                .windows(png.len())
+                .filter(|w| *w == png.as_slice())
+                .count(),
+            1
+        );
+    }
+    no_leak(&sent);
+}
