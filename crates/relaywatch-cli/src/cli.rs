@@ -25,7 +25,8 @@ pub struct Cli {
 pub enum Command {
     /// Take a dashboard snapshot and print it (JSON with --json).
     Snapshot(SnapshotArgs),
-    /// Build the dashboard report (text, snapshot and charts) and write it to a folder.
+    /// Build the dashboard report (text, snapshot and charts): write it to a folder with --out,
+    /// or deliver it to the report's channels.
     Report(ReportArgs),
     /// Validate the configuration and print the effective settings, secrets masked.
     CheckConfig(ConfigArgs),

@@ -196,8 +196,41 @@ fn check_config(a: ConfigArgs) -> Result<i32> {
     if s.source.timezone_offset_hours == 0 {
         println!("# note: timezone_offset_hours = 0 means UTC+8, as in CRS (TIMEZONE_OFFSET=0 falls back to 8)");
     }
+    // Secrets are references: say whether each one can be read here (never its value).
+    let store = relaywatch_core::secret_store::SecretStore::default();
+    let mut unreadable = 0;
+    for c in &s.channels {
+        for (field, r) in [
+            ("url", &c.url),
+            ("secret", &c.secret),
+            ("app_secret", &c.app_secret),
+            ("bearer", &c.bearer),
+        ] {
+            if let Some(r) = r {
+                match store.resolve(r) {
+                    Ok(_) => println!(
+                        "# channel {}: {field} from {}: readable",
+                        c.name,
+                        r.describe()
+                    ),
+                    Err(e) => {
+                        unreadable += 1;
+                        println!("# channel {}: {field}: {e}", c.name);
+                    }
+                }
+            }
+        }
+    }
+    if let Err(e) = relaywatch_core::delivery::net::NetPolicy::from_settings(
+        &s.network.allow,
+        s.network.allow_http,
+        s.network.timeout_ms,
+    ) {
+        println!("# [network]: {e}");
+        unreadable += 1;
+    }
     print!("{}", s.to_masked_toml());
-    Ok(0)
+    Ok(if unreadable == 0 { 0 } else { 1 })
 }
 
 async fn test_channels(a: TestArgs) -> Result<i32> {

@@ -275,3 +275,21 @@ secret = { env = "RW_GENERIC_SECRET" }
     assert_eq!(doc["data"]["source"], "demo");
     assert!(!out.contains(KEY));
 }
+
+#[test]
+fn check_config_says_whether_each_secret_can_be_read_without_showing_it() {
+    let config = wecom_config(true);
+    let url = format!("https://qyapi.weixin.example/cgi-bin/webhook/send?key={KEY}");
+    let o = run_cmd("check-config", &config, &[], &[("RW_WECOM_URL", url)]);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(o.status.code(), Some(0), "{out}");
+    assert!(
+        out.contains("# channel team-wecom: url from env RW_WECOM_URL: readable"),
+        "{out}"
+    );
+    assert!(!out.contains(KEY), "{out}");
+    let o = run_cmd("check-config", &config, &[], &[]);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(o.status.code(), Some(1), "{out}");
+    assert!(out.contains("RW_WECOM_URL is not set"), "{out}");
+}
