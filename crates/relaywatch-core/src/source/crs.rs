@@ -161,10 +161,15 @@ impl CrsReader {
         let series_part = async {
             let (mut f, mut w) = (base.clone(), Warnings::default());
             let mut days = Vec::with_capacity(dates.len());
-            for d in &dates {
-                let models = f
-                    .model_buckets("usage:model:daily:", "usage:model:daily:index:", d, &mut w)
-                    .await?;
+            let per_day = f
+                .model_buckets(
+                    "usage:model:daily:",
+                    "usage:model:daily:index:",
+                    &dates,
+                    &mut w,
+                )
+                .await?;
+            for (d, models) in dates.iter().zip(per_day) {
                 let keys_fallback = if models.is_empty() {
                     let (sum, n) = f.key_daily_sum(d, &mut w).await?;
                     (n > 0).then_some(sum)
@@ -469,41 +474,51 @@ impl Fetch {
         Ok((sum, n))
     }
 
-    /// Per-model usage of one bucket (`{prefix}{model}:{bucket}`), one entry per key, the model
-    /// named as in the key.
+    /// Per-model usage of each bucket (`{prefix}{model}:{bucket}`), one entry per key, the
+    /// model named as in the key: every bucket's index in one round trip, every hash in one
+    /// pipeline (SCAN only for a bucket without an index on a relay that keeps none).
     async fn model_buckets(
         &mut self,
         prefix: &str,
         index_prefix: &str,
-        bucket: &str,
+        buckets: &[String],
         w: &mut Warnings,
-    ) -> Result<Vec<ModelBucket>> {
-        let suffix = format!(":{bucket}");
-        let keys: Vec<(String, String)> = match self
-            .index_members(&format!("{index_prefix}{bucket}"))
-            .await?
-        {
-            Some(models) => models
-                .into_iter()
-                .map(|m| (format!("{prefix}{m}{suffix}"), m))
-                .collect(),
-            None => self
-                .conn
-                .scan(&format!("{prefix}*{suffix}"))
-                .await?
-                .into_iter()
-                .filter_map(|k| {
-                    let m = k.strip_prefix(prefix)?.strip_suffix(&suffix)?;
-                    (m != "index" && !m.is_empty()).then(|| (k.clone(), m.to_string()))
-                })
-                .collect(),
-        };
+    ) -> Result<Vec<Vec<ModelBucket>>> {
+        let indexes: Vec<String> = buckets
+            .iter()
+            .map(|b| format!("{index_prefix}{b}"))
+            .collect();
+        let members = self.index_members_many(&indexes).await?;
+        // (bucket position, key, model)
+        let mut keys: Vec<(usize, String, String)> = Vec::new();
+        for (i, (bucket, found)) in buckets.iter().zip(members).enumerate() {
+            let suffix = format!(":{bucket}");
+            match found {
+                Some(models) => keys.extend(
+                    models
+                        .into_iter()
+                        .map(|m| (i, format!("{prefix}{m}{suffix}"), m)),
+                ),
+                None => {
+                    for k in self.conn.scan(&format!("{prefix}*{suffix}")).await? {
+                        let model = k
+                            .strip_prefix(prefix)
+                            .and_then(|r| r.strip_suffix(&suffix))
+                            .filter(|m| *m != "index" && !m.is_empty())
+                            .map(str::to_string);
+                        if let Some(m) = model {
+                            keys.push((i, k, m));
+                        }
+                    }
+                }
+            }
+        }
         let replies = self
             .conn
-            .batch(keys.iter().map(|(k, _)| cmd("HGETALL", k)).collect())
+            .batch(keys.iter().map(|(_, k, _)| cmd("HGETALL", k)).collect())
             .await?;
-        let mut out = Vec::with_capacity(keys.len());
-        for ((k, model), v) in keys.into_iter().zip(replies) {
+        let mut out: Vec<Vec<ModelBucket>> = vec![Vec::new(); buckets.len()];
+        for ((i, k, model), v) in keys.into_iter().zip(replies) {
             if redis_io::is_error(&v) {
                 continue; // an index set or marker matching the pattern, as CRS drops them
             }
@@ -512,7 +527,7 @@ impl Fetch {
                 continue;
             }
             let usage = parse::usage(&Fields::new(&k, &pairs), UsageNames::Plain, w);
-            out.push(ModelBucket { model, usage });
+            out[i].push(ModelBucket { model, usage });
         }
         Ok(out)
     }
@@ -560,14 +575,18 @@ impl Fetch {
         );
         months.sort();
         months.dedup();
-        let mut out = Vec::new();
-        for m in months.iter().filter(|m| is_month(m)) {
-            out.extend(
-                self.model_buckets("usage:model:monthly:", "usage:model:monthly:index:", m, w)
-                    .await?,
-            );
-        }
-        Ok(out)
+        months.retain(|m| is_month(m));
+        Ok(self
+            .model_buckets(
+                "usage:model:monthly:",
+                "usage:model:monthly:index:",
+                &months,
+                w,
+            )
+            .await?
+            .into_iter()
+            .flatten()
+            .collect())
     }
 
     async fn minutes(
