@@ -54,34 +54,44 @@ fn expected_target(kind: ChannelType) -> String {
     }
 }
 
-fn sender(kind: ChannelType, port: u16, timeout_ms: u64) -> ChannelSender {
+/// One channel of `kind` whose URL comes from env `URL` (Telegram: its Bot API on `port`).
+fn channel(kind: ChannelType, port: u16) -> ChannelSettings {
     let telegram = kind == ChannelType::Telegram;
-    let settings = Settings {
-        channels: vec![ChannelSettings {
-            name: NAME.into(),
-            kind,
-            url: Some(SecretRef::Env { env: "URL".into() }),
-            secret: None,
-            lang: None,
-            format: None,
-            keyword: None,
-            mentions: vec![],
-            proxy: None,
-            enabled: true,
-            chat_id: telegram.then(|| "-1001".into()),
-            api_base: telegram.then(|| format!("http://127.0.0.1:{port}")),
-            app_id: None,
-            app_secret: None,
-            bearer: None,
-            path: None,
-        }],
+    ChannelSettings {
+        name: NAME.into(),
+        kind,
+        url: Some(SecretRef::Env { env: "URL".into() }),
+        secret: None,
+        lang: None,
+        format: None,
+        keyword: None,
+        mentions: vec![],
+        proxy: None,
+        enabled: true,
+        chat_id: telegram.then(|| "-1001".into()),
+        api_base: telegram.then(|| format!("http://127.0.0.1:{port}")),
+        app_id: None,
+        app_secret: None,
+        bearer: None,
+        path: None,
+    }
+}
+
+/// Settings with that one channel, loopback allowed.
+fn settings(channel: ChannelSettings, timeout_ms: u64) -> Settings {
+    Settings {
+        channels: vec![channel],
         network: NetworkSettings {
             allow: vec!["127.0.0.0/8".into()],
             timeout_ms,
             allow_http: true,
         },
         ..Default::default()
-    };
+    }
+}
+
+fn sender(kind: ChannelType, port: u16, timeout_ms: u64) -> ChannelSender {
+    let settings = settings(channel(kind, port), timeout_ms);
     let url = url_for(kind, port);
     let store = SecretStore::default().with_env(move |k| (k == "URL").then(|| url.clone()));
     ChannelSender::new(&settings, NAME, &store).expect("sender")
@@ -643,34 +653,17 @@ async fn feishu_with_app_credentials_sends_charts_as_images() {
     ])
     .await;
     let port = rx.port();
-    let settings = Settings {
-        channels: vec![ChannelSettings {
-            name: NAME.into(),
-            kind: ChannelType::Feishu,
-            url: Some(SecretRef::Env { env: "URL".into() }),
-            secret: None,
-            lang: None,
-            format: None,
-            keyword: None,
-            mentions: vec![],
-            proxy: None,
-            enabled: true,
-            chat_id: None,
+    let settings = settings(
+        ChannelSettings {
             api_base: Some(format!("http://127.0.0.1:{port}")),
             app_id: Some("cli_fake".into()),
             app_secret: Some(SecretRef::Env {
                 env: "APP_SECRET".into(),
             }),
-            bearer: None,
-            path: None,
-        }],
-        network: NetworkSettings {
-            allow: vec!["127.0.0.0/8".into()],
-            timeout_ms: 2_000,
-            allow_http: true,
+            ..channel(ChannelType::Feishu, port)
         },
-        ..Default::default()
-    };
+        2_000,
+    );
     let url = url_for(ChannelType::Feishu, port);
     let store = SecretStore::default().with_env(move |k| match k {
         "URL" => Some(url.clone()),
