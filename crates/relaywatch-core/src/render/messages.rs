@@ -35,6 +35,38 @@ fn section(title: impl Into<String>, table: Option<Table>, optional: bool) -> Se
     }
 }
 
+/// The parts every notice shares: no charts, relaywatch's footer, the moment and language; the
+/// builder sets the rest.
+fn notice(
+    kind: MessageKind,
+    at: DateTime<FixedOffset>,
+    lang: Lang,
+    data: serde_json::Value,
+) -> Message {
+    Message {
+        kind,
+        state: None,
+        level: Level::Info,
+        title: String::new(),
+        summary: None,
+        facts: Vec::new(),
+        sections: Vec::new(),
+        charts: Vec::new(),
+        footer: Some("relaywatch".into()),
+        timestamp: at,
+        lang,
+        data,
+    }
+}
+
+/// An alert's level: critical while firing, resolved after.
+fn alert_level(state: AlertState) -> Level {
+    match state {
+        AlertState::Firing => Level::Critical,
+        AlertState::Resolved => Level::Resolved,
+    }
+}
+
 /// Keys whose limit use is at least this share appear in the report's limits table.
 pub const LIMIT_SHOWN_FROM: f64 = 0.5;
 /// Rows a report table carries before channels trim it further.
@@ -284,7 +316,6 @@ pub fn leaderboard(b: &Leaderboard, at: DateTime<FixedOffset>, lang: Lang) -> Me
     let t = message_texts(lang);
     let empty = b.top.is_empty();
     Message {
-        kind: MessageKind::Leaderboard,
         state: None,
         level: Level::Info,
         title: format!("{} · {}", t.leaderboard_title, b.period),
@@ -304,11 +335,12 @@ pub fn leaderboard(b: &Leaderboard, at: DateTime<FixedOffset>, lang: Lang) -> Me
         } else {
             vec![section(t.top_keys, key_table(t, &b.top), false)]
         },
-        charts: Vec::new(),
-        footer: Some("relaywatch".into()),
-        timestamp: at,
-        lang,
-        data: serde_json::to_value(b).unwrap_or(serde_json::Value::Null),
+        ..notice(
+            MessageKind::Leaderboard,
+            at,
+            lang,
+            serde_json::to_value(b).unwrap_or(serde_json::Value::Null),
+        )
     }
 }
 
@@ -358,7 +390,6 @@ pub fn quota(
         })
         .collect();
     Message {
-        kind: MessageKind::Quota,
         state: Some(state),
         level,
         title: match state {
@@ -381,11 +412,12 @@ pub fn quota(
             ),
             false,
         )],
-        charts: Vec::new(),
-        footer: Some("relaywatch".into()),
-        timestamp: at,
-        lang,
-        data: serde_json::json!({ "items": items }),
+        ..notice(
+            MessageKind::Quota,
+            at,
+            lang,
+            serde_json::json!({ "items": items }),
+        )
     }
 }
 
@@ -485,12 +517,8 @@ pub fn error_rate(
         });
     }
     Message {
-        kind: MessageKind::ErrorRate,
         state: Some(state),
-        level: match state {
-            AlertState::Firing => Level::Critical,
-            AlertState::Resolved => Level::Resolved,
-        },
+        level: alert_level(state),
         title: match state {
             AlertState::Firing => format!("{} · {}", t.error_rate_firing_title, a.subject),
             AlertState::Resolved => format!("{} · {}", t.error_rate_resolved_title, a.subject),
@@ -506,11 +534,12 @@ pub fn error_rate(
             Fact::new(t.threshold, count(a.threshold)),
         ],
         sections,
-        charts: Vec::new(),
-        footer: Some("relaywatch".into()),
-        timestamp: at,
-        lang,
-        data: serde_json::to_value(a).unwrap_or(serde_json::Value::Null),
+        ..notice(
+            MessageKind::ErrorRate,
+            at,
+            lang,
+            serde_json::to_value(a).unwrap_or(serde_json::Value::Null),
+        )
     }
 }
 
@@ -546,12 +575,8 @@ pub fn breaker(
         _ => Vec::new(),
     };
     Message {
-        kind: MessageKind::Breaker,
         state: Some(state),
-        level: match state {
-            AlertState::Firing => Level::Critical,
-            AlertState::Resolved => Level::Resolved,
-        },
+        level: alert_level(state),
         title: match state {
             AlertState::Firing => format!("{} · {}", t.breaker_open_title, b.subject),
             AlertState::Resolved => format!("{} · {}", t.breaker_closed_title, b.subject),
@@ -559,11 +584,12 @@ pub fn breaker(
         summary: None,
         facts,
         sections,
-        charts: Vec::new(),
-        footer: Some("relaywatch".into()),
-        timestamp: at,
-        lang,
-        data: serde_json::to_value(b).unwrap_or(serde_json::Value::Null),
+        ..notice(
+            MessageKind::Breaker,
+            at,
+            lang,
+            serde_json::to_value(b).unwrap_or(serde_json::Value::Null),
+        )
     }
 }
 
@@ -578,7 +604,6 @@ pub fn delivery_failure(
 ) -> Message {
     let t = message_texts(lang);
     Message {
-        kind: MessageKind::DeliveryFailure,
         state: None,
         level: Level::Warning,
         title: format!("{} · {channel}", t.delivery_failure_title),
@@ -589,11 +614,12 @@ pub fn delivery_failure(
             Fact::new(t.attempts, attempts.to_string()),
         ],
         sections: Vec::new(),
-        charts: Vec::new(),
-        footer: Some("relaywatch".into()),
-        timestamp: at,
-        lang,
-        data: serde_json::json!({ "channel": channel, "message_kind": kind.as_str(), "attempts": attempts }),
+        ..notice(
+            MessageKind::DeliveryFailure,
+            at,
+            lang,
+            serde_json::json!({ "channel": channel, "message_kind": kind.as_str(), "attempts": attempts }),
+        )
     }
 }
 
@@ -601,17 +627,17 @@ pub fn delivery_failure(
 pub fn test_message(channel: &str, at: DateTime<FixedOffset>, lang: Lang) -> Message {
     let t = message_texts(lang);
     Message {
-        kind: MessageKind::Test,
         state: None,
         level: Level::Info,
         title: t.test_title.to_string(),
         summary: Some(with_n(t.test_summary, channel)),
         facts: vec![Fact::new(t.channel, channel)],
         sections: Vec::new(),
-        charts: Vec::new(),
-        footer: Some("relaywatch".into()),
-        timestamp: at,
-        lang,
-        data: serde_json::json!({ "channel": channel }),
+        ..notice(
+            MessageKind::Test,
+            at,
+            lang,
+            serde_json::json!({ "channel": channel }),
+        )
     }
 }
