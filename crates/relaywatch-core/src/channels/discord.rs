@@ -10,7 +10,7 @@ use std::time::Duration;
 use chrono::SecondsFormat;
 use serde_json::{json, Value};
 
-use super::slack::{clip, clip_block, reason_text, stand_in, text_table, utf16_len};
+use super::text::{clip, clip_block, reason_text, stand_in, text_table, utf16_len};
 use super::{budget, retry_after, Body, EncodeContext, Limits, Outcome, Part, Request, SizeUnit};
 use crate::render::message::{ChartImage, Message};
 use crate::secrets::Secret;

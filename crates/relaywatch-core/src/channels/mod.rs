@@ -12,6 +12,7 @@ pub mod generic;
 pub mod sign;
 pub mod slack;
 pub mod telegram;
+pub mod text;
 pub mod wecom;
 
 use std::time::Duration;

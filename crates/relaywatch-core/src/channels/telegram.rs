@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 
-use super::slack::{clip, reason_text, stand_in, text_table};
+use super::text::{clip, reason_text, stand_in, text_table};
 use super::{budget, retry_after, Body, EncodeContext, Limits, Outcome, Part, Request, SizeUnit};
 use crate::render::message::{ChartImage, Message};
 use crate::secrets::Secret;
