@@ -9,6 +9,7 @@ use chrono::{DateTime, Datelike, Duration as Days, Timelike, Utc};
 use redis::{Cmd, Value};
 
 use super::accounts::{Platform, Storage};
+use super::model_name::{model_from_bucket_key, model_from_dated_key, BucketKind};
 use super::parse::{self, Fields, UsageNames};
 use super::raw::{
     AccountRecord, DayData, KeyCosts, KeyDay, KeyModelDay, KeyRangeUsage, KeyRecord,
@@ -165,6 +166,7 @@ impl CrsReader {
                 .model_buckets(
                     "usage:model:daily:",
                     "usage:model:daily:index:",
+                    BucketKind::Day,
                     &dates,
                     &mut w,
                 )
@@ -448,9 +450,8 @@ impl Fetch {
                 .await?
                 .into_iter()
                 .filter(|k| {
-                    k.strip_prefix("usage:daily:")
-                        .and_then(|r| r.strip_suffix(&format!(":{date}")))
-                        .is_some_and(|id| !id.contains(':') && id != "index")
+                    model_from_dated_key(k, "usage:daily:")
+                        .is_some_and(|(id, d)| d == date && !id.contains(':') && id != "index")
                 })
                 .collect(),
         };
@@ -481,6 +482,7 @@ impl Fetch {
         &mut self,
         prefix: &str,
         index_prefix: &str,
+        kind: BucketKind,
         buckets: &[String],
         w: &mut Warnings,
     ) -> Result<Vec<Vec<ModelBucket>>> {
@@ -501,11 +503,9 @@ impl Fetch {
                 ),
                 None => {
                     for k in self.conn.scan(&format!("{prefix}*{suffix}")).await? {
-                        let model = k
-                            .strip_prefix(prefix)
-                            .and_then(|r| r.strip_suffix(&suffix))
-                            .filter(|m| *m != "index" && !m.is_empty())
-                            .map(str::to_string);
+                        let model = model_from_bucket_key(&k, prefix, kind)
+                            .filter(|(m, b)| b == bucket && *m != "index")
+                            .map(|(m, _)| m.to_string());
                         if let Some(m) = model {
                             keys.push((i, k, m));
                         }
@@ -580,6 +580,7 @@ impl Fetch {
             .model_buckets(
                 "usage:model:monthly:",
                 "usage:model:monthly:index:",
+                BucketKind::Month,
                 &months,
                 w,
             )

@@ -143,14 +143,6 @@ pub fn model_from_hourly_key<'a>(key: &'a str, prefix: &str) -> Option<(&'a str,
     model_from_bucket_key(key, prefix, BucketKind::Hour)
 }
 
-/// `(keyId, model)` from a `{keyId}:{model}` index member (`usage:keymodel:daily:index:*`,
-/// `account_usage:model:daily:index:*`), split at the first colon as CRS does
-/// (`const [keyId, ...modelParts] = id.split(':')`). `None` when there is no colon; the model
-/// may be empty (CRS would then read `usage:{keyId}:model:daily::{date}`).
-pub fn split_key_model(member: &str) -> Option<(&str, &str)> {
-    member.split_once(':')
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -261,15 +253,5 @@ mod tests {
             ),
             None
         );
-    }
-
-    #[test]
-    fn key_model_members_split_at_the_first_colon() {
-        assert_eq!(
-            split_key_model("3f2a-key:us.anthropic.claude-x-v1:0"),
-            Some(("3f2a-key", "us.anthropic.claude-x-v1:0"))
-        );
-        assert_eq!(split_key_model("k:"), Some(("k", "")));
-        assert_eq!(split_key_model("no-colon"), None);
     }
 }
