@@ -3,6 +3,7 @@
 //! chart and never panics or divides by zero; plotters draws shapes and every label goes through
 //! the per-glyph font-fallback text layer.
 
+use super::format::count;
 use std::f64::consts::{FRAC_PI_2, TAU};
 
 use plotters::coord::Shift;
@@ -476,24 +477,6 @@ fn date_range(snap: &Snapshot) -> Option<String> {
 // ---------------------------------------------------------------------------------------------
 // Number formatting
 
-/// 1234567 → "1,234,567".
-fn fmt_int(v: u64) -> String {
-    let digits = v.to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
-    let first = match digits.len() % 3 {
-        0 => 3,
-        r => r,
-    };
-    let (head, mut rest) = digits.split_at(first.min(digits.len()));
-    out.push_str(head);
-    while rest.len() >= 3 {
-        out.push(',');
-        out.push_str(&rest[..3]);
-        rest = &rest[3..];
-    }
-    out
-}
-
 /// Compact figure: 950 → "950", 12_345 → "12.3K", 4_500_000 → "4.5M".
 fn fmt_compact(v: f64) -> String {
     if !v.is_finite() || v <= 0.0 {
@@ -526,13 +509,13 @@ fn fmt_usd(v: f64) -> String {
         return "<$0.01".into();
     }
     let cents = (v * 100.0).round() as u64;
-    format!("${}.{:02}", fmt_int(cents / 100), cents % 100)
+    format!("${}.{:02}", count(cents / 100), cents % 100)
 }
 
 /// An axis tick in dollars: "$0", "$2.5", "$1,000".
 fn fmt_usd_tick(v: f64, step: f64) -> String {
     if step >= 1.0 || v <= 0.0 {
-        return format!("${}", fmt_int(v.round() as u64));
+        return format!("${}", count(v.round() as u64));
     }
     // Enough decimals to tell ticks apart: 0.5 → 1, 0.25 → 2, 0.002 → 3.
     let mut decimals = 0;
@@ -630,9 +613,9 @@ fn overview<DB: DrawingBackend>(
     let tokens_label = if tokens_k > 0.0 && tokens_k < 100.0 {
         format!("{tokens_k:.1}")
     } else {
-        fmt_int(tokens_k.round() as u64)
+        count(tokens_k.round() as u64)
     };
-    let count = |v: u64| (v as f64, fmt_int(v));
+    let count = |v: u64| (v as f64, count(v));
     let bars: [(&str, (f64, String), RGBColor); 6] = [
         (&l.api_keys, count(snap.api_keys.total), theme::BLUE),
         (&l.service_accounts, count(acc.total), theme::VIOLET),
@@ -1233,7 +1216,7 @@ fn top_keys<DB: DrawingBackend>(
         .map(|k| {
             (
                 fmt_usd(k.cost_usd),
-                format!("· {} {}", fmt_int(k.requests), l.requests_unit),
+                format!("· {} {}", count(k.requests), l.requests_unit),
             )
         })
         .collect();
@@ -1339,11 +1322,11 @@ mod tests {
 
     #[test]
     fn formats_numbers() {
-        assert_eq!(fmt_int(0), "0");
-        assert_eq!(fmt_int(1234567), "1,234,567");
-        assert_eq!(fmt_int(123456), "123,456");
-        assert_eq!(fmt_int(12), "12");
-        assert_eq!(fmt_int(1000), "1,000");
+        assert_eq!(count(0), "0");
+        assert_eq!(count(1234567), "1,234,567");
+        assert_eq!(count(123456), "123,456");
+        assert_eq!(count(12), "12");
+        assert_eq!(count(1000), "1,000");
         assert_eq!(fmt_compact(950.0), "950");
         assert_eq!(fmt_compact(12_345.0), "12.3K");
         assert_eq!(fmt_compact(4_000_000.0), "4M");
