@@ -615,18 +615,18 @@ fn overview<DB: DrawingBackend>(
     } else {
         count(tokens_k.round() as u64)
     };
-    let count = |v: u64| (v as f64, count(v));
+    let bar = |v: u64| (v as f64, count(v));
     let bars: [(&str, (f64, String), RGBColor); 6] = [
-        (&l.api_keys, count(snap.api_keys.total), theme::BLUE),
-        (&l.service_accounts, count(acc.total), theme::VIOLET),
+        (&l.api_keys, bar(snap.api_keys.total), theme::BLUE),
+        (&l.service_accounts, bar(acc.total), theme::VIOLET),
         (
             &l.today_requests,
-            count(snap.usage_today.requests),
+            bar(snap.usage_today.requests),
             theme::CYAN,
         ),
         (&l.today_tokens_k, (tokens_k, tokens_label), theme::AMBER),
-        (&l.normal_accounts, count(acc.normal), theme::GREEN),
-        (&l.error_accounts, count(acc.abnormal), theme::RED),
+        (&l.normal_accounts, bar(acc.normal), theme::GREEN),
+        (&l.error_accounts, bar(acc.abnormal), theme::RED),
     ];
     let subtitle = if snap.today.is_empty() {
         l.log_scale.clone()
