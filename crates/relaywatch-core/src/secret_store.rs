@@ -1,6 +1,7 @@
 //! Resolving secret references to values: environment variables and files always; the OS
-//! keychain when a keychain backend is given (the desktop app's). Errors name the reference,
-//! never the value.
+//! keychain when a keychain backend is given ([`OsKeychain`] behind the default `keychain`
+//! feature: the kernel keyring on Linux, the Keychain on macOS, the Credential Manager on
+//! Windows; service `relaywatch`). Errors name the reference, never the value.
 
 use crate::config::channels::SecretRef;
 use crate::secrets::Secret;
@@ -36,6 +37,15 @@ impl Default for SecretStore {
 }
 
 impl SecretStore {
+    /// The store for this machine: env and files, plus the OS keychain when this build has
+    /// the `keychain` feature.
+    pub fn for_this_machine() -> Self {
+        let store = SecretStore::default();
+        #[cfg(feature = "keychain")]
+        let store = store.with_keychain(Box::new(OsKeychain::new()));
+        store
+    }
+
     /// With a keychain backend.
     pub fn with_keychain(mut self, k: Box<dyn Keychain>) -> Self {
         self.keychain = Some(k);
@@ -84,6 +94,108 @@ impl SecretStore {
             }
         };
         Ok(Secret::new(value))
+    }
+}
+
+/// The OS keychain through the `keyring` crate: entries of service [`OsKeychain::SERVICE`]
+/// whose account is the secret's name. On Linux this is the kernel keyring (keyutils syscalls,
+/// the user's keyring): no D-Bus or system library, shared by the user's processes, gone after
+/// a reboot. macOS: the login Keychain; Windows: the Credential Manager.
+#[cfg(feature = "keychain")]
+#[derive(Debug, Clone)]
+pub struct OsKeychain {
+    service: String,
+}
+
+#[cfg(feature = "keychain")]
+impl Default for OsKeychain {
+    fn default() -> Self {
+        OsKeychain::new()
+    }
+}
+
+#[cfg(feature = "keychain")]
+impl OsKeychain {
+    /// The keychain service every relaywatch entry is filed under.
+    pub const SERVICE: &'static str = "relaywatch";
+
+    pub fn new() -> Self {
+        OsKeychain::with_service(Self::SERVICE)
+    }
+
+    /// Entries under another service (tests keep theirs apart).
+    pub fn with_service(service: &str) -> Self {
+        OsKeychain {
+            service: service.to_string(),
+        }
+    }
+
+    /// Runs `op` on the entry `name`. On Linux the entry is a key in the kernel's **user**
+    /// keyring (description `keyring-rs:NAME@relaywatch`): every process of this user sees it
+    /// (a `secret set` over SSH reaches the daemon), until reboot. Not the session keyring
+    /// `keyring` picks by default: a service's session is not the login's; and not linked into
+    /// the persistent keyring, which containers often leave unsearchable (the link makes every
+    /// search fail with EACCES).
+    fn with_entry<T>(
+        &self,
+        name: &str,
+        op: impl Fn(&keyring::Entry) -> keyring::Result<T>,
+    ) -> keyring::Result<T> {
+        #[cfg(target_os = "linux")]
+        {
+            use keyring::keyutils::{decode_error, KeyutilsCredential};
+            use linux_keyutils::{KeyRing, KeyRingIdentifier};
+            let user =
+                KeyRing::from_special_id(KeyRingIdentifier::User, true).map_err(decode_error)?;
+            let cred = KeyutilsCredential {
+                session: user,
+                persistent: None,
+                description: format!("keyring-rs:{name}@{}", self.service),
+            };
+            op(&keyring::Entry::new_with_credential(Box::new(cred)))
+        }
+        #[cfg(not(target_os = "linux"))]
+        {
+            op(&keyring::Entry::new(&self.service, name)?)
+        }
+    }
+
+    /// Stores `value` as `name` (replacing what was there).
+    pub fn set(&self, name: &str, value: &crate::secrets::Secret) -> Result<(), SecretError> {
+        self.with_entry(name, |e| e.set_password(value.expose()))
+            .map_err(|e| keychain_error(name, e))
+    }
+
+    /// Removes `name`; `false` when there was no such entry.
+    pub fn delete(&self, name: &str) -> Result<bool, SecretError> {
+        match self.with_entry(name, |e| e.delete_credential()) {
+            Ok(()) => Ok(true),
+            Err(keyring::Error::NoEntry) => Ok(false),
+            Err(e) => Err(keychain_error(name, e)),
+        }
+    }
+}
+
+/// A keychain failure, naming the entry and never a value (`keyring`'s errors carry none).
+#[cfg(feature = "keychain")]
+fn keychain_error(name: &str, e: keyring::Error) -> SecretError {
+    SecretError::Unavailable {
+        reference: format!("keychain {name}"),
+        reason: format!(
+            "the OS keychain refused: {e}; on a server without a keychain use {{ env = \"VAR\" }} \
+             or {{ file = \"/path\" }}"
+        ),
+    }
+}
+
+#[cfg(feature = "keychain")]
+impl Keychain for OsKeychain {
+    fn get(&self, name: &str) -> Result<Option<String>, String> {
+        match self.with_entry(name, |e| e.get_password()) {
+            Ok(v) => Ok(Some(v)),
+            Err(keyring::Error::NoEntry) => Ok(None),
+            Err(e) => Err(format!("the OS keychain refused: {e}")),
+        }
     }
 }
 

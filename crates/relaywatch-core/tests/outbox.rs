@@ -39,6 +39,12 @@ fn ms(d: u64) -> Duration {
 }
 
 #[tokio::test]
+async fn an_empty_dead_letter_list_reads_as_empty() {
+    let (ob, _) = open(OutboxConfig::default()).await;
+    assert!(ob.dead().await.unwrap().is_empty());
+}
+
+#[tokio::test]
 async fn enqueue_same_key_twice_is_a_no_op() {
     let (ob, _) = open(OutboxConfig::default()).await;
     let key = "report:dashboard:2026-11-22T09:00+08:00:team-wecom";

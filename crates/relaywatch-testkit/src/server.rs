@@ -106,6 +106,27 @@ impl RedisServer {
         }
     }
 
+    /// Freezes the server (SIGSTOP): it keeps its data and its port, but answers nothing —
+    /// clients see timeouts, as during a network partition. [`RedisServer::resume`] ends it.
+    pub fn pause(&self) {
+        self.send_signal(libc::SIGSTOP);
+    }
+
+    /// Lets a paused server run again (SIGCONT); it answers what was sent meanwhile.
+    pub fn resume(&self) {
+        self.send_signal(libc::SIGCONT);
+    }
+
+    fn send_signal(&self, sig: i32) {
+        let guard = self.child.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(child) = guard.as_ref() {
+            // SAFETY: kill(2) on our own child's pid; no memory is touched.
+            unsafe {
+                libc::kill(child.id() as i32, sig);
+            }
+        }
+    }
+
     /// Kills the server (SIGKILL) and waits for it, keeping the port number so
     /// that [`RedisServer::start_again`] can come back on it. Data is lost.
     pub fn stop(&self) {

@@ -106,6 +106,15 @@ pub async fn failed(
     read(con, failed_key(prefix, channel)).await
 }
 
+/// A channel's deliveries and failed attempts as one list, newest first (pure); ties keep
+/// the later attempt first.
+pub fn newest_first(delivered: Vec<Record>, failed: Vec<Record>) -> Vec<Record> {
+    let mut all = delivered;
+    all.extend(failed);
+    all.sort_by_key(|r| std::cmp::Reverse((r.time_ms, r.id, r.attempt)));
+    all
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -117,6 +126,31 @@ mod tests {
         assert_eq!(c.chars().count(), REASON_MAX_CHARS + 1);
         assert!(c.ends_with('…'));
         assert_eq!(clip_reason("HTTP 500"), "HTTP 500");
+    }
+
+    #[test]
+    fn merged_history_is_newest_first() {
+        let r = |time_ms, attempt, result| Record {
+            time_ms,
+            id: 1,
+            kind: "report".into(),
+            key: "k".into(),
+            attempt,
+            result,
+            status: None,
+            code: None,
+            latency_ms: 0,
+            reason: None,
+        };
+        let all = newest_first(
+            vec![r(30, 3, AttemptResult::Delivered)],
+            vec![
+                r(10, 1, AttemptResult::Retry),
+                r(20, 2, AttemptResult::Retry),
+            ],
+        );
+        let order: Vec<u32> = all.iter().map(|r| r.attempt).collect();
+        assert_eq!(order, [3, 2, 1]);
     }
 
     #[test]

@@ -1,6 +1,8 @@
 //! Delivery: getting rendered requests to the platforms (SSRF-guarded network, outbox, sender).
 //! Rule: nothing leaves without passing `net`.
 pub mod backoff;
+pub mod drain;
+pub mod envelope;
 pub mod history;
 pub mod net;
 pub mod outbox;

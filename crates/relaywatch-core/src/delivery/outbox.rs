@@ -611,6 +611,10 @@ impl Outbox {
             .query_async(&mut con)
             .await
             .map_err(redis_err)?;
+        if ids.is_empty() {
+            // An empty pipeline is an "empty command" error in redis-rs.
+            return Ok(Vec::new());
+        }
         let mut pipe = redis::pipe();
         for id in &ids {
             pipe.cmd("HMGET").arg(self.item_key(*id)).arg(&[
@@ -636,6 +640,30 @@ impl Outbox {
                     last_error: r.next().flatten(),
                 })
             })
+            .collect())
+    }
+
+    /// Each item's `state` (`due`, `claimed`, `dead`) and `next_at_ms`, in the order of `ids`;
+    /// `None` when the item is gone (delivered, or dead and expired).
+    pub async fn item_states(
+        &self,
+        ids: &[u64],
+    ) -> Result<Vec<Option<(String, u64)>>, OutboxError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut con = self.con.clone();
+        let mut pipe = redis::pipe();
+        for id in ids {
+            pipe.cmd("HMGET")
+                .arg(self.item_key(*id))
+                .arg(&["state", "next_at_ms"]);
+        }
+        let rows: Vec<(Option<String>, Option<u64>)> =
+            pipe.query_async(&mut con).await.map_err(redis_err)?;
+        Ok(rows
+            .into_iter()
+            .map(|(state, at)| state.map(|s| (s, at.unwrap_or(0))))
             .collect())
     }
 
