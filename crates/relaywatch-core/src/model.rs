@@ -204,3 +204,53 @@ impl Snapshot {
         all
     }
 }
+
+/// One request record from a gateway's log (EZ-API `LogRecord` JSON names), the input of the
+/// streaming rules (error rate, breaker). Every field is optional: a record says what it knows.
+/// `ts` is always set once an entry is read from the stream (its ID gives the time when the
+/// producer gave none).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LogEvent {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ts: Option<DateTime<chrono::Utc>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provider_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provider_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provider_type: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status_code: Option<u16>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub latency_ms: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tokens_in: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tokens_out: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_message: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_ip: Option<String>,
+}
+
+impl LogEvent {
+    /// The provider as a subject name: its id when known, else its name.
+    pub fn provider(&self) -> Option<&str> {
+        self.provider_id
+            .as_deref()
+            .or(self.provider_name.as_deref())
+    }
+
+    /// Whether the record carries a non-empty error message.
+    pub fn has_error_message(&self) -> bool {
+        self.error_message
+            .as_deref()
+            .is_some_and(|m| !m.trim().is_empty())
+    }
+}

@@ -161,6 +161,122 @@ pub fn apply_env(settings: &mut Settings, env: &dyn EnvSource) -> Vec<FieldError
             ));
         }
     }
+    e.extend(apply_seed_webhook(settings, env));
+    e
+}
+
+/// The name of the channel and schedule the seed's `DASHBOARD_WEBHOOK_*` variables define.
+pub const SEED_NAME: &str = "dashboard";
+
+/// The seed reporter's webhook: `DASHBOARD_WEBHOOK_URL` and `_TYPE` become the channel
+/// `dashboard` (the URL stays in the environment: the channel refers to it), `_INTERVAL` (cron,
+/// in `DASHBOARD_SCHEDULE_TIMEZONE`, default Asia/Shanghai as in the seed) the schedule
+/// `dashboard`, `_TIMEOUT` the HTTP timeout, `FEISHU_APP_ID`/`_SECRET` the Feishu app. As in the
+/// seed, unless `DASHBOARD_WEBHOOK_ENABLE` is `true` the daemon stands by (the global switch is
+/// off: healthy, sending nothing).
+fn apply_seed_webhook(settings: &mut Settings, env: &dyn EnvSource) -> Vec<FieldError> {
+    use super::channels::{ChannelSettings, ChannelType, SecretRef};
+    use super::schedules::ScheduleSettings;
+    let mut e = Vec::new();
+    let names = [
+        "DASHBOARD_WEBHOOK_ENABLE",
+        "DASHBOARD_WEBHOOK_URL",
+        "DASHBOARD_WEBHOOK_TYPE",
+        "DASHBOARD_WEBHOOK_INTERVAL",
+        "DASHBOARD_WEBHOOK_TIMEOUT",
+    ];
+    if !names.iter().any(|n| env.var(n).is_some()) {
+        return e;
+    }
+    let enabled = match env.var("DASHBOARD_WEBHOOK_ENABLE") {
+        None => false,
+        Some(raw) => match raw.trim().to_ascii_lowercase().as_str() {
+            "true" | "1" | "yes" | "on" => true,
+            "false" | "0" | "no" | "off" => false,
+            _ => {
+                e.push(bad(
+                    "DASHBOARD_WEBHOOK_ENABLE",
+                    &raw,
+                    "must be true or false",
+                ));
+                false
+            }
+        },
+    };
+    if !enabled {
+        settings.alerts.enabled = false;
+    }
+    if let Some(raw) = env.var("DASHBOARD_WEBHOOK_TIMEOUT") {
+        if let Some(v) = whole::<u64>(&mut e, "DASHBOARD_WEBHOOK_TIMEOUT", &raw, (100, 120_000)) {
+            settings.network.timeout_ms = v;
+        }
+    }
+    if env.var("DASHBOARD_WEBHOOK_URL").is_none() {
+        if enabled {
+            e.push(bad(
+                "DASHBOARD_WEBHOOK_URL",
+                "",
+                "is required when DASHBOARD_WEBHOOK_ENABLE=true: set it to the webhook's URL",
+            ));
+        }
+        return e;
+    }
+    let kind = match env.var("DASHBOARD_WEBHOOK_TYPE") {
+        None => ChannelType::Slack,
+        Some(raw) => match ChannelType::parse(&raw) {
+            Some(ChannelType::File | ChannelType::Telegram) | None => {
+                e.push(bad(
+                    "DASHBOARD_WEBHOOK_TYPE",
+                    &raw,
+                    "must be slack, discord, dingtalk, wecom, feishu or generic (or dingding, lark, wechat, workwx)",
+                ));
+                return e;
+            }
+            Some(k) => k,
+        },
+    };
+    settings.channels.retain(|c| c.name != SEED_NAME);
+    let feishu = matches!(kind, ChannelType::Feishu | ChannelType::Lark);
+    settings.channels.push(ChannelSettings {
+        name: SEED_NAME.into(),
+        kind,
+        url: Some(SecretRef::Env {
+            env: "DASHBOARD_WEBHOOK_URL".into(),
+        }),
+        secret: None,
+        lang: None,
+        format: None,
+        keyword: None,
+        mentions: Vec::new(),
+        proxy: None,
+        enabled: true,
+        chat_id: None,
+        api_base: None,
+        app_id: env.var("FEISHU_APP_ID").filter(|_| feishu),
+        app_secret: env
+            .var("FEISHU_APP_SECRET")
+            .filter(|_| feishu)
+            .map(|_| SecretRef::Env {
+                env: "FEISHU_APP_SECRET".into(),
+            }),
+        bearer: None,
+        path: None,
+    });
+    settings.schedules.insert(
+        SEED_NAME.into(),
+        ScheduleSettings {
+            cron: Some(
+                env.var("DASHBOARD_WEBHOOK_INTERVAL")
+                    .unwrap_or_else(|| "0 */6 * * *".into()),
+            ),
+            tz: Some(
+                env.var("DASHBOARD_SCHEDULE_TIMEZONE")
+                    .unwrap_or_else(|| "Asia/Shanghai".into()),
+            ),
+            channels: Some(vec![SEED_NAME.into()]),
+            ..ScheduleSettings::default()
+        },
+    );
     e
 }
 
@@ -175,6 +291,79 @@ mod tests {
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
         move |k: &str| m.get(k).cloned()
+    }
+
+    #[test]
+    fn seed_webhook_variables_define_a_channel_and_a_schedule() {
+        let mut s = Settings::default();
+        let errs = apply_env(
+            &mut s,
+            &env(&[
+                ("DASHBOARD_WEBHOOK_ENABLE", "true"),
+                (
+                    "DASHBOARD_WEBHOOK_URL",
+                    "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=k",
+                ),
+                ("DASHBOARD_WEBHOOK_TYPE", "workwx"),
+                ("DASHBOARD_WEBHOOK_INTERVAL", "0 9 * * *"),
+                ("DASHBOARD_WEBHOOK_TIMEOUT", "30000"),
+            ]),
+        );
+        assert!(errs.is_empty(), "{errs:?}");
+        assert!(s.alerts.enabled);
+        let c = &s.channels[0];
+        assert_eq!((c.name.as_str(), c.kind.as_str()), ("dashboard", "wecom"));
+        assert!(
+            !format!("{:?}", c.url).contains("key=k"),
+            "the URL stays in the environment"
+        );
+        let sch = &s.schedules["dashboard"];
+        assert_eq!(sch.cron.as_deref(), Some("0 9 * * *"));
+        assert_eq!(sch.tz.as_deref(), Some("Asia/Shanghai"));
+        assert_eq!(s.network.timeout_ms, 30_000);
+        assert!(s.problems().is_empty(), "{:?}", s.problems());
+    }
+
+    #[test]
+    fn seed_webhook_not_enabled_stands_by_and_bad_values_are_named() {
+        let mut s = Settings::default();
+        let errs = apply_env(
+            &mut s,
+            &env(&[(
+                "DASHBOARD_WEBHOOK_URL",
+                "https://hooks.slack.com/services/x",
+            )]),
+        );
+        assert!(errs.is_empty(), "{errs:?}");
+        assert!(
+            !s.alerts.enabled,
+            "ENABLE unset means standby, as in the seed"
+        );
+        let mut s = Settings::default();
+        let errs = apply_env(
+            &mut s,
+            &env(&[
+                ("DASHBOARD_WEBHOOK_ENABLE", "maybe"),
+                ("DASHBOARD_WEBHOOK_URL", "https://x"),
+                ("DASHBOARD_WEBHOOK_TYPE", "pager"),
+            ]),
+        );
+        let text = errs
+            .iter()
+            .map(|e| e.to_string())
+            .collect::<Vec<_>>()
+            .join("\n");
+        assert!(text.contains("DASHBOARD_WEBHOOK_ENABLE"), "{text}");
+        assert!(
+            text.contains("DASHBOARD_WEBHOOK_TYPE") && text.contains("wecom"),
+            "{text}"
+        );
+        let mut s = Settings::default();
+        let errs = apply_env(&mut s, &env(&[("DASHBOARD_WEBHOOK_ENABLE", "true")]));
+        assert!(
+            errs[0].to_string().contains("DASHBOARD_WEBHOOK_URL"),
+            "{errs:?}"
+        );
     }
 
     #[test]

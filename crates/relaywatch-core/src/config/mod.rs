@@ -2,9 +2,16 @@
 //! seed reporter, and validation that reports every bad value with its field, value and fix.
 //! Only a validated `Settings` is used to build readers and renderers.
 
+pub mod alerts;
 pub mod channels;
+pub mod desktop;
 pub mod env;
 mod file;
+pub mod health;
+pub mod quota;
+pub mod rules;
+pub mod schedules;
+pub mod serve;
 
 pub use env::{apply_env, EnvSource, ProcessEnv};
 pub use file::{default_config_path, load, load_from_str, LoadedConfig};
@@ -152,6 +159,16 @@ pub struct Settings {
     pub network: channels::NetworkSettings,
     pub delivery: channels::DeliverySettings,
     pub state: channels::StateSettings,
+    pub health: health::HealthSettings,
+    pub rules: rules::RulesSettings,
+    pub events: rules::EventsSettings,
+    pub alerts: alerts::AlertsSettings,
+    /// `[schedules.<name>]`; none configured means the seed's report schedule.
+    pub schedules: std::collections::BTreeMap<String, schedules::ScheduleSettings>,
+    /// `[serve]`: the HTTP API and web UI of `relaywatch serve`.
+    pub serve: serve::ServeSettings,
+    /// `[desktop]`: the tray app's native notifications and refresh.
+    pub desktop: desktop::DesktopSettings,
 }
 
 /// Allowed ranges, shared by validation, env parsing and the docs.
@@ -250,6 +267,22 @@ impl Settings {
             limits::CHART_HEIGHT,
         );
         e.extend(channels::channel_problems(&self.channels));
+        e.extend(schedules::schedule_problems(self));
+        e.extend(self.health.problems());
+        e.extend(self.rules.problems(&self.channels));
+        e.extend(self.alerts.problems(&self.channels));
+        e.extend(self.events.problems());
+        e.extend(self.serve.problems());
+        e.extend(self.desktop.problems());
+        if let Some(url) = &self.events.redis_url {
+            if let Err(why) = check_redis_url(url) {
+                e.push(FieldError {
+                    field: "events.redis_url".into(),
+                    value: crate::source::mask_url(url),
+                    fix: why,
+                });
+            }
+        }
         e.extend(channels::delivery_problems(
             &self.network,
             &self.delivery,
@@ -304,6 +337,9 @@ impl Settings {
         }
         if let Some(url) = &shown.state.redis_url {
             shown.state.redis_url = Some(crate::source::mask_url(url));
+        }
+        if let Some(url) = &shown.events.redis_url {
+            shown.events.redis_url = Some(crate::source::mask_url(url));
         }
         for c in &mut shown.channels {
             for r in [&mut c.url, &mut c.secret, &mut c.app_secret, &mut c.bearer] {

@@ -75,6 +75,10 @@ pub struct MessageTexts {
     pub attempts: &'static str,
     pub test_title: &'static str,
     pub test_summary: &'static str,
+    pub digest_title: &'static str,
+    pub digest_summary: &'static str,
+    pub time: &'static str,
+    pub alert: &'static str,
 }
 
 const EN: MessageTexts = MessageTexts {
@@ -148,6 +152,10 @@ const EN: MessageTexts = MessageTexts {
     attempts: "Attempts",
     test_title: "relaywatch test message",
     test_summary: "If you can read this, channel {n} works.",
+    digest_title: "Alerts held during quiet hours",
+    digest_summary: "{n} alert(s) waited for the end of quiet hours",
+    time: "Time",
+    alert: "Alert",
 };
 
 const ZH_CN: MessageTexts = MessageTexts {
@@ -221,6 +229,10 @@ const ZH_CN: MessageTexts = MessageTexts {
     attempts: "尝试次数",
     test_title: "relaywatch 测试消息",
     test_summary: "看到这条消息说明渠道 {n} 配置成功。",
+    digest_title: "免打扰时段内的告警",
+    digest_summary: "免打扰时段内暂存了 {n} 条告警",
+    time: "时间",
+    alert: "告警",
 };
 
 /// The texts for a language.

@@ -20,6 +20,8 @@ pub enum MessageKind {
     Breaker,
     DeliveryFailure,
     Test,
+    /// Alerts held during a channel's quiet hours, sent as one message when they end.
+    Digest,
 }
 
 impl MessageKind {
@@ -32,6 +34,7 @@ impl MessageKind {
             MessageKind::Breaker => "breaker",
             MessageKind::DeliveryFailure => "delivery_failure",
             MessageKind::Test => "test",
+            MessageKind::Digest => "digest",
         }
     }
 }

@@ -189,6 +189,31 @@ pub fn all(lang: Lang) -> Vec<(String, Message)> {
             ),
         ),
         ("test".into(), messages::test_message("team-wecom", at, lang)),
+        (
+            "digest".into(),
+            messages::digest(
+                &[
+                    messages::DigestItem {
+                        at: at - Duration::hours(9),
+                        level: super::message::Level::Critical,
+                        title: messages::breaker(&breaker, AlertState::Firing, at, lang).title,
+                    },
+                    messages::DigestItem {
+                        at: at - Duration::hours(7),
+                        level: super::message::Level::Warning,
+                        title: messages::quota(&quota_items[1..], AlertState::Firing, at, lang)
+                            .title,
+                    },
+                    messages::DigestItem {
+                        at: at - Duration::hours(2),
+                        level: super::message::Level::Resolved,
+                        title: messages::breaker(&breaker, AlertState::Resolved, at, lang).title,
+                    },
+                ],
+                at,
+                lang,
+            ),
+        ),
     ]
 }
 
@@ -201,7 +226,7 @@ mod tests {
         for lang in [Lang::En, Lang::ZhCn] {
             let all = all(lang);
             let kinds: std::collections::HashSet<_> = all.iter().map(|(_, m)| m.kind).collect();
-            assert_eq!(kinds.len(), 7, "every MessageKind has a sample");
+            assert_eq!(kinds.len(), 8, "every MessageKind has a sample");
             for (name, m) in &all {
                 assert!(!m.title.is_empty(), "{name}");
                 assert_eq!(m.lang, lang);

@@ -86,6 +86,16 @@ impl CrsReader {
         Ok(indexed)
     }
 
+    /// Every account of every platform (index sets where the relay keeps them, else SCAN): what
+    /// the breaker rule watches between snapshots.
+    pub async fn accounts(&mut self, w: &mut Warnings) -> Result<Vec<AccountRecord>> {
+        let mut f = Fetch {
+            conn: self.conn.clone(),
+            indexed: self.is_indexed().await?,
+        };
+        f.read_accounts(w).await
+    }
+
     /// Read everything a snapshot needs. Independent parts run at once on the multiplexed
     /// connection, so Redis works while the last reply is parsed.
     pub async fn read(&mut self, req: &ReadRequest) -> Result<RelayData> {

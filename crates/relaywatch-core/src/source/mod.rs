@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod aggregate;
+pub mod cch;
 pub mod crs;
 pub mod demo;
 pub mod model_name;

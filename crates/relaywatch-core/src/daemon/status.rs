@@ -1,0 +1,185 @@
+//! The daemon's health as the `/health` endpoint and the tray show it: one shared board that
+//! every loop writes its latest fact into, and a JSON view of it that carries nothing secret
+//! (the Redis address is masked, errors are redacted before they get here).
+
+use std::sync::{Arc, Mutex};
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// Whether relaywatch's Redis is reachable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RedisState {
+    /// Not tried yet.
+    Starting,
+    Up,
+    Down,
+}
+
+/// The last delivery the sender finished (delivered or failed for good).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LastDelivery {
+    pub at: DateTime<Utc>,
+    pub channel: String,
+    pub kind: String,
+    pub delivered: bool,
+}
+
+/// One upcoming scheduled fire.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NextFire {
+    pub job: String,
+    pub at: DateTime<Utc>,
+}
+
+/// The health document served at `/health`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Health {
+    /// `ok`, `standby` (nothing is sent by configuration), or `degraded` (Redis down).
+    pub status: String,
+    pub redis: RedisState,
+    /// Why Redis is down, redacted; absent when up.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub redis_error: Option<String>,
+    /// Since when Redis has been in its current state.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub redis_since: Option<DateTime<Utc>>,
+    pub last_snapshot_at: Option<DateTime<Utc>>,
+    pub outbox_depth: Option<u64>,
+    pub last_delivery: Option<LastDelivery>,
+    pub next_fires: Vec<NextFire>,
+    /// Why the last config reload was refused (the old config keeps running).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reload_error: Option<String>,
+    pub instance: String,
+    pub version: String,
+    pub started_at: DateTime<Utc>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    health: Health,
+    standby: bool,
+}
+
+/// The shared, cheaply cloned board.
+#[derive(Debug, Clone)]
+pub struct StatusBoard(Arc<Mutex<Inner>>);
+
+impl StatusBoard {
+    pub fn new(instance: &str, now: DateTime<Utc>) -> Self {
+        StatusBoard(Arc::new(Mutex::new(Inner {
+            health: Health {
+                status: "ok".into(),
+                redis: RedisState::Starting,
+                redis_error: None,
+                redis_since: None,
+                last_snapshot_at: None,
+                outbox_depth: None,
+                last_delivery: None,
+                next_fires: Vec::new(),
+                reload_error: None,
+                instance: instance.to_string(),
+                version: env!("CARGO_PKG_VERSION").to_string(),
+                started_at: now,
+            },
+            standby: false,
+        })))
+    }
+
+    fn with<R>(&self, f: impl FnOnce(&mut Inner) -> R) -> R {
+        let mut g = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        let r = f(&mut g);
+        let standby = g.standby;
+        let h = &mut g.health;
+        h.status = if h.redis == RedisState::Down {
+            "degraded".into()
+        } else if standby {
+            "standby".into()
+        } else {
+            "ok".into()
+        };
+        r
+    }
+
+    /// A copy of the current health.
+    pub fn health(&self) -> Health {
+        self.with(|i| i.health.clone())
+    }
+
+    /// `true` while the status is `ok` or `standby` (what `relaywatch health` exits 0 on).
+    pub fn healthy(&self) -> bool {
+        self.health().status != "degraded"
+    }
+
+    pub fn set_standby(&self, standby: bool) {
+        self.with(|i| i.standby = standby);
+    }
+
+    pub fn redis_up(&self, now: DateTime<Utc>) {
+        self.with(|i| {
+            if i.health.redis != RedisState::Up {
+                i.health.redis_since = Some(now);
+            }
+            i.health.redis = RedisState::Up;
+            i.health.redis_error = None;
+        });
+    }
+
+    /// Redis is unreachable; `reason` must already be redacted.
+    pub fn redis_down(&self, reason: &str, now: DateTime<Utc>) {
+        self.with(|i| {
+            if i.health.redis != RedisState::Down {
+                i.health.redis_since = Some(now);
+            }
+            i.health.redis = RedisState::Down;
+            i.health.redis_error = Some(reason.to_string());
+        });
+    }
+
+    pub fn snapshot_taken(&self, at: DateTime<Utc>) {
+        self.with(|i| i.health.last_snapshot_at = Some(at));
+    }
+
+    pub fn outbox_depth(&self, depth: u64) {
+        self.with(|i| i.health.outbox_depth = Some(depth));
+    }
+
+    pub fn delivered(&self, d: LastDelivery) {
+        self.with(|i| i.health.last_delivery = Some(d));
+    }
+
+    pub fn next_fires(&self, fires: Vec<NextFire>) {
+        self.with(|i| i.health.next_fires = fires);
+    }
+
+    pub fn reload_error(&self, reason: Option<String>) {
+        self.with(|i| i.health.reload_error = reason);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn status_follows_redis_and_standby() {
+        let t = DateTime::parse_from_rfc3339("2026-11-22T09:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let b = StatusBoard::new("host-1", t);
+        assert_eq!(b.health().status, "ok");
+        b.set_standby(true);
+        assert_eq!(b.health().status, "standby");
+        assert!(b.healthy());
+        b.redis_down("connection refused", t);
+        let h = b.health();
+        assert_eq!(h.status, "degraded");
+        assert_eq!(h.redis_error.as_deref(), Some("connection refused"));
+        assert!(!b.healthy());
+        b.redis_up(t);
+        assert_eq!(b.health().status, "standby");
+        assert_eq!(b.health().redis_error, None);
+    }
+}

@@ -1,0 +1,944 @@
+//! Quota rule: each API key's rated cost against its limits — the relay's own (daily, total,
+//! weekly Opus) and those set in relaywatch (5 h, daily, weekly, monthly, total, per key or tag).
+//! Rule: one message per key, limit, level and period (80 % then 100 % is two; nothing repeats
+//! within a period), a "back under" message when the period rolls over or the limit is raised,
+//! and every key over a threshold reported — keys crossing together become one grouped alert per
+//! level. `evaluate` is pure; `read_key_costs` and `QuotaStore` are the thin async edges (CRS
+//! reads pipelined; announcements claimed atomically so many instances send each once).
+
+use std::collections::{BTreeMap, HashSet};
+
+use chrono::{DateTime, Datelike, Duration, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::{Alert, AlertPayload, RuleKind};
+use crate::config::quota::{QuotaLimitSetting, QuotaPeriod, QuotaSettings};
+use crate::error::Result;
+use crate::render::message::AlertState;
+use crate::render::messages::QuotaItem;
+use crate::source::crs::{api_key_id, legacy_opus_week, opus_period};
+use crate::source::parse::parse_float;
+use crate::source::redis_io::{self, Conn};
+use crate::tz::RelayTz;
+
+/// Which limit a key is measured against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum LimitKind {
+    /// CRS `dailyCostLimit` over the relay's calendar day.
+    RelayDaily,
+    /// CRS `totalCostLimit` over the key's lifetime.
+    RelayTotal,
+    /// CRS `weeklyOpusCostLimit` over the key's weekly reset period.
+    RelayWeeklyOpus,
+    /// A `[[rules.quota.limits]]` entry.
+    Own(QuotaPeriod),
+}
+
+impl LimitKind {
+    /// Stable id in state keys.
+    pub fn id(self) -> String {
+        match self {
+            LimitKind::RelayDaily => "relay:daily".into(),
+            LimitKind::RelayTotal => "relay:total".into(),
+            LimitKind::RelayWeeklyOpus => "relay:weekly_opus".into(),
+            LimitKind::Own(p) => format!("own:{}", p.as_str()),
+        }
+    }
+
+    /// The name messages show (`QuotaItem::limit`).
+    pub fn name(self) -> &'static str {
+        match self {
+            LimitKind::RelayDaily => "daily",
+            LimitKind::RelayTotal => "total",
+            LimitKind::RelayWeeklyOpus => "weekly_opus",
+            LimitKind::Own(p) => p.as_str(),
+        }
+    }
+
+    fn rolling(self) -> bool {
+        self == LimitKind::Own(QuotaPeriod::FiveHours)
+    }
+}
+
+/// One key's rated costs over every period relaywatch may compare, and its relay limits
+/// (0 = none). Costs of periods the key has no limit for may be 0.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct KeyCost {
+    pub key_id: String,
+    pub key_name: String,
+    pub tags: Vec<String>,
+    pub relay_daily_limit_usd: f64,
+    pub relay_total_limit_usd: f64,
+    pub relay_weekly_opus_limit_usd: f64,
+    /// The current hour and the four before it.
+    pub five_hours_usd: f64,
+    pub daily_usd: f64,
+    pub weekly_usd: f64,
+    pub monthly_usd: f64,
+    pub total_usd: f64,
+    pub weekly_opus_usd: f64,
+    /// The key's current weekly Opus period as CRS names it (`YYYY-MM-DDTHH`).
+    pub weekly_opus_period: String,
+}
+
+/// What has been announced for one (key, limit): the highest level in its period.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct QuotaEntry {
+    pub key_id: String,
+    pub key_name: String,
+    pub limit: String,
+    pub period: String,
+    pub level: u32,
+    pub cost_usd: f64,
+    pub limit_usd: f64,
+    pub since: DateTime<Utc>,
+}
+
+/// Announced levels per `key_id|limit id`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct QuotaState {
+    pub entries: BTreeMap<String, QuotaEntry>,
+}
+
+/// The period names of the relay's clock at `now`: day, week (Monday-based), month.
+fn day_name(now: DateTime<Utc>, tz: RelayTz) -> String {
+    tz.date(now)
+}
+
+fn week_name(now: DateTime<Utc>, tz: RelayTz) -> String {
+    let day = tz.day(now);
+    let monday = day - Duration::days(day.weekday().num_days_from_monday() as i64);
+    format!(
+        "{}/{}",
+        monday.format("%Y-%m-%d"),
+        (monday + Duration::days(6)).format("%Y-%m-%d")
+    )
+}
+
+/// The label of a rolling 5 h episode: the relay-local hour it started in.
+fn rolling_name(now: DateTime<Utc>, tz: RelayTz) -> String {
+    tz.local(now).format("%Y-%m-%d %H:00").to_string()
+}
+
+/// The limit of `period` that `[[rules.quota.limits]]` sets for a key: its own (by id or
+/// name) first, else the lowest of its tags'.
+fn own_limit(k: &KeyCost, limits: &[QuotaLimitSetting], period: QuotaPeriod) -> Option<f64> {
+    let of_period = || limits.iter().filter(move |l| l.period == period);
+    of_period()
+        .filter(|l| {
+            l.key
+                .as_deref()
+                .is_some_and(|n| n == k.key_id || n == k.key_name)
+        })
+        .map(|l| l.usd)
+        .reduce(f64::min)
+        .or_else(|| {
+            of_period()
+                .filter(|l| {
+                    l.tag
+                        .as_deref()
+                        .is_some_and(|t| k.tags.iter().any(|x| x == t))
+                })
+                .map(|l| l.usd)
+                .reduce(f64::min)
+        })
+}
+
+/// Every limit a key has now: (kind, amount, cost, period name; `None` for rolling).
+fn key_limits(
+    k: &KeyCost,
+    limits: &[QuotaLimitSetting],
+    now: DateTime<Utc>,
+    tz: RelayTz,
+) -> Vec<(LimitKind, f64, f64, Option<String>)> {
+    let mut out = Vec::new();
+    let day = day_name(now, tz);
+    for (kind, limit, cost, period) in [
+        (
+            LimitKind::RelayDaily,
+            k.relay_daily_limit_usd,
+            k.daily_usd,
+            day.clone(),
+        ),
+        (
+            LimitKind::RelayTotal,
+            k.relay_total_limit_usd,
+            k.total_usd,
+            "total".to_string(),
+        ),
+        (
+            LimitKind::RelayWeeklyOpus,
+            k.relay_weekly_opus_limit_usd,
+            k.weekly_opus_usd,
+            k.weekly_opus_period.clone(),
+        ),
+    ] {
+        if limit > 0.0 {
+            out.push((kind, limit, cost, Some(period)));
+        }
+    }
+    for p in [
+        QuotaPeriod::FiveHours,
+        QuotaPeriod::Daily,
+        QuotaPeriod::Weekly,
+        QuotaPeriod::Monthly,
+        QuotaPeriod::Total,
+    ] {
+        let Some(limit) = own_limit(k, limits, p) else {
+            continue;
+        };
+        let (cost, period) = match p {
+            QuotaPeriod::FiveHours => (k.five_hours_usd, None),
+            QuotaPeriod::Daily => (k.daily_usd, Some(day.clone())),
+            QuotaPeriod::Weekly => (k.weekly_usd, Some(week_name(now, tz))),
+            QuotaPeriod::Monthly => (k.monthly_usd, Some(tz.month(now))),
+            QuotaPeriod::Total => (k.total_usd, Some("total".to_string())),
+        };
+        out.push((LimitKind::Own(p), limit, cost, period));
+    }
+    out
+}
+
+/// The highest threshold `cost` has reached of `limit`, 0 when none.
+pub fn level_reached(cost: f64, limit: f64, thresholds: &[u32]) -> u32 {
+    if limit <= 0.0 {
+        return 0;
+    }
+    thresholds
+        .iter()
+        .copied()
+        .filter(|t| cost * 100.0 + 1e-9 >= limit * *t as f64)
+        .max()
+        .unwrap_or(0)
+}
+
+/// The claim that makes one item's announcement happen once across instances.
+pub fn claim_id(item: &QuotaItem, state: AlertState) -> String {
+    let s = match state {
+        AlertState::Firing => "firing",
+        AlertState::Resolved => "resolved",
+    };
+    format!(
+        "{}|{}|{}|{}|{}|{s}",
+        item.key_id, item.limit, item.limit_usd, item.period, item.threshold_pct
+    )
+}
+
+/// FNV-1a, for short stable episode names.
+fn fnv(text: &str) -> String {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in text.bytes() {
+        h ^= b as u64;
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    format!("{h:016x}")
+}
+
+/// One grouped alert of items at one level in one state; subject `<level>:<period>` (or
+/// `<level>:mixed`), episode a hash of the items' claims, so every instance names it alike.
+pub fn grouped_alert(
+    level: u32,
+    state: AlertState,
+    mut items: Vec<QuotaItem>,
+    first_seen: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Alert {
+    items.sort_by(|a, b| {
+        (b.cost_usd / b.limit_usd.max(f64::MIN_POSITIVE))
+            .total_cmp(&(a.cost_usd / a.limit_usd.max(f64::MIN_POSITIVE)))
+            .then(a.key_id.cmp(&b.key_id))
+            .then(a.limit.cmp(&b.limit))
+    });
+    let period = match items.first() {
+        Some(f) if items.iter().all(|i| i.period == f.period) => f.period.clone(),
+        _ => "mixed".to_string(),
+    };
+    let claims: Vec<String> = items.iter().map(|i| claim_id(i, state)).collect();
+    Alert {
+        rule: RuleKind::Quota,
+        subject: format!("{level}:{period}"),
+        state,
+        episode: fnv(&claims.join("\n")),
+        first_seen,
+        at: now,
+        payload: AlertPayload::Quota { items },
+    }
+}
+
+/// Compare every key's costs with its limits: the next state and the alerts to send (firing
+/// grouped per level reached, "back under" grouped per level left). Keys absent from `inputs`
+/// (deleted) are forgotten silently; a limit that is gone or raised resolves.
+pub fn evaluate(
+    inputs: &[KeyCost],
+    limits: &[QuotaLimitSetting],
+    thresholds: &[u32],
+    prev: &QuotaState,
+    now: DateTime<Utc>,
+    tz: RelayTz,
+) -> (QuotaState, Vec<Alert>) {
+    let mut next = QuotaState::default();
+    let mut firing: BTreeMap<u32, Vec<QuotaItem>> = BTreeMap::new();
+    let mut resolved: BTreeMap<u32, (Vec<QuotaItem>, DateTime<Utc>)> = BTreeMap::new();
+    let mut resolve = |level: u32, item: QuotaItem, since: DateTime<Utc>| {
+        let e = resolved.entry(level).or_insert((Vec::new(), since));
+        e.1 = e.1.min(since);
+        e.0.push(item);
+    };
+    let mut seen: HashSet<String> = HashSet::new();
+    let present: HashSet<&str> = inputs.iter().map(|k| k.key_id.as_str()).collect();
+
+    for k in inputs {
+        for (kind, limit_usd, cost, period) in key_limits(k, limits, now, tz) {
+            let id = format!("{}|{}", k.key_id, kind.id());
+            seen.insert(id.clone());
+            let before = prev.entries.get(&id);
+            let period = period.unwrap_or_else(|| match before {
+                Some(e) if kind.rolling() => e.period.clone(),
+                _ => rolling_name(now, tz),
+            });
+            let level = level_reached(cost, limit_usd, thresholds);
+            let item = |threshold_pct: u32, period: &str| QuotaItem {
+                key_id: k.key_id.clone(),
+                key_name: k.key_name.clone(),
+                limit: kind.name().to_string(),
+                period: period.to_string(),
+                cost_usd: cost,
+                limit_usd,
+                threshold_pct,
+            };
+            let entry = |level: u32, since: DateTime<Utc>| QuotaEntry {
+                key_id: k.key_id.clone(),
+                key_name: k.key_name.clone(),
+                limit: kind.name().to_string(),
+                period: period.clone(),
+                level,
+                cost_usd: cost,
+                limit_usd,
+                since,
+            };
+            match before {
+                Some(e) if e.period == period => {
+                    if level > e.level {
+                        firing.entry(level).or_default().push(item(level, &period));
+                        next.entries.insert(id, entry(level, e.since));
+                    } else if level < e.level {
+                        resolve(e.level, item(e.level, &period), e.since);
+                        if level > 0 {
+                            next.entries.insert(id, entry(level, e.since));
+                        }
+                    } else {
+                        next.entries.insert(id, entry(level, e.since));
+                    }
+                }
+                Some(e) if level == 0 => {
+                    // The period rolled over and the new one is below every threshold.
+                    resolve(e.level, item(e.level, &period), e.since);
+                }
+                _ => {
+                    if level > 0 {
+                        firing.entry(level).or_default().push(item(level, &period));
+                        next.entries.insert(id, entry(level, now));
+                    }
+                }
+            }
+        }
+    }
+    // A limit that no longer exists for a key still present: back under.
+    for (id, e) in &prev.entries {
+        if !seen.contains(id) && present.contains(e.key_id.as_str()) {
+            resolve(
+                e.level,
+                QuotaItem {
+                    key_id: e.key_id.clone(),
+                    key_name: e.key_name.clone(),
+                    limit: e.limit.clone(),
+                    period: e.period.clone(),
+                    cost_usd: e.cost_usd,
+                    limit_usd: e.limit_usd,
+                    threshold_pct: e.level,
+                },
+                e.since,
+            );
+        }
+    }
+
+    let mut alerts: Vec<Alert> = firing
+        .into_iter()
+        .rev()
+        .map(|(level, items)| grouped_alert(level, AlertState::Firing, items, now, now))
+        .collect();
+    alerts.extend(resolved.into_iter().rev().map(|(level, (items, since))| {
+        grouped_alert(level, AlertState::Resolved, items, since, now)
+    }));
+    (next, alerts)
+}
+
+// ---- CRS reads ------------------------------------------------------------------------------
+
+const KEY_FIELDS: [&str; 8] = [
+    "name",
+    "tags",
+    "isDeleted",
+    "dailyCostLimit",
+    "totalCostLimit",
+    "weeklyOpusCostLimit",
+    "weeklyResetDay",
+    "weeklyResetHour",
+];
+
+/// Every API key id: `apikey:idx:all`, else SCAN `apikey:*` with CRS's two-part rule.
+pub async fn all_key_ids(conn: &mut Conn) -> Result<Vec<String>> {
+    let members = redis_io::strings(&conn.one(cmd("SMEMBERS", "apikey:idx:all")).await?);
+    if !members.is_empty() {
+        let mut ids = members;
+        ids.sort();
+        return Ok(ids);
+    }
+    Ok(conn
+        .scan("apikey:*")
+        .await?
+        .into_iter()
+        .filter_map(|k| api_key_id(&k).map(str::to_string))
+        .collect())
+}
+
+fn cmd(name: &str, key: &str) -> redis::Cmd {
+    let mut c = redis::cmd(name);
+    c.arg(key);
+    c
+}
+
+/// GET many string keys with chunked MGETs in one pipeline.
+pub async fn mget(conn: &mut Conn, names: &[String]) -> Result<Vec<Option<String>>> {
+    let cmds = names
+        .chunks(1_000)
+        .map(|chunk| {
+            let mut c = redis::cmd("MGET");
+            for n in chunk {
+                c.arg(n);
+            }
+            c
+        })
+        .collect();
+    let mut out = Vec::with_capacity(names.len());
+    for r in conn.batch(cmds).await? {
+        out.extend(redis_io::optionals(&r));
+    }
+    out.resize(names.len(), None);
+    Ok(out)
+}
+
+fn num(v: &Option<String>) -> f64 {
+    v.as_deref()
+        .and_then(parse_float)
+        .filter(|x| x.is_finite())
+        .unwrap_or(0.0)
+}
+
+/// Read what `evaluate` needs for every key that has a limit (the relay's, when
+/// `relay_limits`, or one of `limits`): two pipelined round trips after listing the keys.
+pub async fn read_key_costs(
+    conn: &mut Conn,
+    settings: &QuotaSettings,
+    now: DateTime<Utc>,
+    tz: RelayTz,
+) -> Result<Vec<KeyCost>> {
+    let ids = all_key_ids(conn).await?;
+    let cmds = ids
+        .iter()
+        .map(|id| {
+            let mut c = cmd("HMGET", &format!("apikey:{id}"));
+            for f in KEY_FIELDS {
+                c.arg(f);
+            }
+            c
+        })
+        .collect();
+    let records = conn.batch(cmds).await?;
+    let mut keys: Vec<(KeyCost, u32, u32)> = Vec::new();
+    for (id, v) in ids.iter().zip(records) {
+        let f = redis_io::optionals(&v);
+        if f.len() != KEY_FIELDS.len() || f.iter().all(Option::is_none) {
+            continue;
+        }
+        if f[2].as_deref().is_some_and(|d| d.trim() == "true") {
+            continue;
+        }
+        let mut k = KeyCost {
+            key_id: id.clone(),
+            key_name: f[0].clone().filter(|n| !n.is_empty()).unwrap_or(id.clone()),
+            tags: f[1]
+                .as_deref()
+                .and_then(|t| serde_json::from_str(t).ok())
+                .unwrap_or_default(),
+            ..KeyCost::default()
+        };
+        if settings.relay_limits {
+            k.relay_daily_limit_usd = num(&f[3]);
+            k.relay_total_limit_usd = num(&f[4]);
+            k.relay_weekly_opus_limit_usd = num(&f[5]);
+        }
+        let has_relay = k.relay_daily_limit_usd > 0.0
+            || k.relay_total_limit_usd > 0.0
+            || k.relay_weekly_opus_limit_usd > 0.0;
+        let has_own = [
+            QuotaPeriod::FiveHours,
+            QuotaPeriod::Daily,
+            QuotaPeriod::Weekly,
+            QuotaPeriod::Monthly,
+            QuotaPeriod::Total,
+        ]
+        .iter()
+        .any(|p| own_limit(&k, &settings.limits, *p).is_some());
+        if !(has_relay || has_own) {
+            continue;
+        }
+        let day: u32 = f[6]
+            .as_deref()
+            .and_then(|v| v.trim().parse().ok())
+            .filter(|d| (1..=7).contains(d))
+            .unwrap_or(1);
+        let hour: u32 = f[7]
+            .as_deref()
+            .and_then(|v| v.trim().parse().ok())
+            .filter(|h| *h < 24)
+            .unwrap_or(0);
+        keys.push((k, day, hour));
+    }
+
+    // Only the costs each key's limits need: today, total, month, Opus (current and legacy
+    // name), the 5 hours, the earlier days of this week.
+    let today = tz.date(now);
+    let month = tz.month(now);
+    let legacy_week = legacy_opus_week(now, tz);
+    let hours: Vec<String> = (0..5).map(|i| tz.hour(now - Duration::hours(i))).collect();
+    let since_monday = tz.day(now).weekday().num_days_from_monday() as i64;
+    let week_days: Vec<String> = (1..=since_monday)
+        .map(|i| tz.date(now - Duration::days(i)))
+        .collect();
+    let mut names = Vec::with_capacity(keys.len() * 2);
+    let mut slots: Vec<(usize, Slot)> = Vec::with_capacity(keys.len() * 2);
+    for (i, (k, day, hour)) in keys.iter_mut().enumerate() {
+        let id = k.key_id.clone();
+        let own = |p: QuotaPeriod| own_limit(k, &settings.limits, p).is_some();
+        let weekly = own(QuotaPeriod::Weekly);
+        let mut want = |slot: Slot, name: String| {
+            slots.push((i, slot));
+            names.push(name);
+        };
+        if k.relay_daily_limit_usd > 0.0 || own(QuotaPeriod::Daily) || weekly {
+            want(Slot::Daily, format!("usage:cost:daily:{id}:{today}"));
+        }
+        if k.relay_total_limit_usd > 0.0 || own(QuotaPeriod::Total) {
+            want(Slot::Total, format!("usage:cost:total:{id}"));
+        }
+        if own(QuotaPeriod::Monthly) {
+            want(Slot::Monthly, format!("usage:cost:monthly:{id}:{month}"));
+        }
+        if own(QuotaPeriod::FiveHours) {
+            for h in &hours {
+                want(Slot::Hour, format!("usage:cost:hourly:{id}:{h}"));
+            }
+        }
+        if weekly {
+            for d in &week_days {
+                want(Slot::WeekDay, format!("usage:cost:daily:{id}:{d}"));
+            }
+        }
+        k.weekly_opus_period = opus_period(now, tz, *day, *hour);
+        if k.relay_weekly_opus_limit_usd > 0.0 {
+            let period = k.weekly_opus_period.clone();
+            want(Slot::Opus, format!("usage:opus:weekly:{id}:{period}"));
+            want(
+                Slot::OpusLegacy,
+                format!("usage:opus:weekly:{id}:{legacy_week}"),
+            );
+        }
+    }
+    let values = mget(conn, &names).await?;
+    let mut out: Vec<KeyCost> = keys.into_iter().map(|(k, _, _)| k).collect();
+    let mut opus: Vec<(Option<f64>, f64)> = vec![(None, 0.0); out.len()];
+    for ((i, slot), v) in slots.into_iter().zip(&values) {
+        let k = &mut out[i];
+        let x = num(v);
+        match slot {
+            Slot::Daily => k.daily_usd = x,
+            Slot::Total => k.total_usd = x,
+            Slot::Monthly => k.monthly_usd = x,
+            Slot::Hour => k.five_hours_usd += x,
+            Slot::WeekDay => k.weekly_usd += x,
+            Slot::Opus => opus[i].0 = v.is_some().then_some(x),
+            Slot::OpusLegacy => opus[i].1 = x,
+        }
+    }
+    for (k, (current, legacy)) in out.iter_mut().zip(opus) {
+        k.weekly_usd += k.daily_usd;
+        k.weekly_opus_usd = current.unwrap_or(legacy);
+    }
+    Ok(out)
+}
+
+/// Which cost a read value is.
+#[derive(Debug, Clone, Copy)]
+enum Slot {
+    Daily,
+    Total,
+    Monthly,
+    Hour,
+    WeekDay,
+    Opus,
+    OpusLegacy,
+}
+
+// ---- State in Redis -------------------------------------------------------------------------
+
+/// Claims each key at most once (`SET NX EX`) and answers 1 for a claim won, 0 for one another
+/// instance already holds; one script, so one evaluation's claims are taken all together.
+const CLAIM_SCRIPT: &str = r#"
+local won = {}
+for i, k in ipairs(KEYS) do
+  if redis.call('SET', k, '1', 'NX', 'EX', ARGV[1]) then won[i] = 1 else won[i] = 0 end
+end
+return won
+"#;
+
+/// How long an announcement's claim is kept: longer than any period that rolls over.
+pub const CLAIM_TTL_SECONDS: u64 = 40 * 86_400;
+
+/// The quota rule's state in Redis: `<prefix>quota:state` (the announced levels, JSON) and
+/// `<prefix>quota:claim:<hash>` (one per announcement).
+pub struct QuotaStore {
+    conn: Conn,
+    prefix: String,
+}
+
+impl QuotaStore {
+    pub fn new(conn: Conn, prefix: impl Into<String>) -> Self {
+        QuotaStore {
+            conn,
+            prefix: prefix.into(),
+        }
+    }
+
+    fn state_key(&self) -> String {
+        format!("{}quota:state", self.prefix)
+    }
+
+    /// The announced levels; empty when none are stored (or the stored value is unreadable).
+    pub async fn load(&mut self) -> Result<QuotaState> {
+        let v = self.conn.one(cmd("GET", &self.state_key())).await?;
+        Ok(redis_io::text(&v)
+            .and_then(|t| serde_json::from_str(&t).ok())
+            .unwrap_or_default())
+    }
+
+    /// Claim every item of `alerts`, keep only the items this instance won (dropping alerts
+    /// left empty), then store `next`. Returns what to send.
+    pub async fn commit(&mut self, next: &QuotaState, alerts: Vec<Alert>) -> Result<Vec<Alert>> {
+        let mut keys = Vec::new();
+        for a in &alerts {
+            if let AlertPayload::Quota { items } = &a.payload {
+                for i in items {
+                    keys.push(format!(
+                        "{}quota:claim:{}",
+                        self.prefix,
+                        fnv(&claim_id(i, a.state))
+                    ));
+                }
+            }
+        }
+        let won: Vec<bool> = if keys.is_empty() {
+            Vec::new()
+        } else {
+            let mut c = redis::cmd("EVAL");
+            c.arg(CLAIM_SCRIPT).arg(keys.len());
+            for k in &keys {
+                c.arg(k);
+            }
+            c.arg(CLAIM_TTL_SECONDS);
+            match self.conn.one(c).await? {
+                redis::Value::Array(v) => v
+                    .iter()
+                    .map(|x| matches!(x, redis::Value::Int(1)))
+                    .collect(),
+                _ => vec![false; keys.len()],
+            }
+        };
+        let mut won = won.into_iter();
+        let mut out = Vec::new();
+        for a in alerts {
+            let AlertPayload::Quota { items } = a.payload else {
+                continue;
+            };
+            let kept: Vec<QuotaItem> = items
+                .into_iter()
+                .filter(|_| won.next().unwrap_or(false))
+                .collect();
+            if kept.is_empty() {
+                continue;
+            }
+            let level = kept.iter().map(|i| i.threshold_pct).max().unwrap_or(0);
+            out.push(grouped_alert(level, a.state, kept, a.first_seen, a.at));
+        }
+        let json = serde_json::to_string(next).unwrap_or_else(|_| "{}".into());
+        let mut c = cmd("SET", &self.state_key());
+        c.arg(json);
+        self.conn.one(c).await?;
+        Ok(out)
+    }
+}
+
+/// One evaluation end to end: read the relay, evaluate against the stored state, claim and
+/// store. A failed read returns the error before anything fires or resolves.
+pub async fn run_once(
+    source: &mut Conn,
+    store: &mut QuotaStore,
+    settings: &QuotaSettings,
+    now: DateTime<Utc>,
+    tz: RelayTz,
+) -> Result<Vec<Alert>> {
+    let inputs = read_key_costs(source, settings, now, tz).await?;
+    let prev = store.load().await?;
+    let (next, alerts) = evaluate(
+        &inputs,
+        &settings.limits,
+        &settings.thresholds,
+        &prev,
+        now,
+        tz,
+    );
+    store.commit(&next, alerts).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    const T: [u32; 2] = [80, 100];
+
+    fn tz() -> RelayTz {
+        RelayTz::from_config(8)
+    }
+
+    fn key(id: &str, daily_limit: f64, daily: f64) -> KeyCost {
+        KeyCost {
+            key_id: id.into(),
+            key_name: format!("name-{id}"),
+            relay_daily_limit_usd: daily_limit,
+            daily_usd: daily,
+            ..KeyCost::default()
+        }
+    }
+
+    fn items(a: &Alert) -> &[QuotaItem] {
+        match &a.payload {
+            AlertPayload::Quota { items } => items,
+            _ => panic!("not a quota alert"),
+        }
+    }
+
+    /// 2026-11-22 at `h`:`m` on the relay's clock (+08:00).
+    fn at(h: u32, m: u32) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 11, 22, 0, 0, 0).unwrap() - Duration::hours(8)
+            + Duration::hours(h as i64)
+            + Duration::minutes(m as i64)
+    }
+
+    #[test]
+    fn escalates_80_then_100_once_each() {
+        let s0 = QuotaState::default();
+        let (s1, a1) = evaluate(&[key("k", 100.0, 50.0)], &[], &T, &s0, at(9, 0), tz());
+        assert!(a1.is_empty());
+        let (s2, a2) = evaluate(&[key("k", 100.0, 85.0)], &[], &T, &s1, at(10, 0), tz());
+        assert_eq!(a2.len(), 1);
+        assert_eq!(a2[0].state, AlertState::Firing);
+        assert_eq!(items(&a2[0])[0].threshold_pct, 80);
+        assert_eq!(items(&a2[0])[0].period, "2026-11-22");
+        let (s3, a3) = evaluate(&[key("k", 100.0, 90.0)], &[], &T, &s2, at(11, 0), tz());
+        assert!(a3.is_empty(), "nothing repeats within the period");
+        let (s4, a4) = evaluate(&[key("k", 100.0, 101.0)], &[], &T, &s3, at(12, 0), tz());
+        assert_eq!(a4.len(), 1);
+        assert_eq!(items(&a4[0])[0].threshold_pct, 100);
+        assert_eq!(a4[0].subject, "100:2026-11-22");
+        let (s5, a5) = evaluate(&[key("k", 100.0, 130.0)], &[], &T, &s4, at(13, 0), tz());
+        assert!(a5.is_empty());
+        let (_, a6) = evaluate(&[key("k", 100.0, 131.0)], &[], &T, &s5, at(23, 0), tz());
+        assert!(a6.is_empty());
+    }
+
+    #[test]
+    fn jump_straight_to_100_sends_one_message() {
+        let (s, a) = evaluate(
+            &[key("k", 10.0, 12.0)],
+            &[],
+            &T,
+            &QuotaState::default(),
+            at(9, 0),
+            tz(),
+        );
+        assert_eq!(a.len(), 1);
+        assert_eq!(items(&a[0])[0].threshold_pct, 100);
+        assert_eq!(s.entries["k|relay:daily"].level, 100);
+    }
+
+    #[test]
+    fn midnight_in_the_relay_timezone_brings_back_under() {
+        // 23:50 +08:00 over the daily limit; 00:10 +08:00 (16:10 UTC) the new day is at 1 %.
+        let (s1, a1) = evaluate(
+            &[key("k", 100.0, 100.0)],
+            &[],
+            &T,
+            &QuotaState::default(),
+            at(23, 50),
+            tz(),
+        );
+        assert_eq!(items(&a1[0])[0].period, "2026-11-22");
+        // Still 2026-11-22 in UTC, already 2026-11-23 on the relay's clock.
+        let after = at(24, 10);
+        assert_eq!(after.format("%Y-%m-%d").to_string(), "2026-11-22");
+        let (s2, a2) = evaluate(&[key("k", 100.0, 1.0)], &[], &T, &s1, after, tz());
+        assert_eq!(a2.len(), 1);
+        assert_eq!(a2[0].state, AlertState::Resolved);
+        assert_eq!(items(&a2[0])[0].period, "2026-11-23");
+        assert_eq!(items(&a2[0])[0].threshold_pct, 100);
+        assert!(s2.entries.is_empty());
+        let (_, a3) = evaluate(&[key("k", 100.0, 2.0)], &[], &T, &s2, at(25, 0), tz());
+        assert!(a3.is_empty(), "back under is said once");
+    }
+
+    #[test]
+    fn new_period_already_over_fires_again_without_back_under() {
+        let (s1, _) = evaluate(
+            &[key("k", 100.0, 100.0)],
+            &[],
+            &T,
+            &QuotaState::default(),
+            at(23, 0),
+            tz(),
+        );
+        let (_, a) = evaluate(&[key("k", 100.0, 85.0)], &[], &T, &s1, at(24, 30), tz());
+        assert_eq!(a.len(), 1);
+        assert_eq!(a[0].state, AlertState::Firing);
+        assert_eq!(items(&a[0])[0].period, "2026-11-23");
+        assert_eq!(items(&a[0])[0].threshold_pct, 80);
+    }
+
+    #[test]
+    fn raising_the_limit_brings_back_under() {
+        let (s1, _) = evaluate(
+            &[key("k", 100.0, 100.0)],
+            &[],
+            &T,
+            &QuotaState::default(),
+            at(9, 0),
+            tz(),
+        );
+        let (s2, a) = evaluate(&[key("k", 200.0, 100.0)], &[], &T, &s1, at(10, 0), tz());
+        assert_eq!(a.len(), 1);
+        assert_eq!(a[0].state, AlertState::Resolved);
+        assert_eq!(items(&a[0])[0].limit_usd, 200.0);
+        assert!(s2.entries.is_empty());
+        // Partly raised: back under 100 %, still over 80 % (already announced): one message.
+        let (s1, _) = evaluate(
+            &[key("k", 100.0, 100.0)],
+            &[],
+            &T,
+            &QuotaState::default(),
+            at(9, 0),
+            tz(),
+        );
+        let (s2, a) = evaluate(&[key("k", 110.0, 100.0)], &[], &T, &s1, at(10, 0), tz());
+        assert_eq!(a.len(), 1);
+        assert_eq!(a[0].state, AlertState::Resolved);
+        assert_eq!(s2.entries["k|relay:daily"].level, 80);
+        // The limit removed entirely also resolves; a deleted key is forgotten silently.
+        let (_, a) = evaluate(&[key("k", 0.0, 100.0)], &[], &T, &s1, at(10, 0), tz());
+        assert_eq!(a.len(), 1);
+        assert_eq!(a[0].state, AlertState::Resolved);
+        let (s, a) = evaluate(&[], &[], &T, &s1, at(10, 0), tz());
+        assert!(a.is_empty() && s.entries.is_empty());
+    }
+
+    #[test]
+    fn three_keys_crossing_together_are_one_grouped_alert_per_level() {
+        let inputs = [
+            key("a", 10.0, 8.0),
+            key("b", 10.0, 9.0),
+            key("c", 10.0, 15.0),
+            key("d", 10.0, 8.5),
+            key("e", 10.0, 1.0),
+        ];
+        let (_, a) = evaluate(&inputs, &[], &T, &QuotaState::default(), at(9, 0), tz());
+        assert_eq!(a.len(), 2, "{a:#?}");
+        assert_eq!(a[0].subject, "100:2026-11-22");
+        assert_eq!(items(&a[0]).len(), 1);
+        let eighty: Vec<&str> = items(&a[1]).iter().map(|i| i.key_id.as_str()).collect();
+        assert_eq!(
+            eighty,
+            ["b", "d", "a"],
+            "every key, the closest to its limit first"
+        );
+    }
+
+    #[test]
+    fn own_limits_by_key_name_and_tag_and_rolling_five_hours() {
+        let limits = vec![
+            QuotaLimitSetting {
+                key: Some("name-k".into()),
+                tag: None,
+                period: QuotaPeriod::Monthly,
+                usd: 100.0,
+            },
+            QuotaLimitSetting {
+                key: None,
+                tag: Some("team".into()),
+                period: QuotaPeriod::FiveHours,
+                usd: 10.0,
+            },
+        ];
+        let mut k = key("k", 0.0, 0.0);
+        k.tags = vec!["team".into()];
+        k.monthly_usd = 95.0;
+        k.five_hours_usd = 10.0;
+        let (s1, a) = evaluate(
+            &[k.clone()],
+            &limits,
+            &T,
+            &QuotaState::default(),
+            at(9, 5),
+            tz(),
+        );
+        let all: Vec<(String, String, u32)> = a
+            .iter()
+            .flat_map(|a| items(a).iter())
+            .map(|i| (i.limit.clone(), i.period.clone(), i.threshold_pct))
+            .collect();
+        assert_eq!(
+            all,
+            [
+                ("5h".into(), "2026-11-22 09:00".into(), 100),
+                ("monthly".into(), "2026-11".into(), 80)
+            ]
+        );
+        // Two hours later the rolling window is still over: its episode keeps its name.
+        let (s2, a) = evaluate(&[k.clone()], &limits, &T, &s1, at(11, 5), tz());
+        assert!(a.is_empty());
+        k.five_hours_usd = 2.0;
+        let (_, a) = evaluate(&[k], &limits, &T, &s2, at(14, 5), tz());
+        assert_eq!(a.len(), 1);
+        assert_eq!(a[0].state, AlertState::Resolved);
+        assert_eq!(items(&a[0])[0].period, "2026-11-22 09:00");
+    }
+
+    #[test]
+    fn period_names_follow_the_relay_clock() {
+        // Sunday 2026-11-22 at 00:30 +08:00 is Saturday in UTC.
+        let now = at(0, 30);
+        assert_eq!(week_name(now, tz()), "2026-11-16/2026-11-22");
+        assert_eq!(day_name(now, tz()), "2026-11-22");
+        assert_eq!(level_reached(79.99, 100.0, &T), 0);
+        assert_eq!(level_reached(80.0, 100.0, &T), 80);
+        assert_eq!(level_reached(1.0, 0.0, &T), 0);
+    }
+}
