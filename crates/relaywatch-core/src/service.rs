@@ -2,7 +2,9 @@
 //! channel's secrets, encode a Message for it, send through the SSRF-guarded client and judge
 //! the answer. Thin: the logic lives in `channels`, `delivery` and `render`.
 
-use std::time::Duration;
+use std::collections::HashMap;
+use std::sync::{Mutex, OnceLock};
+use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 
@@ -59,6 +61,49 @@ pub enum ServiceError {
     Secret(#[from] crate::secret_store::SecretError),
     #[error(transparent)]
     Net(#[from] NetError),
+}
+
+/// A Feishu tenant token is reused until this long before it expires.
+pub const FEISHU_TOKEN_MARGIN: Duration = Duration::from_secs(300);
+
+/// How long a tenant token that lives `expire` may be reused: its lifetime less
+/// [`FEISHU_TOKEN_MARGIN`] (zero for a token that lives less than that: not reused).
+pub fn feishu_token_reuse(expire: Duration) -> Duration {
+    expire.saturating_sub(FEISHU_TOKEN_MARGIN)
+}
+
+/// (open API base, app id) → tenant token and the moment it stops being reused. Shared by every
+/// sender of the process, so a daemon fetches one token per app every ~2 hours.
+type TokenCache = HashMap<(String, String), (Secret, Instant)>;
+
+fn feishu_tokens() -> &'static Mutex<TokenCache> {
+    static TOKENS: OnceLock<Mutex<TokenCache>> = OnceLock::new();
+    TOKENS.get_or_init(Mutex::default)
+}
+
+fn cached_feishu_token(key: &(String, String), now: Instant) -> Option<Secret> {
+    let tokens = feishu_tokens().lock().unwrap_or_else(|e| e.into_inner());
+    tokens
+        .get(key)
+        .filter(|(_, until)| now < *until)
+        .map(|(t, _)| t.clone())
+}
+
+fn keep_feishu_token(key: (String, String), token: &Secret, expire: Duration, now: Instant) {
+    let reuse = feishu_token_reuse(expire);
+    let mut tokens = feishu_tokens().lock().unwrap_or_else(|e| e.into_inner());
+    if reuse.is_zero() {
+        tokens.remove(&key);
+    } else {
+        tokens.insert(key, (token.clone(), now + reuse));
+    }
+}
+
+fn forget_feishu_token(key: &(String, String)) {
+    feishu_tokens()
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .remove(key);
 }
 
 /// A channel ready to send: its settings, resolved secrets and client.
@@ -140,13 +185,21 @@ impl ChannelSender {
         }
         let (app_id, app_secret) = (c.app_id.as_deref()?, self.app_secret.as_ref()?);
         let base = feishu::api_base(ctx);
+        let cache_key = (base.clone(), app_id.to_string());
         let result: Result<Vec<(String, String)>, String> = async {
-            let answer = self
-                .client
-                .send(&feishu::tenant_token_request(&base, app_id, app_secret))
-                .await
-                .map_err(|e| e.to_string())?;
-            let (token, _) = feishu::parse_tenant_token(&answer.body)?;
+            let token = match cached_feishu_token(&cache_key, Instant::now()) {
+                Some(token) => token,
+                None => {
+                    let answer = self
+                        .client
+                        .send(&feishu::tenant_token_request(&base, app_id, app_secret))
+                        .await
+                        .map_err(|e| e.to_string())?;
+                    let (token, expire) = feishu::parse_tenant_token(&answer.body)?;
+                    keep_feishu_token(cache_key.clone(), &token, expire, Instant::now());
+                    token
+                }
+            };
             let mut keys = Vec::with_capacity(msg.charts.len());
             for chart in &msg.charts {
                 let req = feishu::image_upload_request(&base, &token, &chart.png, &chart.stem);
@@ -159,6 +212,8 @@ impl ChannelSender {
         match result {
             Ok(keys) => Some(keys),
             Err(e) => {
+                // The token may have been revoked: fetch a fresh one next time.
+                forget_feishu_token(&cache_key);
                 tracing::warn!(channel = %c.name, reason = %redact(&e), "feishu image upload failed; charts go as tables");
                 None
             }
@@ -306,5 +361,35 @@ pub fn report_channels(s: &Settings) -> Vec<String> {
             .filter(|c| c.enabled)
             .map(|c| c.name.clone())
             .collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn feishu_tokens_are_reused_until_five_minutes_before_they_expire() {
+        assert_eq!(
+            feishu_token_reuse(Duration::from_secs(7200)),
+            Duration::from_secs(6900)
+        );
+        assert_eq!(feishu_token_reuse(Duration::from_secs(200)), Duration::ZERO);
+        let key = ("http://127.0.0.1:1".to_string(), "cli_unit".to_string());
+        let t0 = Instant::now();
+        keep_feishu_token(
+            key.clone(),
+            &Secret::new("t-1"),
+            Duration::from_secs(7200),
+            t0,
+        );
+        let at = |s| t0 + Duration::from_secs(s);
+        assert_eq!(
+            cached_feishu_token(&key, at(6899)).map(|t| t.expose().to_string()),
+            Some("t-1".into())
+        );
+        assert!(cached_feishu_token(&key, at(6900)).is_none());
+        forget_feishu_token(&key);
+        assert!(cached_feishu_token(&key, t0).is_none());
     }
 }

@@ -1,0 +1,590 @@
+//! `relaywatch serve`: the HTTP API over the `App` facade (routes in `ui/API.md`) and the static
+//! web UI from `ui/`. Rule: every `/api` route and `POST /ingest` need the bearer token
+//! (compared in constant time); `/health` and the UI's files are open and reveal nothing secret.
+
+use std::net::SocketAddr;
+use std::path::{Component, Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use axum::body::Bytes;
+use axum::extract::{Path as UrlPath, Query, Request, State};
+use axum::http::{header, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post, put};
+use axum::{Json, Router};
+use chrono::Utc;
+use clap::Args;
+use relaywatch_core::app::{App, AppError, ChannelInput, Vault};
+use relaywatch_core::config::channels::SecretRef;
+use relaywatch_core::config::{self, Settings};
+use relaywatch_core::secrets::Secret;
+use serde_json::{json, Value};
+
+/// The keychain entry (or secrets file) of the generated token.
+pub const TOKEN_ENTRY: &str = "relaywatch-serve-token";
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Config file (default: $RELAYWATCH_CONFIG, else ~/.config/relaywatch/relaywatch.toml);
+    /// created when missing.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Listen here instead of [serve] bind (default 127.0.0.1:8080).
+    #[arg(long, value_name = "ADDR")]
+    pub bind: Option<String>,
+    /// Folder of the web UI (default: $RELAYWATCH_UI, else the `ui/` of this build's workspace).
+    #[arg(long, value_name = "DIR", env = "RELAYWATCH_UI")]
+    pub ui: Option<PathBuf>,
+    /// Also run the daemon (schedules, rules, outbox) in this process.
+    #[arg(long)]
+    pub with_daemon: bool,
+}
+
+struct Served {
+    app: App,
+    token: Secret,
+    ui: Option<PathBuf>,
+}
+
+type Shared = Arc<Served>;
+
+/// An `AppError` as an HTTP answer: its status and `{ "error": {kind, message, fields} }`.
+struct ApiError(AppError);
+
+impl From<AppError> for ApiError {
+    fn from(e: AppError) -> Self {
+        ApiError(e)
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let code =
+            StatusCode::from_u16(self.0.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let body = serde_json::to_value(&self.0).unwrap_or(Value::Null);
+        (code, Json(body)).into_response()
+    }
+}
+
+type ApiResult = std::result::Result<Response, ApiError>;
+
+fn ok(v: impl serde::Serialize) -> ApiResult {
+    Ok(Json(serde_json::to_value(v).unwrap_or(Value::Null)).into_response())
+}
+
+/// Equal bytes, in time that depends only on the lengths.
+pub fn same_token(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+fn unauthorized(why: &str) -> Response {
+    let body = json!({ "error": {
+        "kind": "unauthorized",
+        "message": format!("{why}: send `Authorization: Bearer <token>`; the token is in the URL `relaywatch serve` printed (after #token=), or in [serve] token of the config"),
+        "fields": [],
+    }});
+    (
+        StatusCode::UNAUTHORIZED,
+        [(header::WWW_AUTHENTICATE, "Bearer")],
+        Json(body),
+    )
+        .into_response()
+}
+
+async fn require_token(State(s): State<Shared>, req: Request, next: Next) -> Response {
+    let given = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim);
+    match given {
+        None => unauthorized("missing bearer token"),
+        Some(t) if same_token(t.as_bytes(), s.token.expose().as_bytes()) => next.run(req).await,
+        Some(_) => unauthorized("wrong bearer token"),
+    }
+}
+
+fn parse_body<T: serde::de::DeserializeOwned>(body: &Bytes) -> std::result::Result<T, ApiError> {
+    serde_json::from_slice(body).map_err(|e| {
+        ApiError(AppError::input(
+            "body",
+            format!("line {} column {}", e.line(), e.column()),
+            format!(
+                "not the expected JSON ({}); see ui/API.md",
+                relaywatch_core::secrets::redact(&e.to_string())
+            ),
+        ))
+    })
+}
+
+// ---- handlers -----------------------------------------------------------------------------
+
+async fn health() -> Response {
+    Json(json!({ "ok": true, "version": env!("CARGO_PKG_VERSION") })).into_response()
+}
+
+async fn status(State(s): State<Shared>) -> ApiResult {
+    ok(s.app.status(Utc::now()))
+}
+
+async fn refresh(State(s): State<Shared>) -> ApiResult {
+    ok(s.app.refresh().await)
+}
+
+async fn snapshot(State(s): State<Shared>) -> ApiResult {
+    ok(&*s.app.snapshot().await?)
+}
+
+#[derive(serde::Deserialize)]
+struct ChartQuery {
+    lang: Option<String>,
+    theme: Option<String>,
+}
+
+async fn chart(
+    State(s): State<Shared>,
+    UrlPath(file): UrlPath<String>,
+    Query(q): Query<ChartQuery>,
+) -> ApiResult {
+    let kind = file.strip_suffix(".svg").unwrap_or(&file);
+    let svg = s
+        .app
+        .chart_svg(kind, q.lang.as_deref(), q.theme.as_deref())
+        .await?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "image/svg+xml; charset=utf-8"),
+            (header::CACHE_CONTROL, "no-store"),
+        ],
+        svg,
+    )
+        .into_response())
+}
+
+async fn get_config(State(s): State<Shared>) -> ApiResult {
+    ok(s.app.config())
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ConfigBody {
+    settings: Settings,
+}
+
+async fn put_config(State(s): State<Shared>, body: Bytes) -> ApiResult {
+    let b: ConfigBody = parse_body(&body)?;
+    ok(s.app.save_config(b.settings)?)
+}
+
+async fn add_channel(State(s): State<Shared>, body: Bytes) -> ApiResult {
+    let input: ChannelInput = parse_body(&body)?;
+    let view = s.app.add_channel(input)?;
+    let mut r = ok(view)?;
+    *r.status_mut() = StatusCode::CREATED;
+    Ok(r)
+}
+
+async fn update_channel(
+    State(s): State<Shared>,
+    UrlPath(name): UrlPath<String>,
+    body: Bytes,
+) -> ApiResult {
+    let input: ChannelInput = parse_body(&body)?;
+    ok(s.app.update_channel(&name, input)?)
+}
+
+async fn remove_channel(State(s): State<Shared>, UrlPath(name): UrlPath<String>) -> ApiResult {
+    ok(s.app.remove_channel(&name)?)
+}
+
+#[derive(serde::Deserialize)]
+struct LangQuery {
+    lang: Option<String>,
+}
+
+async fn test_channel(
+    State(s): State<Shared>,
+    UrlPath(name): UrlPath<String>,
+    Query(q): Query<LangQuery>,
+) -> ApiResult {
+    ok(s.app.test_channel(&name, q.lang.as_deref()).await?)
+}
+
+#[derive(serde::Deserialize)]
+struct HistoryQuery {
+    channel: Option<String>,
+    limit: Option<usize>,
+}
+
+async fn history(State(s): State<Shared>, Query(q): Query<HistoryQuery>) -> ApiResult {
+    let limit = q.limit.unwrap_or(20).clamp(1, 100);
+    ok(s.app.history(q.channel.as_deref(), limit).await?)
+}
+
+async fn retry_dead(State(s): State<Shared>, UrlPath(id): UrlPath<String>) -> ApiResult {
+    let n: u64 = id.parse().map_err(|_| {
+        ApiError(AppError::input(
+            "id",
+            id.clone(),
+            "must be the number of a dead-lettered item",
+        ))
+    })?;
+    s.app.retry_dead(n).await?;
+    ok(json!({ "id": n, "requeued": true }))
+}
+
+async fn alerts(State(s): State<Shared>) -> ApiResult {
+    ok(s.app.alerts(Utc::now()).await?)
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SilenceBody {
+    rule: Option<String>,
+    subject: Option<String>,
+    duration: String,
+    #[serde(default)]
+    reason: String,
+}
+
+async fn silence(State(s): State<Shared>, body: Bytes) -> ApiResult {
+    let b: SilenceBody = parse_body(&body)?;
+    let made = s
+        .app
+        .silence(
+            b.rule.as_deref(),
+            b.subject.as_deref(),
+            &b.duration,
+            &b.reason,
+            Utc::now(),
+        )
+        .await?;
+    let mut r = ok(made)?;
+    *r.status_mut() = StatusCode::CREATED;
+    Ok(r)
+}
+
+async fn schedules(State(s): State<Shared>) -> ApiResult {
+    ok(json!({ "schedules": s.app.schedules(Utc::now()) }))
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PreviewBody {
+    cron: String,
+    tz: Option<String>,
+    lang: Option<String>,
+}
+
+async fn preview(State(s): State<Shared>, body: Bytes) -> ApiResult {
+    let b: PreviewBody = parse_body(&body)?;
+    ok(s.app
+        .preview_schedule(&b.cron, b.tz.as_deref(), b.lang.as_deref(), Utc::now())?)
+}
+
+#[derive(serde::Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct SourceBody {
+    redis_url: Option<String>,
+}
+
+async fn test_source(State(s): State<Shared>, body: Bytes) -> ApiResult {
+    let b: SourceBody = if body.is_empty() {
+        SourceBody::default()
+    } else {
+        parse_body(&body)?
+    };
+    ok(s.app.test_source(b.redis_url.as_deref()).await?)
+}
+
+async fn dry_run(State(s): State<Shared>, UrlPath(rule): UrlPath<String>) -> ApiResult {
+    ok(s.app.dry_run(&rule, Utc::now()).await?)
+}
+
+async fn ingest(State(s): State<Shared>, body: Bytes) -> ApiResult {
+    let text = std::str::from_utf8(&body).map_err(|_| {
+        ApiError(AppError::input(
+            "body",
+            "(binary)",
+            "send NDJSON: one UTF-8 JSON LogEvent per line",
+        ))
+    })?;
+    ok(s.app.ingest(text).await?)
+}
+
+// ---- static UI ----------------------------------------------------------------------------
+
+/// Shown when no UI folder is found.
+const NO_UI: &str = "<!doctype html><meta charset=utf-8><title>relaywatch</title>\
+<p>relaywatch serve is running, but the web UI folder was not found: start it with \
+<code>--ui DIR</code> (or set <code>RELAYWATCH_UI</code>) pointing at the repository's <code>ui/</code>. \
+The API is at <code>/api/…</code> (see ui/API.md).</p>";
+
+fn content_type(p: &Path) -> &'static str {
+    match p.extension().and_then(|e| e.to_str()).unwrap_or("") {
+        "html" => "text/html; charset=utf-8",
+        "js" | "mjs" => "text/javascript; charset=utf-8",
+        "css" => "text/css; charset=utf-8",
+        "svg" => "image/svg+xml",
+        "png" => "image/png",
+        "json" => "application/json",
+        "md" => "text/markdown; charset=utf-8",
+        "ico" => "image/x-icon",
+        "woff2" => "font/woff2",
+        _ => "application/octet-stream",
+    }
+}
+
+/// The file under `root` that `url_path` names; `None` for anything that climbs out.
+pub fn ui_file(root: &Path, url_path: &str) -> Option<PathBuf> {
+    let rel = url_path.trim_start_matches('/');
+    let rel = if rel.is_empty() { "index.html" } else { rel };
+    let p = Path::new(rel);
+    if p.components().any(|c| !matches!(c, Component::Normal(_))) {
+        return None;
+    }
+    Some(root.join(p))
+}
+
+async fn static_file(State(s): State<Shared>, req: Request) -> Response {
+    let Some(root) = &s.ui else {
+        return ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], NO_UI).into_response();
+    };
+    let Some(path) = ui_file(root, req.uri().path()) else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    match tokio::fs::read(&path).await {
+        Ok(bytes) => (
+            [
+                (header::CONTENT_TYPE, content_type(&path)),
+                (header::CACHE_CONTROL, "no-cache"),
+            ],
+            bytes,
+        )
+            .into_response(),
+        Err(_) => StatusCode::NOT_FOUND.into_response(),
+    }
+}
+
+/// `--ui`, `$RELAYWATCH_UI`, else a `ui/` with an `index.html` next to the binary or above it
+/// (a workspace's `target/…/relaywatch`), else this build's workspace `ui/`.
+fn find_ui(explicit: Option<PathBuf>) -> Option<PathBuf> {
+    if let Some(p) = explicit {
+        return Some(p);
+    }
+    let exe = std::env::current_exe().ok();
+    let mut candidates: Vec<PathBuf> = exe
+        .iter()
+        .flat_map(|e| e.ancestors().skip(1).take(5).map(|a| a.join("ui")))
+        .collect();
+    candidates.push(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../ui"));
+    candidates
+        .into_iter()
+        .find(|c| c.join("index.html").is_file())
+}
+
+// ---- token --------------------------------------------------------------------------------
+
+/// 32 random bytes from the OS, as hex.
+fn new_token() -> Result<String> {
+    use std::io::Read;
+    let mut b = [0u8; 32];
+    std::fs::File::open("/dev/urandom")
+        .and_then(|mut f| f.read_exact(&mut b))
+        .context("cannot read /dev/urandom for the serve token")?;
+    Ok(b.iter().map(|x| format!("{x:02x}")).collect())
+}
+
+/// The configured token, or a new one stored like other secrets and referenced from the config.
+fn token(app: &App) -> Result<Secret> {
+    let s = app.settings();
+    if let Some(r) = &s.serve.token {
+        return app.secret_store().resolve(r).map_err(|e| {
+            anyhow::anyhow!("[serve] token: {e}; fix the reference, or remove the line to have a new token created")
+        });
+    }
+    let value = Secret::new(new_token()?);
+    let r: SecretRef = app.vault().store(TOKEN_ENTRY, &value)?;
+    let mut new = s.clone();
+    new.serve.token = Some(r);
+    app.save_config(new)
+        .context("cannot record the new [serve] token reference in the config")?;
+    eprintln!(
+        "relaywatch: created the serve token, stored in {}",
+        app.vault().describe()
+    );
+    Ok(value)
+}
+
+// ---- the command --------------------------------------------------------------------------
+
+fn config_path(explicit: Option<PathBuf>) -> Result<PathBuf> {
+    use relaywatch_core::config::EnvSource;
+    let env = config::env::ProcessEnv;
+    explicit
+        .or_else(|| env.var("RELAYWATCH_CONFIG").map(PathBuf::from))
+        .or_else(|| config::default_config_path(&env))
+        .context("no config path: give --config FILE")
+}
+
+/// The router over `served` (tests call it through the real process).
+fn router(served: Shared) -> Router {
+    let api = Router::new()
+        .route("/status", get(status))
+        .route("/refresh", post(refresh))
+        .route("/snapshot", get(snapshot))
+        .route("/charts/{file}", get(chart))
+        .route("/config", get(get_config).put(put_config))
+        .route("/channels", post(add_channel))
+        .route(
+            "/channels/{name}",
+            put(update_channel).delete(remove_channel),
+        )
+        .route("/channels/{name}/test", post(test_channel))
+        .route("/history", get(history))
+        .route("/dead/{id}/retry", post(retry_dead))
+        .route("/alerts", get(alerts))
+        .route("/silences", post(silence))
+        .route("/schedules", get(schedules))
+        .route("/schedules/preview", post(preview))
+        .route("/source/test", post(test_source))
+        .route("/rules/{rule}/dry-run", post(dry_run))
+        .fallback(|| async {
+            ApiError(AppError::NotFound(
+                "no such API route; see ui/API.md".into(),
+            ))
+            .into_response()
+        });
+    let ingest_route = Router::new().route("/ingest", post(ingest));
+    Router::new()
+        .nest("/api", api)
+        .merge(ingest_route)
+        .layer(middleware::from_fn_with_state(served.clone(), gate))
+        .route("/health", get(health))
+        .fallback(static_file)
+        .with_state(served)
+}
+
+/// The token gate on `/api/*` and `/ingest`; everything else passes.
+async fn gate(State(s): State<Shared>, req: Request, next: Next) -> Response {
+    let p = req.uri().path();
+    if p.starts_with("/api/") || p == "/api" || p == "/ingest" {
+        require_token(State(s), req, next).await
+    } else {
+        next.run(req).await
+    }
+}
+
+pub async fn run(a: ServeArgs) -> Result<i32> {
+    let path = config_path(a.config.clone())?;
+    let vault = Vault::detect(&path);
+    let app = App::open(
+        &path,
+        relaywatch_core::secret_store::SecretStore::for_this_machine(),
+        vault,
+    )?;
+    let token = token(&app)?;
+    let bind = a.bind.clone().unwrap_or_else(|| app.settings().serve.bind);
+    let addr: SocketAddr = bind
+        .parse()
+        .with_context(|| format!("`{bind}` is not an address and port such as 127.0.0.1:8080"))?;
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("cannot listen on {addr} (set [serve] bind, or --bind)"))?;
+    let local = listener.local_addr()?;
+    let ui = find_ui(a.ui.clone());
+    if ui.is_none() {
+        eprintln!("relaywatch: no web UI folder found; serving the API only (give --ui DIR)");
+    }
+    let served = Arc::new(Served { app, token, ui });
+
+    let refresher = served.clone();
+    tokio::spawn(async move {
+        loop {
+            let st = refresher.app.refresh().await;
+            let every = st.refresh_interval_secs.max(5);
+            tokio::time::sleep(Duration::from_secs(every)).await;
+        }
+    });
+
+    let shown_host = if local.ip().is_unspecified() {
+        "127.0.0.1".to_string()
+    } else if local.is_ipv6() {
+        format!("[{}]", local.ip())
+    } else {
+        local.ip().to_string()
+    };
+    println!(
+        "relaywatch serve: open http://{shown_host}:{}/#token={}",
+        local.port(),
+        served.token.expose()
+    );
+    use std::io::Write;
+    let _ = std::io::stdout().flush();
+
+    let daemon = if a.with_daemon {
+        let args = crate::cli::RunArgs {
+            config: Some(path.clone()),
+            health_bind: Some(String::new()),
+        };
+        Some(tokio::spawn(crate::run_cmd::run(args)))
+    } else {
+        None
+    };
+
+    let shutdown = async {
+        use tokio::signal::unix::{signal, SignalKind};
+        let mut term = match signal(SignalKind::terminate()) {
+            Ok(t) => t,
+            Err(_) => return std::future::pending().await,
+        };
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = tokio::signal::ctrl_c() => {}
+        }
+    };
+    let server = axum::serve(listener, router(served)).with_graceful_shutdown(shutdown);
+    if let Some(d) = daemon {
+        // A daemon that cannot run (no state Redis yet, say) is reported; the UI keeps serving
+        // so that the source can be configured from it.
+        tokio::spawn(async move {
+            match d.await {
+                Ok(Ok(_)) => {}
+                Ok(Err(e)) => {
+                    eprintln!("relaywatch: the daemon stopped: {e:#}; the web UI keeps serving")
+                }
+                Err(e) => eprintln!("relaywatch: the daemon stopped abnormally: {e}"),
+            }
+        });
+    }
+    server.await.context("the HTTP server stopped")?;
+    Ok(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_compare_whole() {
+        assert!(same_token(b"abc", b"abc"));
+        assert!(!same_token(b"abc", b"abd"));
+        assert!(!same_token(b"abc", b"abcd"));
+    }
+
+    #[test]
+    fn ui_paths_never_climb_out() {
+        let root = Path::new("/srv/ui");
+        assert_eq!(ui_file(root, "/"), Some(root.join("index.html")));
+        assert_eq!(ui_file(root, "/js/api.js"), Some(root.join("js/api.js")));
+        assert_eq!(ui_file(root, "/../etc/passwd"), None);
+        assert_eq!(ui_file(root, "/js/../../x"), None);
+    }
+}

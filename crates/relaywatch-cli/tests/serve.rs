@@ -1,0 +1,358 @@
+//! `relaywatch serve` as a real process over a real redis-server seeded with CRS data: the token
+//! gate (401 names the fix), the snapshot, channels whose secrets land in the secrets file and
+//! never in the config, refused saves that leave the file byte-identical, a test send to a
+//! loopback receiver with its reply, ingest onto the events stream, and the static UI. Rule:
+//! only 127.0.0.1 is connected to; the process dies with its guard.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use relaywatch_testkit::{ApiKeySpec, CrsWriter, RedisServer, UsageEvent};
+use serde_json::{json, Value};
+
+fn test_dir(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("rw-serve-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+/// A running `relaywatch serve`, killed when dropped.
+struct Serve {
+    child: Child,
+    port: u16,
+    token: String,
+}
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Serve {
+    fn start(dir: &Path) -> Serve {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_relaywatch"))
+            .arg("serve")
+            .arg("--config")
+            .arg(dir.join("relaywatch.toml"))
+            .arg("--bind")
+            .arg("127.0.0.1:0")
+            .env_clear()
+            .env("HOME", dir)
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("RELAYWATCH_NO_KEYCHAIN", "1")
+            .stdout(Stdio::piped())
+            .stderr(std::fs::File::create(dir.join("serve.log")).unwrap())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let url = line
+            .split_whitespace()
+            .find(|w| w.starts_with("http://"))
+            .unwrap_or_else(|| panic!("no URL printed: {line:?}"));
+        let (base, token) = url.split_once("/#token=").unwrap();
+        let port = base.rsplit(':').next().unwrap().parse().unwrap();
+        Serve {
+            child,
+            port,
+            token: token.trim().to_string(),
+        }
+    }
+
+    /// One request; returns status, content type and body.
+    fn call(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: &str,
+    ) -> (u16, String, String) {
+        let mut s = TcpStream::connect(("127.0.0.1", self.port)).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+        let auth = token
+            .map(|t| format!("Authorization: Bearer {t}\r\n"))
+            .unwrap_or_default();
+        write!(
+            s,
+            "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n{auth}Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        )
+        .unwrap();
+        let mut buf = Vec::new();
+        s.read_to_end(&mut buf).unwrap();
+        let text = String::from_utf8_lossy(&buf).into_owned();
+        let (head, rest) = text.split_once("\r\n\r\n").unwrap();
+        let status = head.split_whitespace().nth(1).unwrap().parse().unwrap();
+        let ctype = head
+            .lines()
+            .find_map(|l| {
+                l.to_ascii_lowercase()
+                    .strip_prefix("content-type:")
+                    .map(|v| v.trim().to_string())
+            })
+            .unwrap_or_default();
+        let body = if head
+            .to_ascii_lowercase()
+            .contains("transfer-encoding: chunked")
+        {
+            dechunk(rest)
+        } else {
+            rest.to_string()
+        };
+        (status, ctype, body)
+    }
+
+    fn api(&self, method: &str, path: &str, body: Value) -> (u16, Value) {
+        let text = if body.is_null() {
+            String::new()
+        } else {
+            body.to_string()
+        };
+        let (status, _, b) = self.call(method, path, Some(&self.token), &text);
+        (status, serde_json::from_str(&b).unwrap_or(Value::String(b)))
+    }
+}
+
+fn dechunk(s: &str) -> String {
+    let mut out = String::new();
+    let mut rest = s;
+    while let Some((size, after)) = rest.split_once("\r\n") {
+        let n = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
+        if n == 0 {
+            break;
+        }
+        out.push_str(&after[..n]);
+        rest = &after[n + 2..];
+    }
+    out
+}
+
+/// A loopback webhook receiver: answers `reply`, keeps the bodies.
+fn receiver(reply: &'static str) -> (u16, Arc<Mutex<Vec<String>>>) {
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = l.local_addr().unwrap().port();
+    let got = Arc::new(Mutex::new(Vec::new()));
+    let seen = got.clone();
+    std::thread::spawn(move || {
+        for s in l.incoming() {
+            let Ok(mut s) = s else { continue };
+            let mut r = BufReader::new(s.try_clone().unwrap());
+            let mut len = 0;
+            loop {
+                let mut line = String::new();
+                if r.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                    break;
+                }
+                if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                    len = v.trim().parse().unwrap_or(0);
+                }
+            }
+            let mut body = vec![0; len];
+            let _ = r.read_exact(&mut body);
+            seen.lock()
+                .unwrap()
+                .push(String::from_utf8_lossy(&body).into_owned());
+            let _ = write!(
+                s,
+                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{reply}",
+                reply.len()
+            );
+        }
+    });
+    (port, got)
+}
+
+fn seed(db: &str) {
+    let mut w = CrsWriter::connect(db);
+    w.api_key(&ApiKeySpec::new(
+        "key-a",
+        "team-alpha",
+        chrono::Utc::now() - chrono::Duration::days(3),
+    ));
+    w.api_key(&ApiKeySpec::new(
+        "key-b",
+        "team-beta",
+        chrono::Utc::now() - chrono::Duration::days(2),
+    ));
+    w.usage(
+        &UsageEvent::new("key-a", "claude-sonnet-4-5-20250929", chrono::Utc::now())
+            .tokens(1000, 500, 0, 0)
+            .cost(1.5, 1.5),
+    );
+    w.flush();
+}
+
+fn config(db: &str) -> String {
+    format!(
+        "[source]\nredis_url = \"{db}\"\n[network]\nallow = [\"127.0.0.0/8\"]\nallow_http = true\n"
+    )
+}
+
+#[test]
+fn the_api_needs_the_token_and_serves_the_snapshot_and_the_ui() {
+    let db = RedisServer::shared().fresh_db();
+    seed(&db);
+    let dir = test_dir("token");
+    std::fs::write(dir.join("relaywatch.toml"), config(&db)).unwrap();
+    let sv = Serve::start(&dir);
+    assert_eq!(sv.token.len(), 64, "32 random bytes as hex");
+
+    let (code, _, body) = sv.call("GET", "/health", None, "");
+    assert_eq!(code, 200, "{body}");
+    assert!(!body.contains(&sv.token));
+
+    let (code, _, body) = sv.call("GET", "/api/status", None, "");
+    assert_eq!(code, 401, "{body}");
+    let v: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(v["error"]["kind"], "unauthorized");
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("Authorization: Bearer"),
+        "{v}"
+    );
+    let (code, _, _) = sv.call("GET", "/api/status", Some("0000"), "");
+    assert_eq!(code, 401);
+    let (code, _, _) = sv.call("POST", "/ingest", None, "{}\n");
+    assert_eq!(code, 401);
+
+    let (code, snap) = sv.api("GET", "/api/snapshot", Value::Null);
+    assert_eq!(code, 200, "{snap}");
+    assert_eq!(snap["api_keys"]["total"], 2, "{snap}");
+    let (code, st) = sv.api("GET", "/api/status", Value::Null);
+    assert_eq!(code, 200);
+    assert_eq!(st["source"]["kind"], "crs");
+
+    let (code, ctype, svg) = sv.call(
+        "GET",
+        "/api/charts/overview.svg?lang=zh-CN",
+        Some(&sv.token),
+        "",
+    );
+    assert_eq!(code, 200, "{svg}");
+    assert!(ctype.starts_with("image/svg+xml"), "{ctype}");
+    assert!(svg.contains("<svg"));
+
+    // The token was created, stored in the secrets file and referenced from the config.
+    let text = std::fs::read_to_string(dir.join("relaywatch.toml")).unwrap();
+    assert!(text.contains("relaywatch-serve-token"), "{text}");
+    assert!(!text.contains(&sv.token), "{text}");
+    let stored = std::fs::read_to_string(dir.join("secrets/relaywatch-serve-token")).unwrap();
+    assert_eq!(stored, sv.token);
+
+    // The static UI is served (the workspace's ui/).
+    let (code, ctype, html) = sv.call("GET", "/", None, "");
+    assert_eq!(code, 200);
+    assert!(ctype.starts_with("text/html"), "{ctype}");
+    assert!(html.to_ascii_lowercase().contains("<html") || html.contains("relaywatch"));
+    let (code, _, _) = sv.call("GET", "/../Cargo.toml", None, "");
+    assert_ne!(code, 200);
+
+    // A second start reuses the token.
+    let token = sv.token.clone();
+    drop(sv);
+    let again = Serve::start(&dir);
+    assert_eq!(again.token, token);
+}
+
+#[test]
+fn channels_keep_secrets_out_of_the_config_and_a_test_send_returns_the_reply() {
+    let db = RedisServer::shared().fresh_db();
+    let dir = test_dir("channels");
+    std::fs::write(dir.join("relaywatch.toml"), config(&db)).unwrap();
+    let sv = Serve::start(&dir);
+    let (port, got) = receiver(r#"{"accepted":true}"#);
+    let hook = format!("http://127.0.0.1:{port}/hook/whk-secret-4c7d");
+
+    let (code, v) = sv.api(
+        "POST",
+        "/api/channels",
+        json!({ "channel": { "name": "ops", "type": "generic" }, "secrets": { "url": hook } }),
+    );
+    assert_eq!(code, 201, "{v}");
+    assert_eq!(v["secrets"]["ops"]["url"], "••••4c7d");
+    assert!(!v.to_string().contains("whk-secret-4c7d"));
+    let text = std::fs::read_to_string(dir.join("relaywatch.toml")).unwrap();
+    assert!(!text.contains("whk-secret-4c7d"), "{text}");
+    assert!(text.contains("relaywatch-ops-url"), "{text}");
+    assert_eq!(
+        std::fs::read_to_string(dir.join("secrets/relaywatch-ops-url")).unwrap(),
+        hook
+    );
+
+    let (code, v) = sv.api("POST", "/api/channels/ops/test", Value::Null);
+    assert_eq!(code, 200, "{v}");
+    assert_eq!(v["delivered"], true, "{v}");
+    assert_eq!(v["attempts"][0]["status"], 200);
+    assert!(
+        v["attempts"][0]["reply"]
+            .as_str()
+            .unwrap()
+            .contains("accepted"),
+        "{v}"
+    );
+    assert!(!v["attempts"][0]["rule"].as_str().unwrap().is_empty());
+    assert_eq!(got.lock().unwrap().len(), 1);
+
+    // An invalid value: every field error, and the file stays byte-identical.
+    let before = std::fs::read(dir.join("relaywatch.toml")).unwrap();
+    let (_, cfg) = sv.api("GET", "/api/config", Value::Null);
+    let mut settings = cfg["settings"].clone();
+    settings["report"]["trend_days"] = json!(45);
+    settings["serve"]["refresh_secs"] = json!(1);
+    let (code, v) = sv.api("PUT", "/api/config", json!({ "settings": settings }));
+    assert_eq!(code, 422, "{v}");
+    let fields: Vec<&str> = v["error"]["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["field"].as_str().unwrap())
+        .collect();
+    assert_eq!(fields, ["report.trend_days", "serve.refresh_secs"], "{v}");
+    assert_eq!(std::fs::read(dir.join("relaywatch.toml")).unwrap(), before);
+
+    // The masked config sent back unchanged saves without losing the Redis URL or the secret.
+    let (code, v) = sv.api("PUT", "/api/config", json!({ "settings": cfg["settings"] }));
+    assert_eq!(code, 200, "{v}");
+    let text = std::fs::read_to_string(dir.join("relaywatch.toml")).unwrap();
+    assert!(text.contains(&db), "{text}");
+
+    let (code, v) = sv.api("DELETE", "/api/channels/ops", Value::Null);
+    assert_eq!(code, 200, "{v}");
+    assert!(!dir.join("secrets/relaywatch-ops-url").exists());
+    let (code, v) = sv.api("POST", "/api/channels/ops/test", Value::Null);
+    assert_eq!(code, 404, "{v}");
+}
+
+#[test]
+fn ingest_pushes_ndjson_events_onto_the_stream() {
+    let db = RedisServer::shared().fresh_db();
+    let dir = test_dir("ingest");
+    std::fs::write(dir.join("relaywatch.toml"), config(&db)).unwrap();
+    let sv = Serve::start(&dir);
+    let body = "{\"provider_id\":3,\"status_code\":502,\"model\":\"m\"}\n{\"provider_id\":3,\"status_code\":200}\nbroken\n";
+    let (code, _, text) = sv.call("POST", "/ingest", Some(&sv.token), body);
+    assert_eq!(code, 200, "{text}");
+    let v: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(v["pushed"], 2, "{v}");
+    assert_eq!(v["bad"][0]["line"], 3, "{v}");
+    let mut con = redis::Client::open(db.as_str())
+        .unwrap()
+        .get_connection()
+        .unwrap();
+    let n: u64 = redis::cmd("XLEN")
+        .arg(v["stream"].as_str().unwrap())
+        .query(&mut con)
+        .unwrap();
+    assert_eq!(n, 2);
+}

@@ -1,0 +1,117 @@
+//! Delivery history and "Retry now": each channel's recent attempts and the dead letters from
+//! the outbox, and re-queuing one dead item for immediate delivery. Rule: a re-queue is one Lua
+//! script, so it happens only to an item that is still dead (never twice, never a live one).
+
+use std::time::Duration;
+
+use redis::Script;
+
+use super::error::AppError;
+use super::views::{DeadView, History, HistoryRow};
+use crate::config::Settings;
+use crate::delivery::drain::{outbox_config, state_redis_url};
+use crate::delivery::history::newest_first;
+use crate::delivery::outbox::Outbox;
+
+/// KEYS: item, dead, due. ARGV: id, now_ms. Moves a dead item back to due with its attempts
+/// reset and its expiry removed; 0 when the item is not dead (or gone).
+const REQUEUE: &str = r#"
+if redis.call('HGET', KEYS[1], 'state') ~= 'dead' then return 0 end
+redis.call('LREM', KEYS[2], 0, ARGV[1])
+redis.call('PERSIST', KEYS[1])
+redis.call('HSET', KEYS[1], 'state', 'due', 'attempts', 0, 'next_at_ms', ARGV[2])
+redis.call('HDEL', KEYS[1], 'token')
+redis.call('ZADD', KEYS[3], ARGV[2], ARGV[1])
+return 1
+"#;
+
+/// The outbox on the state Redis.
+pub async fn outbox(s: &Settings) -> Result<Outbox, AppError> {
+    let url = state_redis_url(s).ok_or_else(|| {
+        AppError::State(
+            "delivery history lives in the state Redis, and none is configured: set [state] redis_url (or [source] redis_url)".into(),
+        )
+    })?;
+    Outbox::connect(
+        url,
+        Duration::from_millis(s.source.connect_timeout_ms),
+        outbox_config(s),
+    )
+    .await
+    .map_err(|e| AppError::State(crate::secrets::redact(&e.to_string())))
+}
+
+fn state_err(e: impl std::fmt::Display) -> AppError {
+    AppError::State(crate::secrets::redact(&e.to_string()))
+}
+
+/// Attempts of `channel` (every configured channel when `None`), newest first, at most `limit`
+/// per channel; plus the dead letters of those channels.
+pub async fn history(
+    s: &Settings,
+    channel: Option<&str>,
+    limit: usize,
+) -> Result<History, AppError> {
+    let ob = outbox(s).await?;
+    let names: Vec<String> = match channel {
+        Some(c) => vec![c.to_string()],
+        None => s.channels.iter().map(|c| c.name.clone()).collect(),
+    };
+    let mut records = Vec::new();
+    for name in &names {
+        let ok = ob.history_ok(name).await.map_err(state_err)?;
+        let failed = ob.history_failed(name).await.map_err(state_err)?;
+        records.extend(
+            newest_first(ok, failed)
+                .into_iter()
+                .take(limit)
+                .map(|record| HistoryRow {
+                    channel: name.clone(),
+                    record,
+                }),
+        );
+    }
+    records.sort_by_key(|r| std::cmp::Reverse(r.record.time_ms));
+    // `Outbox::dead` sends an empty pipeline when the list is empty: ask only when there is one.
+    let any_dead = ob.stats().await.map_err(state_err)?.dead > 0;
+    let dead_items = if any_dead {
+        ob.dead().await.map_err(state_err)?
+    } else {
+        Vec::new()
+    };
+    let dead = dead_items
+        .into_iter()
+        .filter(|d| names.contains(&d.channel))
+        .map(|d| DeadView {
+            id: d.id,
+            channel: d.channel,
+            kind: d.kind,
+            attempts: d.attempts,
+            reason: d.last_error.map(|e| crate::secrets::redact(&e)),
+        })
+        .collect();
+    Ok(History { records, dead })
+}
+
+/// Re-queues dead item `id`, due at `now_ms`.
+pub async fn retry_dead(s: &Settings, id: u64, now_ms: u64) -> Result<(), AppError> {
+    let ob = outbox(s).await?;
+    let p = format!("{}outbox:", ob.config().prefix);
+    let mut con = ob.connection().clone();
+    let n: i64 = Script::new(REQUEUE)
+        .key(format!("{p}item:{id}"))
+        .key(format!("{p}dead"))
+        .key(format!("{p}due"))
+        .arg(id)
+        .arg(now_ms)
+        .invoke_async(&mut con)
+        .await
+        .map_err(state_err)?;
+    if n == 1 {
+        Ok(())
+    } else {
+        Err(AppError::NotFound(format!(
+            "no dead-lettered delivery with id {id}: it was delivered, re-queued already or expired; reload the history"
+        )))
+    }
+}

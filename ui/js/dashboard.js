@@ -1,0 +1,285 @@
+// The dashboard page: paints the skeleton at once, fills it as each call answers, and refreshes
+// every 30 s in place. Rule kept: a failed refresh never wipes the numbers on screen; it shows
+// the error and the Outdated tag beside the last good data.
+
+import { call } from "./api.js";
+import { t, translate, lang } from "./i18n.js";
+import { applyTheme, effectiveTheme } from "./prefs.js";
+import * as fmt from "./format.js";
+import { h, swap, text, badge } from "./dom.js";
+
+const REFRESH_MS = 30_000;
+const CHARTS = ["overview", "trend", "models", "top-keys"];
+const $ = (id) => document.getElementById(id);
+
+let lastStatus = null;
+let nextAt = Date.now() + REFRESH_MS;
+const chartKey = {};
+
+function kpi(id, value, sub = "", subClass = "") {
+  const card = $(id);
+  const v = card.querySelector(".value");
+  v.classList.remove("skeleton");
+  text(v, value);
+  const s = card.querySelector(".sub");
+  text(s, sub);
+  s.className = "sub " + subClass;
+}
+
+function showError(msg) {
+  const el = $("error");
+  if (msg) {
+    text(el, t("hdr.error", { msg }));
+    el.hidden = false;
+  } else el.hidden = true;
+}
+
+function renderStatus(st) {
+  lastStatus = st;
+  const health = st.health || "offline";
+  const kind = health === "ok" ? "ok" : health === "stale" ? "stale" : "offline";
+  swap($("health"), ...badge(kind, t("health." + health)).childNodes);
+  $("health").className = `badge ${kind}`;
+  text($("source"), `${(st.source && st.source.kind) || "?"}${st.source && st.source.url ? " @ " + fmt.maskUrl(st.source.url) : ""}`);
+  text($("refreshed"), fmt.time(st.last_refresh));
+  $("refreshed").dateTime = st.last_refresh || "";
+  const out = $("outdated");
+  out.hidden = !st.stale;
+  if (st.last_refresh) out.title = t("hdr.outdated_tip", { age: fmt.ago((Date.now() - Date.parse(st.last_refresh)) / 1000) });
+  showError(st.last_error);
+  $("demo").hidden = !(st.source && st.source.kind === "demo");
+}
+
+/** Yesterday's figures from the trend, when the trend's last day is today. */
+function yesterday(snap) {
+  const tr = snap.trend || [];
+  const i = tr.findIndex((d) => d.date === snap.today);
+  if (i > 0) return tr[i - 1];
+  return null;
+}
+
+function delta(now, before) {
+  const c = fmt.change(now, before);
+  if (c == null) return ["", ""];
+  return [t("kpi.vs_yesterday", { d: fmt.signedPercent(c) }), "delta " + (c >= 0 ? "up" : "down")];
+}
+
+function renderSnapshot(snap) {
+  const u = snap.usage_today || {};
+  const y = yesterday(snap);
+  kpi("kpi-requests", fmt.count(u.requests), ...delta(u.requests, y && y.requests));
+  kpi("kpi-tokens", fmt.tokens(u.all_tokens), ...delta(u.all_tokens, y && y.all_tokens));
+  kpi("kpi-cost", fmt.cost(u.cost_usd), ...(y ? delta(u.cost_usd, y.cost_usd) : [t("kpi.total", { v: fmt.cost((snap.usage_total || {}).cost_usd) })]));
+  const rt = snap.realtime || {};
+  kpi("kpi-rpm", fmt.rate(rt.rpm), t("kpi.window", { n: rt.window_minutes ?? "–" }));
+  kpi("kpi-tpm", fmt.rate(rt.tpm), t("kpi.window", { n: rt.window_minutes ?? "–" }));
+  const k = snap.api_keys || {};
+  kpi("kpi-keys", fmt.count(k.total), t("kpi.active_of", { a: fmt.count(k.active), t: fmt.count(k.total) }));
+  renderAccounts(snap.accounts || {});
+}
+
+function renderAccounts(accounts) {
+  // Platforms with no account at all are left out (CRS lists every platform it knows).
+  const names = Object.keys(accounts).filter((p) => accounts[p].total > 0);
+  if (!names.length) return swap($("accounts"), h("p", { class: "empty" }, t("acc.none")));
+  const cols = ["total", "normal", "rate_limited", "abnormal", "paused"];
+  swap(
+    $("accounts"),
+    h("table", {},
+      h("thead", {}, h("tr", {}, h("th", {}, t("acc.platform")), cols.map((c) => h("th", { class: "num" }, t("acc." + c))))),
+      h("tbody", {}, names.map((p) => h("tr", { dataset: { platform: p } }, h("td", {}, p), cols.map((c) => h("td", { class: "num", dataset: { col: c } }, fmt.count(accounts[p][c] || 0))))))),
+  );
+}
+
+async function silence(a, btn) {
+  btn.disabled = true;
+  try {
+    await call("silence", { rule: a.rule, subject: a.subject, duration: "1h", reason: "dashboard" });
+    btn.textContent = t("al.silenced_ok");
+    loadAlerts();
+  } catch (e) {
+    btn.disabled = false;
+    btn.title = e.message;
+    btn.textContent = t("common.error", { msg: e.message });
+  }
+}
+
+/** One line saying what an alert is about, from its payload (or the summary the API gives). */
+export function summary(a) {
+  if (a.summary) return a.summary;
+  const p = a.payload || {};
+  if (p.kind === "error_rate") return t("al.er", { e: fmt.count(p.errors), r: fmt.count(p.requests), w: p.window_seconds, th: p.threshold });
+  if (p.kind === "breaker") return t("al.br", { f: fmt.count(p.failures) }) + (p.last_error ? ` — ${p.last_error}` : "");
+  if (p.kind === "quota") return (p.items || []).map((i) => `${i.key_name || i.key_id} ${fmt.cost(i.cost_usd)} / ${fmt.cost(i.limit_usd)} (${i.threshold_pct}%)`).join("; ");
+  return a.reason || "";
+}
+
+function alertRow(a, state) {
+  const until = a.until || a.ends_at;
+  const when = state === "silenced" ? t("al.until", { t: fmt.time(until) }) : t("al.since", { t: fmt.time(a.first_seen) });
+  return h("li", { class: "alert", dataset: { state } },
+    badge(state === "firing" ? (a.level === "warning" ? "warn" : "firing") : state, t("al." + state)),
+    " ", h("strong", {}, a.rule || "*"), " · ", a.subject || "*", " — ", summary(a), " ",
+    h("span", { class: "preview" }, when), " ",
+    state === "firing" && !a.silenced ? h("button", { type: "button", class: "silence", onclick: (ev) => silence(a, ev.currentTarget) }, t("al.silence1h")) : null);
+}
+
+async function loadAlerts() {
+  try {
+    const al = await call("alerts");
+    const items = [
+      ...(al.firing || []).map((a) => alertRow(a, "firing")),
+      ...(al.silenced || []).map((a) => alertRow(a, "silenced")),
+      ...(al.resolved || []).map((a) => alertRow(a, "resolved")),
+    ];
+    swap($("alerts"),
+      al.paused_until ? h("p", {}, badge("silenced", t("al.paused", { t: fmt.time(al.paused_until) }))) : null,
+      items.length ? h("ul", { class: "plain", style: "list-style:none;padding:0;margin:0;display:grid;gap:6px" }, items) : h("p", { class: "empty" }, t("al.none")));
+  } catch (e) {
+    swap($("alerts"), h("p", { class: "empty" }, t("common.error", { msg: e.message })));
+  }
+}
+
+async function retry(id, btn) {
+  btn.disabled = true;
+  try {
+    await call("retry_dead", { id });
+    btn.textContent = t("dl.requeued");
+  } catch (e) {
+    btn.disabled = false;
+    btn.textContent = t("common.error", { msg: e.message });
+  }
+}
+
+async function loadHistory() {
+  try {
+    const hs = await call("history", { limit: 20 });
+    const dead = (hs.dead || []).map((d) =>
+      h("tr", { dataset: { dead: d.id } },
+        h("td", { class: "nowrap" }, d.at ? fmt.time(d.at) : "–"), h("td", {}, d.channel), h("td", {}, d.kind || ""),
+        h("td", {}, badge("failed", t("dl.dead"))), h("td", { class: "num" }, d.attempts ?? ""), h("td", {}, ""),
+        h("td", {}, d.reason || "", " ", h("button", { type: "button", class: "retry", onclick: (ev) => retry(d.id, ev.currentTarget) }, t("dl.retry")))));
+    const recs = (hs.records || []).map((r) => {
+      const ok = r.result === "delivered";
+      const at = r.at || (r.time_ms ? new Date(r.time_ms).toISOString() : null);
+      const why = r.error || r.reason || "";
+      const status = [r.status ? "HTTP " + r.status : "", r.code != null ? `code ${r.code}` : ""].filter(Boolean).join(", ");
+      return h("tr", {},
+        h("td", { class: "nowrap" }, fmt.time(at)), h("td", {}, r.channel), h("td", {}, r.kind || ""),
+        h("td", {}, badge(ok ? "ok" : r.result === "retry" ? "warn" : "failed", t(ok ? "dl.delivered" : r.result === "retry" ? "dl.retry_pending" : "dl.failed"))),
+        h("td", { class: "num" }, r.attempt ?? ""), h("td", { class: "num nowrap" }, r.latency_ms != null ? r.latency_ms + " ms" : ""),
+        h("td", {}, [status, why].filter(Boolean).join(" — ")));
+    });
+    if (!dead.length && !recs.length) return swap($("history"), h("p", { class: "empty" }, t("dl.none")));
+    swap($("history"), h("table", {},
+      h("thead", {}, h("tr", {}, ["dl.time", "dl.channel", "dl.kind", "dl.result", "dl.attempts", "dl.latency", "dl.reason"].map((k) => h("th", {}, t(k))))),
+      h("tbody", {}, dead, recs)));
+  } catch (e) {
+    swap($("history"), h("p", { class: "empty" }, t("common.error", { msg: e.message })));
+  }
+}
+
+async function loadSchedules() {
+  try {
+    const sc = await call("schedules");
+    const rows = (sc.schedules || []).map((s) => h("tr", {},
+      h("td", {}, h("strong", {}, s.name), h("div", { class: "preview" }, s.reading || s.cron)),
+      h("td", {}, s.enabled === false ? t("sc.disabled") : (s.next || []).slice(0, 1).map((n) => fmt.time(n)))));
+    swap($("schedules"), rows.length
+      ? h("table", {}, h("thead", {}, h("tr", {}, h("th", {}, t("sc.name")), h("th", {}, t("sc.next")))), h("tbody", {}, rows))
+      : h("p", { class: "empty" }, t("sc.none")));
+  } catch (e) {
+    swap($("schedules"), h("p", { class: "empty" }, t("common.error", { msg: e.message })));
+  }
+}
+
+async function loadErrorRate() {
+  try {
+    const dr = await call("dry_run", { rule: "error_rate" });
+    // The API's windows when it gives them, else the global alert's own counts.
+    let w = (dr.windows || []).find((x) => x.subject === "global");
+    const g = (dr.alerts || []).find((a) => a.subject === "global" && a.payload && a.payload.requests);
+    if (!w && g) w = { total: g.payload.requests, errors: g.payload.errors };
+    if (!w || !w.total) return kpi("kpi-errors", t("kpi.no_data"), t("kpi.from_rules"));
+    kpi("kpi-errors", fmt.percent(w.errors / w.total), `${fmt.count(w.errors)} / ${fmt.count(w.total)}`);
+  } catch {
+    kpi("kpi-errors", t("kpi.no_data"), "");
+  }
+}
+
+async function loadChart(kind) {
+  const el = $("chart-" + kind);
+  const key = `${lang()}|${effectiveTheme()}`;
+  try {
+    const svg = await call("chart_svg", { kind, lang: lang(), theme: effectiveTheme() });
+    if (chartKey[kind] === svg) return;
+    chartKey[kind] = svg;
+    const doc = new DOMParser().parseFromString(svg, "image/svg+xml");
+    const root = doc.documentElement;
+    if (root.nodeName.toLowerCase() !== "svg") throw new Error("not an SVG");
+    if (!root.getAttribute("viewBox") && root.getAttribute("width")) {
+      root.setAttribute("viewBox", `0 0 ${parseFloat(root.getAttribute("width"))} ${parseFloat(root.getAttribute("height"))}`);
+    }
+    root.removeAttribute("width");
+    root.removeAttribute("height");
+    root.setAttribute("role", "img");
+    root.setAttribute("aria-label", t("chart." + kind));
+    el.replaceChildren(document.importNode(root, true));
+    el.dataset.key = key;
+  } catch (e) {
+    if (!el.firstChild) el.replaceChildren(h("p", { class: "empty" }, t("chart.failed", { msg: e.message })));
+  }
+}
+
+async function loadCore() {
+  // The header fills as soon as the status answers; the numbers when the snapshot does.
+  const status = call("status").then(renderStatus, () => null);
+  try {
+    const snap = await call("snapshot");
+    await status;
+    renderSnapshot(snap);
+    if (!document.body.dataset.loaded) performance.mark("relaywatch:data");
+    document.body.dataset.loaded = "1";
+  } catch (e) {
+    showError(e.message);
+    if (lastStatus) {
+      $("outdated").hidden = false;
+    }
+  }
+}
+
+async function tick(full) {
+  nextAt = Date.now() + REFRESH_MS;
+  const core = loadCore();
+  const rest = [loadAlerts(), loadHistory(), loadSchedules(), loadErrorRate(), ...CHARTS.map(loadChart)];
+  await Promise.all([core, ...rest]);
+  if (full) {
+    performance.mark("relaywatch:ready");
+    document.body.dataset.ready = "1";
+  }
+}
+
+function countdown() {
+  const s = Math.max(0, Math.round((nextAt - Date.now()) / 1000));
+  text($("next"), t("hdr.next", { s }));
+}
+
+async function refreshNow(ev) {
+  const btn = ev.currentTarget;
+  btn.disabled = true;
+  try {
+    renderStatus(await call("refresh"));
+  } catch (e) {
+    showError(e.message);
+  }
+  await tick(false);
+  btn.disabled = false;
+}
+
+applyTheme();
+translate();
+$("refresh-now").addEventListener("click", refreshNow);
+tick(true);
+setInterval(() => tick(false), REFRESH_MS);
+setInterval(countdown, 1000);
+countdown();
