@@ -33,6 +33,90 @@ pub enum Command {
     /// Send the test message to a channel through the real path (secrets, signing, SSRF guard,
     /// the platform's own success rule); print the reply and the rule that judged it.
     Test(TestArgs),
+    /// Cron schedules: `preview` reads one aloud with its next fire times; `list` shows the
+    /// configured ones.
+    Schedule(crate::schedule_cmd::ScheduleArgs),
+    /// Run the daemon: scheduled reports, alert rules, the event consumer and the outbox sender,
+    /// with /health on a loopback port. SIGHUP or a change of the config file reloads it.
+    Run(RunArgs),
+    /// Ask a running daemon's /health; exit 0 when it is ok or standing by, 1 otherwise.
+    Health(HealthArgs),
+    /// Each channel's recent deliveries and failures from the state Redis, newest first.
+    History(HistoryArgs),
+    /// Keychain entries for `{ keychain = "NAME" }` secret references (service `relaywatch`).
+    Secret(SecretArgs),
+    /// Silences of alerts by rule and/or subject, kept in the state Redis: add, list, remove.
+    Silence(crate::alerts_cmd::SilenceArgs),
+    /// Pause every alert for a while (--for 30m) or until a time (--until 09:00).
+    Pause(crate::alerts_cmd::PauseArgs),
+    /// End a pause.
+    Resume(crate::alerts_cmd::StateArgs),
+    /// Push log events from an NDJSON file (`-` for stdin) onto the events stream; bad lines are
+    /// reported with their line numbers and not pushed.
+    Ingest(crate::ingest_cmd::IngestArgs),
+    /// Serve the HTTP API and the web UI (dashboard, settings) on [serve] bind, with a bearer
+    /// token; prints the URL to open. --with-daemon also runs the daemon in this process.
+    Serve(crate::serve_cmd::ServeArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct HistoryArgs {
+    /// Config file (default: $RELAYWATCH_CONFIG, else ~/.config/relaywatch/relaywatch.toml).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Only this channel (default: every channel in the config).
+    #[arg(long, value_name = "NAME")]
+    pub channel: Option<String>,
+    /// Print JSON for machines.
+    #[arg(long)]
+    pub json: bool,
+    /// Only failed attempts.
+    #[arg(long)]
+    pub failed: bool,
+    /// Records shown per channel, newest first.
+    #[arg(long, value_name = "N", default_value_t = 20)]
+    pub limit: usize,
+}
+
+#[derive(Debug, Args)]
+pub struct SecretArgs {
+    #[command(subcommand)]
+    pub command: SecretCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SecretCommand {
+    /// Store a secret read from standard input (never from the command line), e.g.
+    /// `printenv HOOK | relaywatch secret set team-wecom-url`.
+    Set {
+        /// The entry's name, as in `{ keychain = "NAME" }`.
+        name: String,
+    },
+    /// Remove an entry.
+    Delete {
+        /// The entry's name.
+        name: String,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Config file (default: $RELAYWATCH_CONFIG, else ~/.config/relaywatch/relaywatch.toml).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Serve /health here instead of [health] bind (default 127.0.0.1:8080; "" turns it off).
+    #[arg(long, value_name = "ADDR")]
+    pub health_bind: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct HealthArgs {
+    /// The daemon's health address (default: [health] bind of the config, 127.0.0.1:8080).
+    #[arg(long, value_name = "ADDR")]
+    pub bind: Option<String>,
+    /// Config file to read [health] bind from.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -20,6 +20,16 @@ pub async fn run(cli: Cli) -> Result<i32> {
         Command::Report(a) => report_cmd(a).await,
         Command::CheckConfig(a) => check_config(a),
         Command::Test(a) => test_channels(a).await,
+        Command::Schedule(a) => crate::schedule_cmd::run(a),
+        Command::Run(a) => crate::run_cmd::run(a).await,
+        Command::Health(a) => health(a).await,
+        Command::History(a) => crate::history_cmd::run(a).await,
+        Command::Secret(a) => crate::secret_cmd::run(a),
+        Command::Silence(a) => crate::alerts_cmd::silence(a).await,
+        Command::Pause(a) => crate::alerts_cmd::pause(a).await,
+        Command::Resume(a) => crate::alerts_cmd::resume(a).await,
+        Command::Ingest(a) => crate::ingest_cmd::run(a).await,
+        Command::Serve(a) => crate::serve_cmd::run(a).await,
     }
 }
 
@@ -135,7 +145,31 @@ async fn deliver_report(s: &Settings, snap: &Snapshot) -> Result<i32> {
         bail!("no channel to deliver to: add [[channels]] to the config, or give --out DIR to write the report to a folder");
     }
     let message = bundle::report_message(snap, &s.report, s.report.lang)?;
-    let store = relaywatch_core::secret_store::SecretStore::default();
+    let store = crate::secret_cmd::secret_store();
+    if let Some(outbox) = crate::deliver_cmd::connect_outbox(s).await? {
+        let now = Utc::now().to_rfc3339();
+        let mut planned = Vec::new();
+        for name in names {
+            let lang = s
+                .channels
+                .iter()
+                .find(|c| c.name == name)
+                .and_then(|c| c.lang)
+                .unwrap_or(s.report.lang);
+            let message = if lang == s.report.lang {
+                message.clone()
+            } else {
+                bundle::report_message(snap, &s.report, lang)?
+            };
+            planned.push(crate::deliver_cmd::Planned {
+                key: format!("report:once:{now}:{name}"),
+                channel: name,
+                message,
+            });
+        }
+        return crate::deliver_cmd::deliver_via_outbox(s, &outbox, store, planned).await;
+    }
+    crate::deliver_cmd::note_no_history();
     let policy = relaywatch_core::delivery::backoff::BackoffPolicy {
         base: std::time::Duration::from_millis(s.delivery.backoff_ms),
         cap: std::time::Duration::from_millis(s.delivery.backoff_cap_ms),
@@ -197,7 +231,7 @@ fn check_config(a: ConfigArgs) -> Result<i32> {
         println!("# note: timezone_offset_hours = 0 means UTC+8, as in CRS (TIMEZONE_OFFSET=0 falls back to 8)");
     }
     // Secrets are references: say whether each one can be read here (never its value).
-    let store = relaywatch_core::secret_store::SecretStore::default();
+    let store = crate::secret_cmd::secret_store();
     let mut unreadable = 0;
     for c in &s.channels {
         for (field, r) in [
@@ -253,8 +287,13 @@ async fn test_channels(a: TestArgs) -> Result<i32> {
     if names.is_empty() {
         bail!("no enabled channels in the config: add a [[channels]] entry (see the README)");
     }
-    let store = relaywatch_core::secret_store::SecretStore::default();
+    let store = crate::secret_cmd::secret_store();
     let now = Utc::now();
+    let outbox = crate::deliver_cmd::connect_outbox(&s).await?;
+    if outbox.is_none() {
+        crate::deliver_cmd::note_no_history();
+    }
+    let mut planned = Vec::new();
     let mut failed = 0;
     for name in names {
         let sender = match relaywatch_core::service::ChannelSender::new(&s, &name, &store) {
@@ -271,6 +310,14 @@ async fn test_channels(a: TestArgs) -> Result<i32> {
                 .unwrap_or_else(|| chrono::FixedOffset::east_opt(0).unwrap()),
         );
         let msg = relaywatch_core::render::messages::test_message(&name, at, lang);
+        if outbox.is_some() {
+            planned.push(crate::deliver_cmd::Planned {
+                key: format!("test:{}:{name}", now.timestamp_millis()),
+                channel: name,
+                message: msg,
+            });
+            continue;
+        }
         let id = format!("test:{name}:{}", now.timestamp_millis());
         let sent = sender.send(&msg, &id, now).await;
         let verdict = if sent.delivered() {
@@ -296,5 +343,21 @@ async fn test_channels(a: TestArgs) -> Result<i32> {
             failed += 1;
         }
     }
+    if let (Some(outbox), false) = (&outbox, planned.is_empty()) {
+        if crate::deliver_cmd::deliver_via_outbox(&s, outbox, store, planned).await? != 0 {
+            failed += 1;
+        }
+    }
     Ok(if failed == 0 { 0 } else { 1 })
+}
+
+async fn health(a: crate::cli::HealthArgs) -> Result<i32> {
+    let bind = match a.bind {
+        Some(b) => b,
+        None => load(a.config.as_deref())?.settings.health.bind,
+    };
+    if bind.is_empty() {
+        bail!("[health] bind is \"\" (the endpoint is off): give --bind ADDR");
+    }
+    crate::health_cmd::check(&bind).await
 }

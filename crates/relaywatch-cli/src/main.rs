@@ -1,8 +1,17 @@
 //! `relaywatch`: the command line over the engine. Thin: parse arguments, load the validated
 //! config, call the engine, print. Errors print as one line and map to exit codes.
 
+mod alerts_cmd;
 mod cli;
 mod commands;
+mod deliver_cmd;
+mod health_cmd;
+mod history_cmd;
+mod ingest_cmd;
+mod run_cmd;
+mod schedule_cmd;
+mod secret_cmd;
+mod serve_cmd;
 
 use clap::Parser;
 
@@ -21,6 +30,7 @@ fn main() {
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .with_target(false)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
