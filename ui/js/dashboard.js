@@ -114,6 +114,11 @@ export function summary(a) {
   return a.reason || "";
 }
 
+/** Whether one of the silences covers alert `a` (a silence's null rule or subject means any). */
+function silencedBy(a, silences) {
+  return (silences || []).some((x) => (x.rule == null || x.rule === a.rule) && (x.subject == null || x.subject === a.subject));
+}
+
 function alertRow(a, state) {
   const until = a.until || a.ends_at;
   const when = state === "silenced" ? t("al.until", { t: fmt.time(until) }) : t("al.since", { t: fmt.time(a.first_seen) });
@@ -128,7 +133,7 @@ async function loadAlerts() {
   try {
     const al = await call("alerts");
     const items = [
-      ...(al.firing || []).map((a) => alertRow(a, "firing")),
+      ...(al.firing || []).map((a) => alertRow({ ...a, silenced: a.silenced || silencedBy(a, al.silenced) }, "firing")),
       ...(al.silenced || []).map((a) => alertRow(a, "silenced")),
       ...(al.resolved || []).map((a) => alertRow(a, "resolved")),
     ];
@@ -156,7 +161,7 @@ async function loadHistory() {
     const hs = await call("history", { limit: 20 });
     const dead = (hs.dead || []).map((d) =>
       h("tr", { dataset: { dead: d.id } },
-        h("td", { class: "nowrap" }, d.at ? fmt.time(d.at) : "–"), h("td", {}, d.channel), h("td", {}, d.kind || ""),
+        h("td", { class: "nowrap" }, d.time_ms ? fmt.time(new Date(d.time_ms).toISOString()) : "–"), h("td", {}, d.channel), h("td", {}, d.kind || ""),
         h("td", {}, badge("failed", t("dl.dead"))), h("td", { class: "num" }, d.attempts ?? ""), h("td", {}, ""),
         h("td", {}, d.reason || "", " ", h("button", { type: "button", class: "retry", onclick: (ev) => retry(d.id, ev.currentTarget) }, t("dl.retry")))));
     const recs = (hs.records || []).map((r) => {
@@ -237,6 +242,9 @@ async function loadCore() {
   try {
     const snap = await call("snapshot");
     await status;
+    // A status that answered before the first snapshot existed says "offline" with no refresh
+    // time (the desktop app builds its first snapshot on demand): ask again now that it exists.
+    if (!lastStatus || !lastStatus.last_refresh) await call("status").then(renderStatus, () => null);
     renderSnapshot(snap);
     if (!document.body.dataset.loaded) performance.mark("relaywatch:data");
     document.body.dataset.loaded = "1";
