@@ -363,7 +363,12 @@ async function dryRun(rule) {
     const n = (r.alerts || []).length;
     const head = t(n ? "ru.dry_some" : "ru.dry_none", { rule, n });
     const lines = (r.alerts || []).map((a) => `• ${a.subject} [${a.state || a.level || ""}]`);
-    result(out, true, [head, ...lines].join("\n"));
+    const windows = (r.windows || []).map((w) => t("ru.dry_window", {
+      subject: w.subject, errors: w.errors, total: w.total, w: w.window_seconds, verdict: t(w.breached ? "ru.would_fire" : "ru.below"),
+    }));
+    const firing = (r.windows || []).filter((w) => w.breached).length;
+    const top = windows.length ? t(firing ? "ru.dry_some" : "ru.dry_none", { rule, n: firing }) : head;
+    result(out, true, [top, ...lines, ...windows].join("\n"));
   } catch (e) {
     result(out, false, t("common.error", { msg: e.message }));
   }

@@ -139,7 +139,12 @@ async fn refresh(State(s): State<Shared>) -> ApiResult {
 }
 
 async fn snapshot(State(s): State<Shared>) -> ApiResult {
-    ok(&*s.app.snapshot().await?)
+    let body = s.app.snapshot_json().await?;
+    Ok((
+        [(header::CONTENT_TYPE, "application/json")],
+        body.to_string(),
+    )
+        .into_response())
 }
 
 #[derive(serde::Deserialize)]

@@ -87,6 +87,58 @@ async fn snapshot_status_and_charts_come_from_the_relay() {
 }
 
 #[tokio::test]
+async fn the_snapshot_json_and_charts_are_made_once_per_snapshot_and_follow_a_new_one() {
+    let db = RedisServer::shared().fresh_db();
+    seeded(&db);
+    let d = dir("cache");
+    let app = app_with(&d, &crs_config(&db));
+    app.refresh().await;
+    let json = app.snapshot_json().await.unwrap();
+    let snap = app.snapshot().await.unwrap();
+    assert_eq!(&*json, serde_json::to_string(&*snap).unwrap());
+    let again = app.snapshot_json().await.unwrap();
+    assert!(
+        std::sync::Arc::ptr_eq(&json, &again),
+        "the JSON is made once"
+    );
+    let dark = app
+        .chart_svg("models", Some("en"), Some("dark"))
+        .await
+        .unwrap();
+    let light = app
+        .chart_svg("models", Some("en"), Some("light"))
+        .await
+        .unwrap();
+    assert_ne!(dark, light, "theme is part of the chart's key");
+    assert_eq!(
+        app.chart_svg("models", Some("en"), Some("dark"))
+            .await
+            .unwrap(),
+        dark
+    );
+
+    // New usage, a new snapshot: neither the JSON nor the chart is served from the old one.
+    let mut w = CrsWriter::connect(&db);
+    w.usage(
+        &UsageEvent::new("key-b", "claude-opus-4-1-20250805", Utc::now())
+            .tokens(5000, 2000, 0, 0)
+            .cost(3.0, 3.0),
+    );
+    w.flush();
+    app.refresh().await;
+    let fresh = app.snapshot_json().await.unwrap();
+    assert!(!std::sync::Arc::ptr_eq(&json, &fresh));
+    let now_snap = app.snapshot().await.unwrap();
+    assert_eq!(now_snap.usage_today.requests, 2);
+    assert_eq!(&*fresh, serde_json::to_string(&*now_snap).unwrap());
+    let redrawn = app
+        .chart_svg("models", Some("en"), Some("dark"))
+        .await
+        .unwrap();
+    assert_ne!(redrawn, dark, "the models chart now shows the Opus usage");
+}
+
+#[tokio::test]
 async fn a_failed_refresh_keeps_the_old_data_and_marks_it_stale() {
     let db = RedisServer::shared().fresh_db();
     seeded(&db);

@@ -83,6 +83,11 @@ pub async fn history(
         .into_iter()
         .filter(|d| names.contains(&d.channel))
         .map(|d| DeadView {
+            time_ms: records
+                .iter()
+                .filter(|r| r.record.id == d.id && r.channel == d.channel)
+                .map(|r| r.record.time_ms)
+                .max(),
             id: d.id,
             channel: d.channel,
             kind: d.kind,

@@ -12,7 +12,7 @@ pub mod probe;
 pub mod vault;
 pub mod views;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
@@ -45,6 +45,18 @@ struct Cache {
     taken_at: Option<DateTime<Utc>>,
     last_attempt: Option<DateTime<Utc>>,
     last_error: Option<String>,
+    /// The snapshot as JSON, made once per snapshot (the dashboard asks every refresh).
+    json: Option<Arc<str>>,
+    /// Chart SVGs of this snapshot by `kind|lang|theme`; emptied with a new snapshot or settings.
+    charts: HashMap<String, Arc<str>>,
+}
+
+impl Cache {
+    /// Drops whatever was derived from the snapshot or the settings.
+    fn forget_derived(&mut self) {
+        self.json = None;
+        self.charts.clear();
+    }
 }
 
 /// The facade.
@@ -108,6 +120,20 @@ fn status_of(
         stale,
         if failed_since { last_error } else { None },
     )
+}
+
+/// Something derived from `snap`, if the cache still holds that very snapshot.
+fn cached_for<T>(
+    cache: &Mutex<Cache>,
+    snap: &Arc<Snapshot>,
+    pick: impl FnOnce(&Cache) -> Option<T>,
+) -> Option<T> {
+    let c = lock(cache);
+    if c.snapshot.as_ref().is_some_and(|s| Arc::ptr_eq(s, snap)) {
+        pick(&c)
+    } else {
+        None
+    }
 }
 
 /// Parses `30m`, `1h`, `2d`, `90s` (and a bare number of minutes).
@@ -200,6 +226,7 @@ impl App {
                     c.snapshot = Some(Arc::new(s));
                     c.taken_at = Some(now);
                     c.last_error = None;
+                    c.forget_derived();
                 }
                 Err(e) => c.last_error = Some(crate::secrets::redact(&e.to_string())),
             }
@@ -221,6 +248,22 @@ impl App {
                     .unwrap_or_else(|| "no snapshot yet".into()),
             )
         })
+    }
+
+    /// The cached snapshot as JSON text, serialised once per snapshot.
+    pub async fn snapshot_json(&self) -> Result<Arc<str>, AppError> {
+        let snap = self.snapshot().await?;
+        if let Some(j) = cached_for(&self.cache, &snap, |c| c.json.clone()) {
+            return Ok(j);
+        }
+        let text: Arc<str> = serde_json::to_string(&*snap)
+            .map_err(|e| AppError::Io(format!("cannot serialise the snapshot: {e}")))?
+            .into();
+        let mut c = lock(&self.cache);
+        if c.snapshot.as_ref().is_some_and(|s| Arc::ptr_eq(s, &snap)) {
+            c.json = Some(text.clone());
+        }
+        Ok(text)
     }
 
     /// Health, last refresh, stale flag, last error and the source with credentials masked.
@@ -282,10 +325,26 @@ impl App {
             Some(t) => return Err(AppError::input("theme", t, "must be light or dark")),
         };
         let snap = self.snapshot().await?;
+        let key = format!("{}|{:?}|{:?}", kind.file_stem(), r.lang, r.chart_theme);
+        if let Some(svg) = cached_for(&self.cache, &snap, |c| c.charts.get(&key).cloned()) {
+            return Ok(svg.to_string());
+        }
         let labels = crate::render::bundle::chart_labels(r.lang);
         let opts = crate::render::bundle::chart_options(&r);
-        crate::render::charts::render_svg(kind, &snap, &opts, &labels)
-            .map_err(|e| AppError::Source(e.to_string()))
+        // Drawing takes milliseconds to tens of them: keep it off the async workers that answer
+        // the dashboard's other requests.
+        let drawn = snap.clone();
+        let svg = tokio::task::spawn_blocking(move || {
+            crate::render::charts::render_svg(kind, &drawn, &opts, &labels)
+        })
+        .await
+        .map_err(|e| AppError::Source(format!("chart drawing stopped: {e}")))?
+        .map_err(|e| AppError::Source(e.to_string()))?;
+        let mut c = lock(&self.cache);
+        if c.snapshot.as_ref().is_some_and(|s| Arc::ptr_eq(s, &snap)) {
+            c.charts.insert(key, svg.as_str().into());
+        }
+        Ok(svg)
     }
 
     // ---- config -----------------------------------------------------------------------------
@@ -353,6 +412,7 @@ impl App {
             ))
         })?;
         *self.settings.write().unwrap_or_else(|e| e.into_inner()) = new;
+        lock(&self.cache).charts.clear();
         Ok(())
     }
 
@@ -571,6 +631,55 @@ impl App {
         Ok(AlertStateStore::new(conn, s.state.prefix.clone()))
     }
 
+    /// The error-rate windows as they stand at `now`: `global`, then each subject firing. Reads
+    /// the shared window in the state Redis; adds nothing.
+    async fn error_windows(
+        &self,
+        s: &Settings,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<WindowView>, AppError> {
+        use crate::rules::error_rate::{breached, ErrorRateRule};
+        let url = crate::delivery::drain::state_redis_url(s).ok_or_else(|| {
+            AppError::State("the error-rate window lives in the state Redis, and none is configured: set [state] redis_url (or [source] redis_url)".into())
+        })?;
+        let state = |e: String| AppError::State(e);
+        let mut conn = crate::source::redis_io::connect(
+            url,
+            Duration::from_millis(s.source.connect_timeout_ms),
+        )
+        .await
+        .map_err(|e| state(e.to_string()))?
+        .multiplexed();
+        let cfg = s.rules.error_rate.clone();
+        let firing: Vec<String> = redis::cmd("SMEMBERS")
+            .arg(format!("{}alert:error_rate:firing", s.state.prefix))
+            .query_async(&mut conn)
+            .await
+            .map_err(|e| state(e.to_string()))?;
+        let mut subjects = vec!["global".to_string()];
+        for f in firing {
+            if !subjects.contains(&f) {
+                subjects.push(f);
+            }
+        }
+        let rule = ErrorRateRule::new(conn, cfg.clone(), &s.state.prefix);
+        let mut out = Vec::with_capacity(subjects.len());
+        for subject in subjects {
+            let c = rule
+                .window(&subject, now)
+                .await
+                .map_err(|e| state(e.to_string()))?;
+            out.push(WindowView {
+                subject,
+                total: c.requests,
+                errors: c.errors,
+                window_seconds: cfg.window_seconds,
+                breached: breached(&cfg, c),
+            });
+        }
+        Ok(out)
+    }
+
     /// Firing, silenced and recently resolved alerts, and the pause.
     pub async fn alerts(&self, now: DateTime<Utc>) -> Result<Alerts, AppError> {
         let mut st = self.alert_store().await?;
@@ -764,12 +873,22 @@ impl App {
                     rule: rule.into(),
                     alerts,
                     evaluated: inputs.len(),
+                    windows: Vec::new(),
+                })
+            }
+            "error_rate" => {
+                let windows = self.error_windows(&s, now).await?;
+                Ok(DryRun {
+                    rule: rule.into(),
+                    alerts: Vec::new(),
+                    evaluated: windows.len(),
+                    windows,
                 })
             }
             other => Err(AppError::input(
                 "rule",
                 other,
-                "a dry run is available for quota (error_rate and breaker follow live events)",
+                "a dry run is available for quota and error_rate (breaker follows live events)",
             )),
         }
     }

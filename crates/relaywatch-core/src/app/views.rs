@@ -89,6 +89,8 @@ pub struct HistoryRow {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct DeadView {
     pub id: u64,
+    /// When its last attempt failed (ms since the epoch), if that attempt is among the records.
+    pub time_ms: Option<u64>,
     pub channel: String,
     pub kind: String,
     pub attempts: u32,
@@ -148,6 +150,21 @@ pub struct SourceProbe {
 pub struct DryRun {
     pub rule: String,
     pub alerts: Vec<Alert>,
-    /// Keys compared (quota).
+    /// Keys compared (quota), or windows read (error_rate).
     pub evaluated: usize,
+    /// error_rate: the sliding windows as they stand now (`global` first, then firing subjects).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub windows: Vec<WindowView>,
+}
+
+/// One subject's error-rate window as it stands (error_rate dry run; the dashboard's KPI).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct WindowView {
+    pub subject: String,
+    /// Requests counted in the window.
+    pub total: u64,
+    pub errors: u64,
+    pub window_seconds: u64,
+    /// Whether these counts meet the rule's firing condition.
+    pub breached: bool,
 }

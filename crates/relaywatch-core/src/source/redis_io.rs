@@ -76,6 +76,11 @@ impl Conn {
         &self.url
     }
 
+    /// The underlying multiplexed connection (for code that speaks redis directly, e.g. rules).
+    pub fn multiplexed(&self) -> MultiplexedConnection {
+        self.con.clone()
+    }
+
     fn err(&self, e: redis::RedisError) -> Error {
         Error::Redis {
             url: self.url.clone(),
