@@ -72,7 +72,8 @@ export function seed(url, args = []) {
   return execFileSync(SEEDER, [url, ...args], { encoding: "utf8" }).trim();
 }
 
-/** A loopback webhook receiver answering like Slack (`ok`); records every request body. */
+/** A loopback webhook receiver answering like Slack (`ok`); records every request body. Its
+ * `reply` may be changed while it runs (e.g. from a failure to `200 ok`). */
 export async function startReceiver(reply = { status: 200, body: "ok" }) {
   const requests = [];
   const server = createServer((req, res) => {
@@ -86,7 +87,7 @@ export async function startReceiver(reply = { status: 200, body: "ok" }) {
   });
   await new Promise((r) => server.listen(0, "127.0.0.1", r));
   const { port } = server.address();
-  return { url: `http://127.0.0.1:${port}`, port, requests, stop: () => new Promise((r) => server.close(r)) };
+  return { url: `http://127.0.0.1:${port}`, port, requests, reply, stop: () => new Promise((r) => server.close(r)) };
 }
 
 /** The test config: the seeded Redis as source, loopback allowed for test sends. */
@@ -104,9 +105,9 @@ export function writeConfig(dir, redisUrl, extra = "") {
 }
 
 /** Start `relaywatch serve`; resolves once it printed its `#token=` URL. Returns {base, url, token, config, stop, output}. */
-export async function startServe(config, env = {}) {
+export async function startServe(config, env = {}, args = []) {
   const port = await freePort();
-  const proc = spawn(BIN, ["serve", "--config", config, "--bind", `127.0.0.1:${port}`, "--ui", path.join(ROOT, "ui")], {
+  const proc = spawn(BIN, ["serve", "--config", config, "--bind", `127.0.0.1:${port}`, "--ui", path.join(ROOT, "ui"), ...args], {
     env: { ...process.env, RELAYWATCH_LOG: "warn", ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
@@ -162,12 +163,12 @@ export async function newPage(browser, { locale = "en-US", colorScheme = "light"
 }
 
 /** Everything one test needs: redis (seeded), config, serve, browser. */
-export async function stack(tag, { seedArgs = [], extraConfig = "" } = {}) {
+export async function stack(tag, { seedArgs = [], extraConfig = "", serveArgs = [], env = {} } = {}) {
   const redis = await startRedis();
   const seeded = seed(redis.url, seedArgs);
   const dir = tempDir(tag);
   const config = writeConfig(dir, redis.url, extraConfig);
-  const serve = await startServe(config);
+  const serve = await startServe(config, env, serveArgs);
   const browser = await launch();
   return {
     redis, serve, browser, dir, config, seeded,

@@ -133,7 +133,9 @@ test("an invalid value shows the field's error and saves nothing", async () => {
   await page.fill("#f-tz", "0");
   await page.fill('[data-field="schedules.daily.cron"]', "99 * * * *");
   await page.click("#save");
-  await page.waitForSelector("#save-result.bad");
+  // #save-result is already "bad" from the inline refusal above: wait for the backend's answer.
+  await page.waitForFunction(() => (document.querySelector('[data-error-for="schedules.daily.cron"]')?.textContent || "").length > 0,
+    null, { timeout: 10_000 }).catch(() => {});
   const cronErr = await page.locator('[data-error-for="schedules.daily.cron"]').textContent();
   assert.ok(cronErr.length > 0, `the cron field shows an error; save said ${await page.locator("#save-result").textContent()}`);
   assert.ok(readFileSync(s.config).equals(bytes), "the file is byte-identical after a refused save");
