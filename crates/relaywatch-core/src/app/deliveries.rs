@@ -72,14 +72,10 @@ pub async fn history(
         );
     }
     records.sort_by_key(|r| std::cmp::Reverse(r.record.time_ms));
-    // `Outbox::dead` sends an empty pipeline when the list is empty: ask only when there is one.
-    let any_dead = ob.stats().await.map_err(state_err)?.dead > 0;
-    let dead_items = if any_dead {
-        ob.dead().await.map_err(state_err)?
-    } else {
-        Vec::new()
-    };
-    let dead = dead_items
+    let dead = ob
+        .dead()
+        .await
+        .map_err(state_err)?
         .into_iter()
         .filter(|d| names.contains(&d.channel))
         .map(|d| DeadView {

@@ -378,6 +378,31 @@ pub struct Outbox {
     transition: Arc<Script>,
 }
 
+/// Opens a multiplexed connection and PINGs it, all within `timeout`; each reply afterwards may
+/// take `reply_timeout`. The error is the reason only (callers add the masked URL).
+pub(crate) async fn connect_pinged(
+    url: &str,
+    timeout: Duration,
+    reply_timeout: Duration,
+) -> Result<MultiplexedConnection, String> {
+    let client = redis::Client::open(url).map_err(|e| e.to_string())?;
+    let ccfg = AsyncConnectionConfig::new()
+        .set_connection_timeout(Some(timeout))
+        .set_response_timeout(Some(reply_timeout));
+    let attempt = async {
+        let mut con = client
+            .get_multiplexed_async_connection_with_config(&ccfg)
+            .await?;
+        redis::cmd("PING").query_async::<String>(&mut con).await?;
+        Ok::<_, redis::RedisError>(con)
+    };
+    match tokio::time::timeout(timeout, attempt).await {
+        Ok(Ok(con)) => Ok(con),
+        Ok(Err(e)) => Err(e.to_string()),
+        Err(_) => Err(format!("no answer within {} ms", timeout.as_millis())),
+    }
+}
+
 impl Outbox {
     /// Connects (and PINGs) within `timeout`. Errors name the URL with its password masked.
     pub async fn connect(
@@ -385,26 +410,13 @@ impl Outbox {
         timeout: Duration,
         cfg: OutboxConfig,
     ) -> Result<Self, OutboxError> {
-        let fail = |reason: String| OutboxError::Connect {
-            url: mask_url(url),
-            reason,
-        };
-        let client = redis::Client::open(url).map_err(|e| fail(e.to_string()))?;
-        let ccfg = AsyncConnectionConfig::new()
-            .set_connection_timeout(Some(timeout))
-            .set_response_timeout(Some(timeout));
-        let attempt = async {
-            let mut con = client
-                .get_multiplexed_async_connection_with_config(&ccfg)
-                .await?;
-            redis::cmd("PING").query_async::<String>(&mut con).await?;
-            Ok::<_, redis::RedisError>(con)
-        };
-        match tokio::time::timeout(timeout, attempt).await {
-            Ok(Ok(con)) => Ok(Outbox::new(con, cfg)),
-            Ok(Err(e)) => Err(fail(e.to_string())),
-            Err(_) => Err(fail(format!("no answer within {} ms", timeout.as_millis()))),
-        }
+        let con = connect_pinged(url, timeout, timeout)
+            .await
+            .map_err(|reason| OutboxError::Connect {
+                url: mask_url(url),
+                reason,
+            })?;
+        Ok(Outbox::new(con, cfg))
     }
 
     pub fn new(con: MultiplexedConnection, cfg: OutboxConfig) -> Self {

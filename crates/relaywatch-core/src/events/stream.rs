@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
 use redis::aio::MultiplexedConnection;
-use redis::{AsyncConnectionConfig, Value};
+use redis::Value;
 
 use super::parse::{self, BadKind};
 use super::EventsError;
@@ -101,26 +101,12 @@ pub struct StreamConsumer {
 
 /// Connect (and PING) within `timeout`; the error names the URL with its password masked.
 pub async fn connect(url: &str, timeout: Duration) -> Result<MultiplexedConnection, EventsError> {
-    let fail = |reason: String| EventsError::Connect {
-        url: mask_url(url),
-        reason,
-    };
-    let client = redis::Client::open(url).map_err(|e| fail(e.to_string()))?;
-    let ccfg = AsyncConnectionConfig::new()
-        .set_connection_timeout(Some(timeout))
-        .set_response_timeout(Some(REPLY_TIMEOUT));
-    let attempt = async {
-        let mut con = client
-            .get_multiplexed_async_connection_with_config(&ccfg)
-            .await?;
-        redis::cmd("PING").query_async::<String>(&mut con).await?;
-        Ok::<_, redis::RedisError>(con)
-    };
-    match tokio::time::timeout(timeout, attempt).await {
-        Ok(Ok(con)) => Ok(con),
-        Ok(Err(e)) => Err(fail(e.to_string())),
-        Err(_) => Err(fail(format!("no answer within {} ms", timeout.as_millis()))),
-    }
+    crate::delivery::outbox::connect_pinged(url, timeout, REPLY_TIMEOUT)
+        .await
+        .map_err(|reason| EventsError::Connect {
+            url: mask_url(url),
+            reason,
+        })
 }
 
 fn text(v: &Value) -> Option<String> {
