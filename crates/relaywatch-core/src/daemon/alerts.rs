@@ -82,9 +82,9 @@ pub async fn dispatch(
                 }
             }
         }
-        if !out.routed.is_empty() {
-            store.record_sent(&out.alert, now).await?;
-        }
+        // Kept whether or not it went out (no channel, paused, silenced): the dashboard and the
+        // tray list what fires even when nothing is sent.
+        store.record_sent(&out.alert, now).await?;
         tracing::info!(
             "alert {}:{} {:?} → {} channel(s)",
             out.alert.rule.as_str(),

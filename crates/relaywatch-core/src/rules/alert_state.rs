@@ -416,7 +416,7 @@ impl AlertStateStore {
         format!("{}{rest}", self.prefix)
     }
 
-    /// Record that `alert` was sent at `now`.
+    /// Record `alert`'s state at `now`, sent or held back (its last word until the next).
     pub async fn record_sent(&mut self, alert: &Alert, now: DateTime<Utc>) -> Result<()> {
         let records = self.key("alerts:records");
         let field = format!("{}:{}", alert.rule.as_str(), alert.subject);
