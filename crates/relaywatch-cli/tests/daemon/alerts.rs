@@ -41,7 +41,9 @@ url = {{ env = "RW_GENERIC" }}
 fn push_errors(db: &str, n: usize, provider: &str) {
     let client = redis::Client::open(db).unwrap();
     let mut con = client.get_connection().unwrap();
+    // One MULTI/EXEC: the burst lands at once, so no instance reads part of it.
     let mut pipe = redis::pipe();
+    pipe.atomic();
     let now = chrono::Utc::now().timestamp_millis();
     for i in 0..n {
         pipe.cmd("XADD")
