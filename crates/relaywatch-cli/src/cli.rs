@@ -38,6 +38,7 @@ pub enum Command {
     Schedule(crate::schedule_cmd::ScheduleArgs),
     /// Run the daemon: scheduled reports, alert rules, the event consumer and the outbox sender,
     /// with /health on a loopback port. SIGHUP or a change of the config file reloads it.
+    /// --serve also serves the web UI and its API in the same process.
     Run(RunArgs),
     /// Ask a running daemon's /health; exit 0 when it is ok or standing by, 1 otherwise.
     Health(HealthArgs),
@@ -105,8 +106,18 @@ pub struct RunArgs {
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
     /// Serve /health here instead of [health] bind (default 127.0.0.1:8080; "" turns it off).
-    #[arg(long, value_name = "ADDR")]
+    #[arg(long, value_name = "ADDR", conflicts_with = "serve")]
     pub health_bind: Option<String>,
+    /// Also serve the HTTP API and the web UI in this process (as `serve --with-daemon`; its
+    /// /health is then the one on the web address).
+    #[arg(long)]
+    pub serve: bool,
+    /// With --serve: listen here instead of [serve] bind (default 127.0.0.1:8080).
+    #[arg(long, value_name = "ADDR", requires = "serve")]
+    pub bind: Option<String>,
+    /// With --serve: the web UI folder (default: $RELAYWATCH_UI, else this build's `ui/`).
+    #[arg(long, value_name = "DIR", requires = "serve")]
+    pub ui: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

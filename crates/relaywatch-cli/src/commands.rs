@@ -21,6 +21,15 @@ pub async fn run(cli: Cli) -> Result<i32> {
         Command::CheckConfig(a) => check_config(a),
         Command::Test(a) => test_channels(a).await,
         Command::Schedule(a) => crate::schedule_cmd::run(a),
+        Command::Run(a) if a.serve => {
+            crate::serve_cmd::run(crate::serve_cmd::ServeArgs {
+                config: a.config,
+                bind: a.bind,
+                ui: a.ui,
+                with_daemon: true,
+            })
+            .await
+        }
         Command::Run(a) => crate::run_cmd::run(a).await,
         Command::Health(a) => health(a).await,
         Command::History(a) => crate::history_cmd::run(a).await,

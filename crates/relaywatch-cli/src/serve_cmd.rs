@@ -538,6 +538,9 @@ pub async fn run(a: ServeArgs) -> Result<i32> {
         let args = crate::cli::RunArgs {
             config: Some(path.clone()),
             health_bind: Some(String::new()),
+            serve: false,
+            bind: None,
+            ui: None,
         };
         Some(tokio::spawn(crate::run_cmd::run(args)))
     } else {

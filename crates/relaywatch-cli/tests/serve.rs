@@ -1,7 +1,8 @@
 //! `relaywatch serve` as a real process over a real redis-server seeded with CRS data: the token
 //! gate (401 names the fix), the snapshot, channels whose secrets land in the secrets file and
 //! never in the config, refused saves that leave the file byte-identical, a test send to a
-//! loopback receiver with its reply, ingest onto the events stream, and the static UI. Rule:
+//! loopback receiver with its reply, ingest onto the events stream, the static UI, and `run
+//! --serve` (daemon and web UI in one process) firing a rule on ingested events. Rule:
 //! only 127.0.0.1 is connected to; the process dies with its guard.
 
 use std::io::{BufRead, BufReader, Read, Write};
@@ -37,8 +38,13 @@ impl Drop for Serve {
 
 impl Serve {
     fn start(dir: &Path) -> Serve {
+        Serve::start_as(dir, &["serve"])
+    }
+
+    /// Started as `relaywatch <command…> --config … --bind 127.0.0.1:0`.
+    fn start_as(dir: &Path, command: &[&str]) -> Serve {
         let mut child = Command::new(env!("CARGO_BIN_EXE_relaywatch"))
-            .arg("serve")
+            .args(command)
             .arg("--config")
             .arg(dir.join("relaywatch.toml"))
             .arg("--bind")
@@ -355,4 +361,48 @@ fn ingest_pushes_ndjson_events_onto_the_stream() {
         .query(&mut con)
         .unwrap();
     assert_eq!(n, 2);
+}
+
+#[test]
+fn run_serve_runs_the_daemon_and_the_web_ui_in_one_process() {
+    let db = RedisServer::shared().fresh_db();
+    let dir = test_dir("run-serve");
+    std::fs::write(
+        dir.join("relaywatch.toml"),
+        format!(
+            "{}[rules.error_rate]\nwindow_seconds = 300\nthreshold = 5\ndimensions = [\"global\"]\n",
+            config(&db)
+        ),
+    )
+    .unwrap();
+    let sv = Serve::start_as(&dir, &["run", "--serve"]);
+    let (code, _, health) = sv.call("GET", "/health", None, "");
+    assert_eq!(code, 200, "{health}");
+    let (code, _, page) = sv.call("GET", "/", None, "");
+    assert_eq!(code, 200);
+    assert!(page.contains("<html"), "the web UI is served: {page:.200}");
+    let burst: String = (0..8)
+        .map(|i| format!("{{\"provider_id\":\"p-run\",\"status_code\":502,\"key_id\":\"k{i}\"}}\n"))
+        .collect();
+    let (code, _, text) = sv.call("POST", "/ingest", Some(&sv.token), &burst);
+    assert_eq!(code, 200, "{text}");
+    // The daemon in the same process consumes the stream and fires the rule.
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    let firing = loop {
+        let (code, v) = sv.api("GET", "/api/alerts", Value::Null);
+        assert_eq!(code, 200, "{v}");
+        if let Some(a) = v["firing"]
+            .as_array()
+            .and_then(|f| f.iter().find(|a| a["rule"] == "error_rate"))
+        {
+            break a.clone();
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no error-rate alert fired in 60 s: {v}\n{}",
+            std::fs::read_to_string(dir.join("serve.log")).unwrap_or_default()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    assert_eq!(firing["subject"], "global", "{firing}");
 }
