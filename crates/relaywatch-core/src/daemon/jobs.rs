@@ -95,17 +95,28 @@ pub async fn enqueue_per_channel(
 /// it with the daemon's runtime; the loops that call this stay `Send`.
 pub async fn snapshot(s: &Settings, now: DateTime<Utc>) -> Result<Snapshot, JobError> {
     let settings = s.clone();
-    let handle = tokio::runtime::Handle::current();
-    tokio::task::spawn_blocking(move || {
-        handle.block_on(async move {
-            let pricing = match &settings.source.pricing_file {
-                Some(p) => Pricing::from_file(p).map_err(|e| JobError::Other(e.to_string()))?,
-                None => Pricing::bundled(),
-            };
-            let req = ReadRequest::from_settings(&settings, now);
-            Ok(source::take_snapshot(&settings, &pricing, req).await?)
-        })
+    off_thread("the snapshot task", move || async move {
+        let pricing = match &settings.source.pricing_file {
+            Some(p) => Pricing::from_file(p).map_err(|e| JobError::Other(e.to_string()))?,
+            None => Pricing::bundled(),
+        };
+        let req = ReadRequest::from_settings(&settings, now);
+        Ok(source::take_snapshot(&settings, &pricing, req).await?)
     })
     .await
-    .map_err(|e| JobError::Other(format!("the snapshot task failed: {e}")))?
+}
+
+/// Runs `f`'s future on a blocking thread with the current runtime's `block_on`: a long Redis
+/// read (tens of thousands of keys) never holds an async worker, and a future that is not
+/// `Send` (the CRS reader's) leaves its caller `Send`. `what` names it if the thread fails.
+pub(crate) async fn off_thread<F, Fut, T>(what: &'static str, f: F) -> Result<T, JobError>
+where
+    F: FnOnce() -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = Result<T, JobError>>,
+    T: Send + 'static,
+{
+    let handle = tokio::runtime::Handle::current();
+    tokio::task::spawn_blocking(move || handle.block_on(f()))
+        .await
+        .map_err(|e| JobError::Other(format!("{what} failed: {e}")))?
 }

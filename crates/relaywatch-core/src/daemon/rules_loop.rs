@@ -5,7 +5,6 @@
 //! periodic reads: CRS account states and Claude Code Hub breakers every 30 s, quota every
 //! `interval_minutes`. A failed read is logged and skipped: it neither fires nor resolves.
 
-use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -13,7 +12,7 @@ use chrono::Utc;
 use tokio::sync::watch;
 
 use super::alerts;
-use super::jobs::JobError;
+use super::jobs::{off_thread, JobError};
 use super::{stopped, Context};
 use crate::config::SourceKindSetting;
 use crate::delivery::drain::state_redis_url;
@@ -39,20 +38,6 @@ fn redact(e: impl std::fmt::Display) -> String {
 
 fn timeout(ctx: &Context) -> Duration {
     Duration::from_millis(ctx.settings.source.connect_timeout_ms)
-}
-
-/// Runs a future that is not `Send` (the CRS reader's) on a blocking thread with the daemon's
-/// runtime, so the loop calling it stays `Send`.
-async fn off_thread<F, Fut, T>(f: F) -> Result<T, JobError>
-where
-    F: FnOnce() -> Fut + Send + 'static,
-    Fut: Future<Output = Result<T, JobError>>,
-    T: Send + 'static,
-{
-    let handle = tokio::runtime::Handle::current();
-    tokio::task::spawn_blocking(move || handle.block_on(f()))
-        .await
-        .map_err(|e| JobError::Other(format!("a reader task failed: {e}")))?
 }
 
 async fn state_store(ctx: &Context) -> Result<AlertStateStore, JobError> {
@@ -238,7 +223,7 @@ async fn watch_external(ctx: &Context, br: &BreakerRule) -> Result<Vec<Alert>, J
     let mut out = Vec::new();
     if cfg.watch_accounts {
         let u = url.clone();
-        let accounts = off_thread(move || async move {
+        let accounts = off_thread("a reader task", move || async move {
             let mut reader = CrsReader::connect(&u, t).await?;
             let mut w = Warnings::default();
             Ok(reader.accounts(&mut w).await?)
@@ -253,7 +238,7 @@ async fn watch_external(ctx: &Context, br: &BreakerRule) -> Result<Vec<Alert>, J
     }
     if cfg.watch_cch {
         let u = url.clone();
-        let breakers = off_thread(move || async move {
+        let breakers = off_thread("a reader task", move || async move {
             let mut conn = redis_io::connect(&u, t).await?;
             let mut w = Warnings::default();
             Ok(cch::read_breakers(&mut conn, &mut w).await?)
