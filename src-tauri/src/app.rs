@@ -15,8 +15,11 @@ use tauri::tray::TrayIconBuilder;
 use tauri::{AppHandle, Manager, RunEvent, Wry};
 use tauri_plugin_autostart::ManagerExt;
 
+use relaywatch_core::config::Lang;
+
 use crate::args::{Args, WindowKind};
 use crate::backend::Backend;
+use crate::labels::{self, T};
 use crate::notify::{self, Heard};
 use crate::pause::PauseChoice;
 use crate::tray_state::{self, TrayState};
@@ -29,12 +32,16 @@ pub struct Shell {
     /// The facade the windows' commands call (`None` when it could not open; `app_error` says why).
     pub app: Option<Arc<relaywatch_core::app::App>>,
     pub app_error: Option<String>,
+    /// The tray's language, from the desktop's locale.
+    pub lang: Lang,
     status_file: Option<PathBuf>,
     started: Instant,
     ready_ms: AtomicU64,
     notes_shown: AtomicU64,
     last_note: Mutex<Option<String>>,
     last_state: Mutex<Option<TrayState>>,
+    /// The tray menu's changing items (edited in place while the menu's shape holds).
+    menu: Mutex<Option<MenuParts>>,
     /// The failed delivery last announced (its time), so each is announced once.
     last_failure: Mutex<Option<chrono::DateTime<Utc>>>,
 }
@@ -64,12 +71,14 @@ impl Shell {
             backend,
             app: None,
             app_error: None,
+            lang: labels::from_locale(|k| std::env::var(k).ok()),
             status_file,
             started,
             ready_ms: AtomicU64::new(0),
             notes_shown: AtomicU64::new(0),
             last_note: Mutex::new(None),
             last_state: Mutex::new(None),
+            menu: Mutex::new(None),
             last_failure: Mutex::new(None),
         })
     }
@@ -85,6 +94,10 @@ struct StatusDoc<'a> {
     demo: bool,
     engine: bool,
     windows: Vec<String>,
+    /// When the data on show was read (RFC 3339), if ever.
+    refreshed_at: Option<String>,
+    /// Alerts are paused until then (RFC 3339).
+    paused_until: Option<String>,
     ready_ms: u64,
     notifications_shown: u64,
     last_notification: Option<String>,
@@ -97,7 +110,7 @@ fn write_status(app: &AppHandle, shell: &Shell) {
     let now = Utc::now();
     let facts = shell.backend.facts();
     let st = tray_state::state(&facts, now);
-    let text = tray_state::menu_text(&facts, now);
+    let text = tray_state::menu_text(&facts, now, shell.lang);
     let mut windows: Vec<String> = app.webview_windows().keys().cloned().collect();
     windows.sort();
     let doc = StatusDoc {
@@ -108,6 +121,11 @@ fn write_status(app: &AppHandle, shell: &Shell) {
         demo: facts.demo,
         engine: shell.backend.engine_runs(),
         windows,
+        refreshed_at: facts.snapshot.as_ref().map(|(_, at)| at.to_rfc3339()),
+        paused_until: facts
+            .paused_until
+            .filter(|t| *t > now)
+            .map(|t| t.to_rfc3339()),
         ready_ms: shell.ready_ms.load(Ordering::Relaxed),
         notifications_shown: shell.notes_shown.load(Ordering::Relaxed),
         last_notification: shell
@@ -143,7 +161,12 @@ pub fn open_window(app: &AppHandle, kind: WindowKind) {
     .min_inner_size(640.0, 480.0)
     .build();
     match built {
-        Ok(_) => tracing::info!("opened the {} window", kind.label()),
+        Ok(_) => {
+            tracing::info!("opened the {} window", kind.label());
+            if let Some(shell) = app.try_state::<Arc<Shell>>() {
+                write_status(app, &shell);
+            }
+        }
         Err(e) => tracing::error!("cannot open the {} window: {e}", kind.label()),
     }
 }
@@ -152,80 +175,144 @@ fn item(app: &AppHandle, id: &str, text: &str, enabled: bool) -> tauri::Result<M
     MenuItem::with_id(app, id, text, enabled, None::<&str>)
 }
 
-fn build_menu(app: &AppHandle, shell: &Shell) -> tauri::Result<Menu<Wry>> {
+/// What decides the menu's structure; while it holds, a redraw edits the items in place.
+#[derive(Debug, Clone, PartialEq)]
+struct MenuShape {
+    firing: usize,
+    channels: Vec<String>,
+    can_send: bool,
+}
+
+/// The items a redraw changes, kept so that an open menu is edited rather than replaced (a
+/// panel keeps showing it, and its item ids stay the same).
+pub struct MenuParts {
+    shape: MenuShape,
+    status: MenuItem<Wry>,
+    cost: MenuItem<Wry>,
+    tokens: MenuItem<Wry>,
+    requests: MenuItem<Wry>,
+    error_rate: MenuItem<Wry>,
+    firing_items: Vec<MenuItem<Wry>>,
+    last: MenuItem<Wry>,
+    pause_items: Vec<(PauseChoice, MenuItem<Wry>)>,
+    autostart: CheckMenuItem<Wry>,
+}
+
+impl MenuParts {
+    /// Brings the kept items to `text`, the pause in force and the autostart setting.
+    fn update(&self, text: &tray_state::MenuText, paused: bool, autostart_on: bool) {
+        let lines = [
+            (&self.status, &text.status),
+            (&self.cost, &text.cost),
+            (&self.tokens, &text.tokens),
+            (&self.requests, &text.requests),
+            (&self.error_rate, &text.error_rate),
+            (&self.last, &text.last_refresh),
+        ];
+        for (item, line) in lines {
+            if item.text().ok().as_ref() != Some(line) {
+                let _ = item.set_text(line);
+            }
+        }
+        for (item, line) in self.firing_items.iter().zip(&text.firing) {
+            if item.text().ok().as_ref() != Some(line) {
+                let _ = item.set_text(line);
+            }
+        }
+        for (choice, item) in &self.pause_items {
+            let enabled = (*choice == PauseChoice::Resume) == paused;
+            if item.is_enabled().ok() != Some(enabled) {
+                let _ = item.set_enabled(enabled);
+            }
+        }
+        if self.autostart.is_checked().ok() != Some(autostart_on) {
+            let _ = self.autostart.set_checked(autostart_on);
+        }
+    }
+}
+
+fn menu_shape(shell: &Shell, text: &tray_state::MenuText) -> MenuShape {
+    MenuShape {
+        firing: text.firing.len(),
+        channels: shell.backend.report_channels(),
+        can_send: shell.backend.engine_runs(),
+    }
+}
+
+fn build_menu(app: &AppHandle, shell: &Shell) -> tauri::Result<(Menu<Wry>, MenuParts)> {
     let now = Utc::now();
     let facts = shell.backend.facts();
-    let text = tray_state::menu_text(&facts, now);
+    let lang = shell.lang;
+    let tx = |t: T| t.get(lang);
+    let text = tray_state::menu_text(&facts, now, lang);
+    let shape = menu_shape(shell, &text);
     let status = item(app, "status", &text.status, false)?;
     let cost = item(app, "cost", &text.cost, false)?;
     let tokens = item(app, "tokens", &text.tokens, false)?;
     let requests = item(app, "requests", &text.requests, false)?;
     let error_rate = item(app, "error_rate", &text.error_rate, false)?;
-    let firing_items: Vec<MenuItem<Wry>> = if text.firing.is_empty() {
-        vec![item(app, "firing:none", "No alert firing", false)?]
-    } else {
-        text.firing
-            .iter()
-            .enumerate()
-            .map(|(i, l)| item(app, &format!("firing:{i}"), l, false))
-            .collect::<tauri::Result<_>>()?
-    };
-    let firing_refs: Vec<&dyn IsMenuItem<Wry>> = firing_items
+    let firing_items: Vec<MenuItem<Wry>> = text
+        .firing
         .iter()
-        .map(|i| i as &dyn IsMenuItem<Wry>)
-        .collect();
-    let firing = Submenu::with_items(
-        app,
-        format!("Firing alerts ({})", facts.firing.len()),
-        true,
-        &firing_refs,
-    )?;
-    let last = item(app, "last_refresh", &text.last_refresh, false)?;
-    let open = item(app, "open:dashboard", "Open dashboard…", true)?;
-    let channels = shell.backend.report_channels();
-    let can_send = shell.backend.engine_runs();
-    let report_items: Vec<MenuItem<Wry>> = if channels.is_empty() {
-        vec![item(app, "report:none", "No channel configured", false)?]
+        .enumerate()
+        .map(|(i, l)| item(app, &format!("firing:{i}"), l, false))
+        .collect::<tauri::Result<_>>()?;
+    let none = item(app, "firing:none", tx(labels::NO_ALERT), false)?;
+    let firing_refs: Vec<&dyn IsMenuItem<Wry>> = if firing_items.is_empty() {
+        vec![&none]
     } else {
-        channels
+        firing_items
             .iter()
-            .map(|c| item(app, &format!("report:{c}"), c, can_send))
+            .map(|i| i as &dyn IsMenuItem<Wry>)
+            .collect()
+    };
+    let firing_title = labels::FIRING_MENU.fill(lang, &[&shape.firing.to_string()]);
+    let firing = Submenu::with_items(app, firing_title, true, &firing_refs)?;
+    let last = item(app, "last_refresh", &text.last_refresh, false)?;
+    let open = item(app, "open:dashboard", tx(labels::OPEN_DASHBOARD), true)?;
+    let report_items: Vec<MenuItem<Wry>> = if shape.channels.is_empty() {
+        vec![item(app, "report:none", tx(labels::NO_CHANNEL), false)?]
+    } else {
+        shape
+            .channels
+            .iter()
+            .map(|c| item(app, &format!("report:{c}"), c, shape.can_send))
             .collect::<tauri::Result<_>>()?
     };
     let report_refs: Vec<&dyn IsMenuItem<Wry>> = report_items
         .iter()
         .map(|i| i as &dyn IsMenuItem<Wry>)
         .collect();
-    let report = Submenu::with_items(app, "Send report now", true, &report_refs)?;
+    let report = Submenu::with_items(app, tx(labels::SEND_REPORT), true, &report_refs)?;
     let paused = shell.backend.paused(now);
-    let pause_items: Vec<MenuItem<Wry>> = PauseChoice::ALL
+    let pause_items: Vec<(PauseChoice, MenuItem<Wry>)> = PauseChoice::ALL
         .iter()
         .map(|c| {
             let enabled = (*c == PauseChoice::Resume) == paused;
-            item(app, c.id(), c.label(), enabled)
+            item(app, c.id(), c.label(lang), enabled).map(|i| (*c, i))
         })
         .collect::<tauri::Result<_>>()?;
     let pause_refs: Vec<&dyn IsMenuItem<Wry>> = pause_items
         .iter()
-        .map(|i| i as &dyn IsMenuItem<Wry>)
+        .map(|(_, i)| i as &dyn IsMenuItem<Wry>)
         .collect();
-    let pause = Submenu::with_items(app, "Pause alerts", true, &pause_refs)?;
-    let refresh = item(app, "refresh", "Refresh now", true)?;
-    let settings = item(app, "open:settings", "Settings…", true)?;
+    let pause = Submenu::with_items(app, tx(labels::PAUSE_ALERTS), true, &pause_refs)?;
+    let refresh = item(app, "refresh", tx(labels::REFRESH_NOW), true)?;
+    let settings = item(app, "open:settings", tx(labels::SETTINGS), true)?;
     let autostart_on = app.autolaunch().is_enabled().unwrap_or(false);
     let autostart = CheckMenuItem::with_id(
         app,
         "autostart",
-        "Start at login",
+        tx(labels::START_AT_LOGIN),
         true,
         autostart_on,
         None::<&str>,
     )?;
-    let quit = item(app, "quit", "Quit relaywatch", true)?;
+    let quit = item(app, "quit", tx(labels::QUIT), true)?;
     let sep1 = PredefinedMenuItem::separator(app)?;
     let sep2 = PredefinedMenuItem::separator(app)?;
     let sep3 = PredefinedMenuItem::separator(app)?;
-    Menu::with_items(
+    let menu = Menu::with_items(
         app,
         &[
             &status,
@@ -246,7 +333,20 @@ fn build_menu(app: &AppHandle, shell: &Shell) -> tauri::Result<Menu<Wry>> {
             &sep3,
             &quit,
         ],
-    )
+    )?;
+    let parts = MenuParts {
+        shape,
+        status,
+        cost,
+        tokens,
+        requests,
+        error_rate,
+        firing_items,
+        last,
+        pause_items,
+        autostart,
+    };
+    Ok((menu, parts))
 }
 
 /// Redraws the tray icon, tooltip and menu, and rewrites the status file.
@@ -263,13 +363,21 @@ fn redraw(app: &AppHandle, shell: &Shell) {
             *last = Some(st);
         }
         drop(last);
-        let text = tray_state::menu_text(&facts, now);
+        let text = tray_state::menu_text(&facts, now, shell.lang);
         let _ = tray.set_tooltip(Some(&text.tooltip));
-        match build_menu(app, shell) {
-            Ok(menu) => {
-                let _ = tray.set_menu(Some(menu));
+        let mut kept = shell.menu.lock().unwrap_or_else(|p| p.into_inner());
+        match kept.as_ref() {
+            Some(parts) if parts.shape == menu_shape(shell, &text) => {
+                let autostart_on = app.autolaunch().is_enabled().unwrap_or(false);
+                parts.update(&text, shell.backend.paused(now), autostart_on);
             }
-            Err(e) => tracing::warn!("cannot rebuild the tray menu: {e}"),
+            _ => match build_menu(app, shell) {
+                Ok((menu, parts)) => {
+                    let _ = tray.set_menu(Some(menu));
+                    *kept = Some(parts);
+                }
+                Err(e) => tracing::warn!("cannot rebuild the tray menu: {e}"),
+            },
         }
     }
     // A delivery that finally failed: announce it once.
@@ -280,7 +388,7 @@ fn redraw(app: &AppHandle, shell: &Shell) {
             drop(seen);
             let local = Utc::now().with_timezone(&chrono::Local);
             if shell.backend.settings.desktop.notifies_failure(&local) {
-                show(shell, &notify::delivery_failed(&d));
+                show(shell, &notify::delivery_failed(&d, shell.lang));
             }
         }
     }
@@ -339,7 +447,7 @@ fn on_menu(app: &AppHandle, id: &str) {
                             show(
                                 &shell,
                                 &notify::Note {
-                                    summary: format!("relaywatch: report to {channel} not sent"),
+                                    summary: labels::REPORT_NOT_SENT.fill(shell.lang, &[&channel]),
                                     body: e.to_string(),
                                     urgency: notify::Urgency::Normal,
                                 },
@@ -411,7 +519,7 @@ async fn notifier(app: AppHandle, shell: Arc<Shell>) {
             .map(|a| Heard::from_message(&shell.backend.heard(a)))
             .filter(|h| !paused && desktop.notifies(h.level, &local))
             .collect();
-        if let Some(note) = notify::group(&heard) {
+        if let Some(note) = notify::group(&heard, shell.lang) {
             show(&shell, &note);
         }
         redraw(&app, &shell);
@@ -471,10 +579,12 @@ pub fn run(args: Args) -> i32 {
             let shell = setup_shell;
             let handle = app.handle().clone();
             let icon = tauri::image::Image::from_bytes(TrayState::Offline.icon_png())?;
+            let (menu, parts) = build_menu(&handle, &shell)?;
+            *shell.menu.lock().unwrap_or_else(|p| p.into_inner()) = Some(parts);
             TrayIconBuilder::with_id(TRAY_ID)
                 .icon(icon)
                 .tooltip("relaywatch: starting…")
-                .menu(&build_menu(&handle, &shell)?)
+                .menu(&menu)
                 .show_menu_on_left_click(true)
                 .on_menu_event(|app, event| on_menu(app, event.id().as_ref()))
                 .build(app)?;

@@ -49,7 +49,7 @@ pub fn desktop_status(shell: S<'_>) -> DesktopStatus {
         state: tray_state::state(&facts, now).as_str(),
         demo: facts.demo,
         engine: shell.backend.engine_runs(),
-        menu: tray_state::menu_text(&facts, now),
+        menu: tray_state::menu_text(&facts, now, shell.lang),
     }
 }
 
@@ -58,9 +58,11 @@ pub fn status(shell: S<'_>) -> Res {
     to_json(app(&shell)?.status(Utc::now()))
 }
 
+/// The snapshot as the JSON text made once per snapshot (as `GET /api/snapshot` sends it).
 #[tauri::command]
-pub async fn snapshot(shell: S<'_>) -> Res {
-    to_json(&*app(&shell)?.snapshot().await?)
+pub async fn snapshot(shell: S<'_>) -> Result<tauri::ipc::Response, AppError> {
+    let json = app(&shell)?.snapshot_json().await?;
+    Ok(tauri::ipc::Response::new(json.to_string()))
 }
 
 #[tauri::command]

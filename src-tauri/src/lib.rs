@@ -7,6 +7,7 @@ pub mod args;
 pub mod backend;
 pub mod commands;
 pub mod keychain;
+pub mod labels;
 pub mod notify;
 pub mod pause;
 pub mod sample;

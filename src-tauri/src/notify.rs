@@ -3,9 +3,12 @@
 //! a note is pure; `show` is the thin notify-rust edge (D-Bus `org.freedesktop.Notifications`
 //! on Linux). Notes carry titles and channel names only, never a webhook URL or token.
 
+use relaywatch_core::config::Lang;
 use relaywatch_core::daemon::LastDelivery;
 use relaywatch_core::render::message::{Level, Message};
 use serde::Serialize;
+
+use crate::labels as L;
 
 /// The app name notifications are sent under.
 pub const APP_NAME: &str = "relaywatch";
@@ -66,7 +69,7 @@ fn urgency(l: Level) -> Urgency {
 pub const GROUP_LINES: usize = 5;
 
 /// One note for alerts heard together; `None` for none.
-pub fn group(heard: &[Heard]) -> Option<Note> {
+pub fn group(heard: &[Heard], lang: Lang) -> Option<Note> {
     let worst = heard.iter().map(|h| h.level).max_by_key(|l| rank(*l))?;
     if let [one] = heard {
         return Some(Note {
@@ -83,13 +86,13 @@ pub fn group(heard: &[Heard]) -> Option<Note> {
         .map(|h| format!("• {}", h.title))
         .collect();
     if heard.len() > GROUP_LINES {
-        body.push(format!("… and {} more", heard.len() - GROUP_LINES));
+        body.push(L::AND_MORE.fill(lang, &[&(heard.len() - GROUP_LINES).to_string()]));
     }
     let resolved = heard.iter().filter(|h| h.level == Level::Resolved).count();
     let summary = if resolved == heard.len() {
-        format!("relaywatch: {} alerts resolved", heard.len())
+        L::ALERTS_RESOLVED.fill(lang, &[&heard.len().to_string()])
     } else {
-        format!("relaywatch: {} alerts", heard.len())
+        L::ALERTS.fill(lang, &[&heard.len().to_string()])
     };
     Some(Note {
         summary,
@@ -99,13 +102,10 @@ pub fn group(heard: &[Heard]) -> Option<Note> {
 }
 
 /// The local note for a chat delivery that failed for good.
-pub fn delivery_failed(d: &LastDelivery) -> Note {
+pub fn delivery_failed(d: &LastDelivery, lang: Lang) -> Note {
     Note {
-        summary: format!("relaywatch: delivery to {} failed", d.channel),
-        body: format!(
-            "A {} message could not be delivered after its retries; see History in the dashboard to retry it.",
-            d.kind
-        ),
+        summary: L::DELIVERY_FAILED.fill(lang, &[&d.channel]),
+        body: L::DELIVERY_FAILED_BODY.fill(lang, &[&d.kind]),
         urgency: Urgency::Normal,
     }
 }
@@ -142,11 +142,11 @@ mod tests {
 
     #[test]
     fn one_alert_is_its_own_note() {
-        let n = group(&[h(Level::Warning, "Quota 80% on key a")]).unwrap();
+        let n = group(&[h(Level::Warning, "Quota 80% on key a")], Lang::En).unwrap();
         assert_eq!(n.summary, "Quota 80% on key a");
         assert_eq!(n.body, "details");
         assert_eq!(n.urgency, Urgency::Normal);
-        assert_eq!(group(&[]), None);
+        assert_eq!(group(&[], Lang::En), None);
     }
 
     #[test]
@@ -159,25 +159,35 @@ mod tests {
         for i in 0..4 {
             heard.push(h(Level::Warning, &format!("w{}", i + 2)));
         }
-        let n = group(&heard).unwrap();
+        let n = group(&heard, Lang::En).unwrap();
         assert_eq!(n.summary, "relaywatch: 7 alerts");
         assert_eq!(n.urgency, Urgency::Critical);
         assert!(n.body.starts_with("• c1\n• w1"), "{}", n.body);
         assert!(n.body.ends_with("… and 2 more"), "{}", n.body);
-        let all_clear = group(&[h(Level::Resolved, "a"), h(Level::Resolved, "b")]).unwrap();
+        let all_clear = group(
+            &[h(Level::Resolved, "a"), h(Level::Resolved, "b")],
+            Lang::En,
+        )
+        .unwrap();
         assert_eq!(all_clear.summary, "relaywatch: 2 alerts resolved");
         assert_eq!(all_clear.urgency, Urgency::Low);
+        let zh = group(&heard, Lang::ZhCn).unwrap();
+        assert_eq!(zh.summary, "relaywatch：7 条告警");
+        assert!(zh.body.ends_with("… 另有 2 条"), "{}", zh.body);
     }
 
     #[test]
     fn failed_delivery_names_the_channel_only() {
-        let n = delivery_failed(&LastDelivery {
+        let d = LastDelivery {
             at: chrono::Utc::now(),
             channel: "team".into(),
             kind: "alert".into(),
             delivered: false,
-        });
+        };
+        let n = delivery_failed(&d, Lang::En);
         assert_eq!(n.summary, "relaywatch: delivery to team failed");
         assert!(!n.body.contains("http"));
+        let zh = delivery_failed(&d, Lang::ZhCn);
+        assert_eq!(zh.summary, "relaywatch：发往 team 的消息投递失败");
     }
 }

@@ -2,6 +2,9 @@
 //! from `now` on the given local clock ("until 09:00 tomorrow" survives daylight-saving gaps).
 
 use chrono::{DateTime, Duration, NaiveTime, TimeZone, Utc};
+use relaywatch_core::config::Lang;
+
+use crate::labels as L;
 
 /// One entry of the pause submenu.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -30,13 +33,15 @@ impl PauseChoice {
         }
     }
 
-    pub fn label(self) -> &'static str {
+    /// The menu label in `lang`.
+    pub fn label(self, lang: Lang) -> &'static str {
         match self {
-            PauseChoice::ThirtyMinutes => "For 30 minutes",
-            PauseChoice::OneHour => "For 1 hour",
-            PauseChoice::UntilNineTomorrow => "Until 09:00 tomorrow",
-            PauseChoice::Resume => "Resume alerts",
+            PauseChoice::ThirtyMinutes => L::PAUSE_30M,
+            PauseChoice::OneHour => L::PAUSE_1H,
+            PauseChoice::UntilNineTomorrow => L::PAUSE_TOMORROW,
+            PauseChoice::Resume => L::RESUME,
         }
+        .get(lang)
     }
 
     pub fn from_id(id: &str) -> Option<PauseChoice> {

@@ -4,11 +4,14 @@
 //! Nothing here reads a clock or touches the GUI.
 
 use chrono::{DateTime, Utc};
+use relaywatch_core::config::Lang;
 use relaywatch_core::daemon::{Health, RedisState};
 use relaywatch_core::render::format;
 use relaywatch_core::render::message::Level;
 use relaywatch_core::Snapshot;
 use serde::Serialize;
+
+use crate::labels as L;
 
 /// The tray icon's state, worst first when several apply (paused overrides all).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -122,12 +125,12 @@ pub struct MenuText {
     pub tooltip: String,
 }
 
-fn ago(secs: i64) -> String {
+fn ago(secs: i64, lang: Lang) -> String {
     match secs {
-        s if s < 5 => "just now".into(),
-        s if s < 90 => format!("{s} s ago"),
-        s if s < 90 * 60 => format!("{} min ago", (s + 30) / 60),
-        s => format!("{} h ago", (s + 1800) / 3600),
+        s if s < 5 => L::JUST_NOW.get(lang).to_string(),
+        s if s < 90 => L::SECONDS_AGO.fill(lang, &[&s.to_string()]),
+        s if s < 90 * 60 => L::MINUTES_AGO.fill(lang, &[&((s + 30) / 60).to_string()]),
+        s => L::HOURS_AGO.fill(lang, &[&((s + 1800) / 3600).to_string()]),
     }
 }
 
@@ -135,72 +138,68 @@ fn local_hm(t: DateTime<Utc>) -> String {
     t.with_timezone(&chrono::Local).format("%H:%M").to_string()
 }
 
-/// The menu text for `facts` at `now`.
-pub fn menu_text(facts: &TrayFacts, now: DateTime<Utc>) -> MenuText {
+/// The menu text for `facts` at `now`, in `lang`.
+pub fn menu_text(facts: &TrayFacts, now: DateTime<Utc>, lang: Lang) -> MenuText {
     let st = state(facts, now);
     let mut status = match st {
-        TrayState::Ok => "All good".to_string(),
-        TrayState::Warning => "Warning".to_string(),
-        TrayState::Alert => "Alert firing".to_string(),
-        TrayState::Paused => format!(
-            "Alerts paused until {}",
-            facts.paused_until.map(local_hm).unwrap_or_default()
+        TrayState::Ok => L::ALL_GOOD.get(lang).to_string(),
+        TrayState::Warning => L::WARNING.get(lang).to_string(),
+        TrayState::Alert => L::ALERT_FIRING.get(lang).to_string(),
+        TrayState::Paused => L::PAUSED_UNTIL.fill(
+            lang,
+            &[&facts.paused_until.map(local_hm).unwrap_or_default()],
         ),
         TrayState::Offline => match (&facts.snapshot, &facts.health) {
             (None, _) => match &facts.last_error {
-                Some(e) => format!("Offline: {e}"),
-                None => "Starting…".to_string(),
+                Some(e) => L::OFFLINE.fill(lang, &[e]),
+                None => L::STARTING.get(lang).to_string(),
             },
-            _ => "Offline: state Redis unreachable".to_string(),
+            _ => L::STATE_REDIS_DOWN.get(lang).to_string(),
         },
         TrayState::Stale => match &facts.last_error {
-            Some(e) => format!("Stale: {e}"),
-            None => "Stale: no fresh data".to_string(),
+            Some(e) => L::STALE.fill(lang, &[e]),
+            None => L::STALE_NO_DATA.get(lang).to_string(),
         },
     };
     if facts.demo {
-        status = format!("{status} — demo data (configure a source in Settings…)");
+        status = L::DEMO.fill(lang, &[&status]);
     }
     let (cost, tokens, requests) = match &facts.snapshot {
         Some((s, _)) => (
-            format!("Today: {}", format::cost(s.usage_today.cost_usd)),
-            format!("Tokens: {}", format::tokens(s.usage_today.core_tokens)),
-            format!("Requests: {}", format::count(s.usage_today.requests)),
+            format::cost(s.usage_today.cost_usd),
+            // All four kinds, as the dashboard's "Tokens today" card counts them.
+            format::tokens(s.usage_today.all_tokens),
+            format::count(s.usage_today.requests),
         ),
-        None => (
-            "Today: —".to_string(),
-            "Tokens: —".to_string(),
-            "Requests: —".to_string(),
-        ),
+        None => ("—".to_string(), "—".to_string(), "—".to_string()),
     };
     let error_rate = match facts
         .firing
         .iter()
         .find(|f| f.id.starts_with("error_rate:"))
     {
-        Some(f) => format!("Error rate: over threshold ({})", f.title),
-        None => "Error rate: below threshold".to_string(),
+        Some(f) => L::ERROR_RATE_OVER.fill(lang, &[&f.title]),
+        None => L::ERROR_RATE_BELOW.get(lang).to_string(),
     };
     let last_refresh = match &facts.snapshot {
-        Some((_, at)) => format!(
-            "Last refresh: {} ({})",
-            local_hm(*at),
-            ago((now - *at).num_seconds())
+        Some((_, at)) => L::LAST_REFRESH.fill(
+            lang,
+            &[&local_hm(*at), &ago((now - *at).num_seconds(), lang)],
         ),
-        None => "Last refresh: never".to_string(),
+        None => L::LAST_REFRESH_NEVER.get(lang).to_string(),
     };
     let mut firing: Vec<&Firing> = facts.firing.iter().collect();
     firing.sort_by_key(|f| (f.level != Level::Critical, f.since));
     let firing = firing
         .iter()
-        .map(|f| format!("{} — since {}", f.title, local_hm(f.since)))
+        .map(|f| L::FIRING_LINE.fill(lang, &[&f.title, &local_hm(f.since)]))
         .collect();
     let tooltip = format!("relaywatch: {}", status);
     MenuText {
         status,
-        cost,
-        tokens,
-        requests,
+        cost: L::COST.fill(lang, &[&cost]),
+        tokens: L::TOKENS.fill(lang, &[&tokens]),
+        requests: L::REQUESTS.fill(lang, &[&requests]),
         error_rate,
         last_refresh,
         firing,
@@ -241,7 +240,7 @@ mod tests {
     #[test]
     fn fresh_data_without_alerts_is_ok() {
         assert_eq!(state(&fresh(), now()), TrayState::Ok);
-        let t = menu_text(&fresh(), now());
+        let t = menu_text(&fresh(), now(), Lang::En);
         assert_eq!(t.status, "All good");
         assert!(t.cost.starts_with("Today: "), "{t:?}");
         assert!(t.last_refresh.contains("just now"), "{t:?}");
@@ -254,7 +253,9 @@ mod tests {
         assert_eq!(state(&f, now()), TrayState::Warning);
         f.firing.push(firing(Level::Critical, "error_rate:global"));
         assert_eq!(state(&f, now()), TrayState::Alert);
-        assert!(menu_text(&f, now()).error_rate.contains("over threshold"));
+        assert!(menu_text(&f, now(), Lang::En)
+            .error_rate
+            .contains("over threshold"));
         let mut g = fresh();
         let board = StatusBoard::new("t", now());
         let mut h = board.health();
@@ -277,7 +278,7 @@ mod tests {
         };
         assert_eq!(state(&f, now()), TrayState::Offline);
         f.last_error = Some("cannot reach redis://***@127.0.0.1:1".into());
-        assert!(menu_text(&f, now())
+        assert!(menu_text(&f, now(), Lang::En)
             .status
             .starts_with("Offline: cannot reach"));
         let mut s = fresh();
@@ -293,7 +294,11 @@ mod tests {
     fn demo_data_says_so() {
         let mut f = fresh();
         f.demo = true;
-        assert!(menu_text(&f, now()).status.contains("demo data"));
+        assert!(menu_text(&f, now(), Lang::En).status.contains("demo data"));
+        let zh = menu_text(&f, now(), Lang::ZhCn);
+        assert!(zh.status.starts_with("一切正常 — 演示数据"), "{zh:?}");
+        assert!(zh.cost.starts_with("今日费用：$"), "{zh:?}");
+        assert!(zh.last_refresh.contains("（刚刚）"), "{zh:?}");
     }
 
     #[test]

@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use chrono::{TimeZone, Utc};
-use relaywatch_core::config::{load_from_str, Settings};
+use relaywatch_core::config::{load_from_str, Lang, Settings};
 use relaywatch_core::daemon::{state_redis_url, RedisState};
 use relaywatch_core::delivery::drain::outbox_config;
 use relaywatch_core::delivery::outbox::Outbox;
@@ -46,7 +46,9 @@ async fn demo_data_until_a_source_is_configured() {
     assert_eq!(*at, now);
     assert!(snap.usage_today.requests > 0);
     assert_eq!(tray_state::state(&f, now), TrayState::Ok);
-    assert!(tray_state::menu_text(&f, now).status.contains("demo data"));
+    assert!(tray_state::menu_text(&f, now, Lang::En)
+        .status
+        .contains("demo data"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
