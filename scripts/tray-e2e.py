@@ -184,6 +184,15 @@ class Tray:
         return entry
 
 
+def quit_by_menu(tray, app, label):
+    """Clicks the quit entry; the app's exit status (None if it still runs after 60 s)."""
+    tray.click(label)
+    try:
+        return app.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        return None
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--app", required=True)
@@ -369,7 +378,8 @@ url = {{ env = "RW_TRAY_BROKEN_URL" }}
         if entries:
             with open(entries[0]) as f:
                 text = f.read()
-            check("Exec=" in text and os.path.basename(a.app) in text, "the autostart entry starts this app")
+            check(f"Exec={os.path.realpath(a.app)} --config {config}" in text,
+                  f"the autostart entry starts this app with its config: {text.splitlines()[5:6]}")
         tray.click("Start at login")
         check(panel.spin(10, lambda: not glob.glob(pattern) and tray.find("Start at login")["toggle"] == 0),
               "Start at login off again: entry removed, tick cleared")
@@ -382,11 +392,7 @@ url = {{ env = "RW_TRAY_BROKEN_URL" }}
         panel.spin(3)
 
         # 9. Quit: the app stops its engine and exits 0; its item leaves the bus.
-        tray.click("Quit relaywatch")
-        try:
-            rc = app.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            rc = None
+        rc = quit_by_menu(tray, app, "Quit relaywatch")
         check(rc == 0, f"Quit relaywatch exited with status {rc}")
         check(panel.spin(10, lambda: not panel.name_has_owner(tray.name)), "the tray left the bus")
         print(f"tray-e2e: {time.time() - t0:.1f} s from the first pause to quit", flush=True)
@@ -408,11 +414,7 @@ url = {{ env = "RW_TRAY_BROKEN_URL" }}
                   "every menu entry is in Simplified Chinese")
             pause = [c["label"] for c in tray.find("暂停告警")["children"]]
             check(pause == ["30 分钟", "1 小时", "直到明天 09:00", "恢复告警"], f"pause choices: {pause}")
-            tray.click("退出 relaywatch")
-            try:
-                rc = app.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                rc = None
+            rc = quit_by_menu(tray, app, "退出 relaywatch")
             check(rc == 0, f"退出 relaywatch exited with status {rc}")
     except Exception as e:  # report, then clean up
         check(False, f"{type(e).__name__}: {e}")

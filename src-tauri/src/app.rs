@@ -555,6 +555,16 @@ fn open_app(args: &Args) -> Result<relaywatch_core::app::App, String> {
     App::open(&path, store, Vault::detect(&path)).map_err(|e| e.to_string())
 }
 
+/// Start at login, starting the app as it was started now: with the same `--config` (absolute),
+/// so a login brings back this configuration and not the default one.
+fn autostart_plugin(config: Option<&std::path::Path>) -> tauri::plugin::TauriPlugin<Wry> {
+    let mut builder = tauri_plugin_autostart::Builder::new();
+    if let Some(path) = config.and_then(|p| std::path::absolute(p).ok()) {
+        builder = builder.args(["--config".to_string(), path.display().to_string()]);
+    }
+    builder.build()
+}
+
 /// Runs the app until Quit; returns the exit status.
 pub fn run(args: Args) -> i32 {
     let started = Instant::now();
@@ -569,10 +579,7 @@ pub fn run(args: Args) -> i32 {
         .plugin(tauri_plugin_single_instance::init(|app, argv, _cwd| {
             on_second_launch(app, argv);
         }))
-        .plugin(tauri_plugin_autostart::init(
-            tauri_plugin_autostart::MacosLauncher::LaunchAgent,
-            None,
-        ))
+        .plugin(autostart_plugin(args.config.as_deref()))
         .manage(shell.clone())
         .invoke_handler(crate::commands::handler())
         .setup(move |app| {
