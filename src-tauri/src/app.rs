@@ -349,7 +349,8 @@ fn build_menu(app: &AppHandle, shell: &Shell) -> tauri::Result<(Menu<Wry>, MenuP
     Ok((menu, parts))
 }
 
-/// Redraws the tray icon, tooltip and menu, and rewrites the status file.
+/// Redraws the tray icon, tooltip and menu, and rewrites the status file. Never call it on the
+/// main thread: it holds locks while the main thread carries out its GUI calls.
 fn redraw(app: &AppHandle, shell: &Shell) {
     let now = Utc::now();
     let facts = shell.backend.facts();
@@ -425,7 +426,10 @@ fn on_menu(app: &AppHandle, id: &str) {
             if let Err(e) = r {
                 tracing::warn!("cannot change Start at login: {e}");
             }
-            redraw(app, &shell);
+            // Off the main thread: a redraw holds the menu's lock while the main thread applies
+            // its edits, so redrawing here (the main thread) could wait on itself.
+            let app = app.clone();
+            tauri::async_runtime::spawn(async move { redraw(&app, &shell) });
         }
         other => {
             if let Some(choice) = PauseChoice::from_id(other) {
