@@ -196,38 +196,50 @@ pub struct MenuParts {
     last: MenuItem<Wry>,
     pause_items: Vec<(PauseChoice, MenuItem<Wry>)>,
     autostart: CheckMenuItem<Wry>,
+    /// What the items show now.
+    shown: tray_state::MenuText,
+    paused: bool,
+    autostart_on: bool,
 }
 
 impl MenuParts {
-    /// Brings the kept items to `text`, the pause in force and the autostart setting.
-    fn update(&self, text: &tray_state::MenuText, paused: bool, autostart_on: bool) {
+    /// Brings the kept items to `text`, the pause in force and the autostart setting, changing
+    /// only what differs from what they show (each change is a main-thread call).
+    fn update(&mut self, text: &tray_state::MenuText, paused: bool, autostart_on: bool) {
         let lines = [
-            (&self.status, &text.status),
-            (&self.cost, &text.cost),
-            (&self.tokens, &text.tokens),
-            (&self.requests, &text.requests),
-            (&self.error_rate, &text.error_rate),
-            (&self.last, &text.last_refresh),
+            (&self.status, &self.shown.status, &text.status),
+            (&self.cost, &self.shown.cost, &text.cost),
+            (&self.tokens, &self.shown.tokens, &text.tokens),
+            (&self.requests, &self.shown.requests, &text.requests),
+            (&self.error_rate, &self.shown.error_rate, &text.error_rate),
+            (&self.last, &self.shown.last_refresh, &text.last_refresh),
         ];
-        for (item, line) in lines {
-            if item.text().ok().as_ref() != Some(line) {
+        for (item, was, line) in lines {
+            if was != line {
                 let _ = item.set_text(line);
             }
         }
-        for (item, line) in self.firing_items.iter().zip(&text.firing) {
-            if item.text().ok().as_ref() != Some(line) {
+        for ((item, was), line) in self
+            .firing_items
+            .iter()
+            .zip(&self.shown.firing)
+            .zip(&text.firing)
+        {
+            if was != line {
                 let _ = item.set_text(line);
             }
         }
-        for (choice, item) in &self.pause_items {
-            let enabled = (*choice == PauseChoice::Resume) == paused;
-            if item.is_enabled().ok() != Some(enabled) {
-                let _ = item.set_enabled(enabled);
+        if self.paused != paused {
+            for (choice, item) in &self.pause_items {
+                let _ = item.set_enabled((*choice == PauseChoice::Resume) == paused);
             }
         }
-        if self.autostart.is_checked().ok() != Some(autostart_on) {
+        if self.autostart_on != autostart_on {
             let _ = self.autostart.set_checked(autostart_on);
         }
+        self.shown = text.clone();
+        self.paused = paused;
+        self.autostart_on = autostart_on;
     }
 }
 
@@ -345,6 +357,9 @@ fn build_menu(app: &AppHandle, shell: &Shell) -> tauri::Result<(Menu<Wry>, MenuP
         last,
         pause_items,
         autostart,
+        shown: text,
+        paused,
+        autostart_on,
     };
     Ok((menu, parts))
 }
@@ -367,7 +382,7 @@ fn redraw(app: &AppHandle, shell: &Shell) {
         let text = tray_state::menu_text(&facts, now, shell.lang);
         let _ = tray.set_tooltip(Some(&text.tooltip));
         let mut kept = shell.menu.lock().unwrap_or_else(|p| p.into_inner());
-        match kept.as_ref() {
+        match kept.as_mut() {
             Some(parts) if parts.shape == menu_shape(shell, &text) => {
                 let autostart_on = app.autolaunch().is_enabled().unwrap_or(false);
                 parts.update(&text, shell.backend.paused(now), autostart_on);
