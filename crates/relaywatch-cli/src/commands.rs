@@ -192,7 +192,10 @@ async fn deliver_report(s: &Settings, snap: &Snapshot) -> Result<i32> {
         let sender = match ChannelSender::new(s, &name, &store) {
             Ok(sender) => sender,
             Err(e) => {
-                println!("{name}: not sent: {e}");
+                println!(
+                    "{name}: not sent: {}",
+                    relaywatch_core::secrets::redact(&e.to_string())
+                );
                 failed += 1;
                 continue;
             }
@@ -250,7 +253,15 @@ fn check_config(a: ConfigArgs) -> Result<i32> {
             ("bearer", &c.bearer),
         ] {
             if let Some(r) = r {
-                match store.resolve(r) {
+                let checked = store.resolve(r).map_err(|e| e.to_string()).and_then(|v| {
+                    if field != "url" {
+                        return Ok(v);
+                    }
+                    relaywatch_core::service::check_url_value(c, &v, r)
+                        .map(|()| v)
+                        .map_err(|e| e.to_string())
+                });
+                match checked {
                     Ok(_) => println!(
                         "# channel {}: {field} from {}: readable",
                         c.name,
@@ -258,7 +269,11 @@ fn check_config(a: ConfigArgs) -> Result<i32> {
                     ),
                     Err(e) => {
                         unreadable += 1;
-                        println!("# channel {}: {field}: {e}", c.name);
+                        println!(
+                            "# channel {}: {field}: {}",
+                            c.name,
+                            relaywatch_core::secrets::redact(&e)
+                        );
                     }
                 }
             }
@@ -308,7 +323,10 @@ async fn test_channels(a: TestArgs) -> Result<i32> {
         let sender = match relaywatch_core::service::ChannelSender::new(&s, &name, &store) {
             Ok(sender) => sender,
             Err(e) => {
-                println!("{name}: not sent: {e}");
+                println!(
+                    "{name}: not sent: {}",
+                    relaywatch_core::secrets::redact(&e.to_string())
+                );
                 failed += 1;
                 continue;
             }

@@ -83,7 +83,11 @@ pub async fn deliver_via_outbox(
                 items.push(Envelope::new(&p.channel, &p.message).item(p.key));
             }
             Err(e) => {
-                println!("{}: not sent: {e}", p.channel);
+                println!(
+                    "{}: not sent: {}",
+                    p.channel,
+                    relaywatch_core::secrets::redact(&e.to_string())
+                );
                 failed += 1;
             }
         }

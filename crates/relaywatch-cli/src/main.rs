@@ -16,6 +16,7 @@ mod serve_cmd;
 use clap::Parser;
 
 fn main() {
+    relaywatch_core::secrets::scrub_panics();
     let args = cli::Cli::parse();
     let level = args.log_level.clone();
     let filter =
@@ -28,7 +29,8 @@ fn main() {
         });
     tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+        // Every log line passes `redact`: no secret this process holds reaches the log.
+        .with_writer(|| relaywatch_core::secrets::ScrubWriter(std::io::stderr()))
         .with_target(false)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
@@ -49,7 +51,10 @@ fn main() {
                 .downcast_ref::<relaywatch_core::Error>()
                 .map(|e| e.exit_code())
                 .unwrap_or(1);
-            eprintln!("relaywatch: {e:#}");
+            eprintln!(
+                "relaywatch: {}",
+                relaywatch_core::secrets::redact(&format!("{e:#}"))
+            );
             code
         }
     };

@@ -1,7 +1,8 @@
 //! Resolving secret references to values: environment variables and files always; the OS
 //! keychain when a keychain backend is given ([`OsKeychain`] behind the default `keychain`
 //! feature: the kernel keyring on Linux, the Keychain on macOS, the Credential Manager on
-//! Windows; service `relaywatch`). Errors name the reference, never the value.
+//! Windows; service `relaywatch`). Errors name the reference, never the value; every value
+//! resolved is remembered, so `secrets::redact` scrubs it from any later text.
 
 use crate::config::channels::SecretRef;
 use crate::secrets::Secret;
@@ -93,6 +94,8 @@ impl SecretStore {
                 return Err(fail("literal secrets are not accepted in the config".into()))
             }
         };
+        // From now on every `secrets::redact` of this process scrubs it, in all its forms.
+        crate::secrets::remember(&value);
         Ok(Secret::new(value))
     }
 }

@@ -1,8 +1,19 @@
-//! Secrets (webhook URLs with tokens, signing secrets, bot tokens): a type that cannot leak
-//! through `Debug`, `Display` or serde, and `redact` for text that may carry a token-bearing URL.
-//! Rule: a secret's value is read only through `expose`, at the moment it is put on the wire.
+//! Secrets (webhook URLs with tokens, signing secrets, bot tokens, Redis passwords): a type that
+//! cannot leak through `Debug`, `Display` or serde; a by-value [`Scrubber`] that removes every
+//! form of every secret relaywatch holds (the value, its URL path segments, query values and
+//! fragment, each plain, percent-encoded, JSON-escaped and base64) from text; and the pattern
+//! redactor for token-bearing URLs, a second net. Rule: a secret's value is read only through
+//! `expose`, at the moment it is put on the wire, and every text that leaves relaywatch (error,
+//! platform reply, history, outbox `last_error`, log line, API answer, panic) passes [`redact`].
 
+use std::collections::BTreeSet;
 use std::fmt;
+use std::sync::{OnceLock, RwLock};
+
+use aho_corasick::{AhoCorasick, MatchKind};
+use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
+use base64::Engine;
+use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 
 /// A secret value. Prints as `***`; has no `Serialize`.
 #[derive(Clone, PartialEq, Eq)]
@@ -46,11 +57,23 @@ const SECRET_PARAMS: [&str; 7] = [
     "api_key",
 ];
 
-/// Mask the credential parts of every URL in `text`: the query values of `key=`,
-/// `access_token=`, `token=`, `sig=`, `sign=`, `secret=`, `api_key=`; the token in
-/// `/hook/<token>`, `/bot<token>/`, `/webhooks/<id>/<token>`, `/services/T…/B…/<token>`; and any
-/// `user:password@`.
+/// Make `text` safe to show, log or store: every secret this process has resolved (see
+/// [`remember`]) is replaced by `***` in all its forms, then [`redact_patterns`] masks whatever
+/// token-bearing URL is left.
 pub fn redact(text: &str) -> String {
+    redact_patterns(
+        &known()
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .scrub(text),
+    )
+}
+
+/// Mask the credential parts of every URL in `text` (by pattern, knowing no value): the query
+/// values of `key=`, `access_token=`, `token=`, `sig=`, `sign=`, `secret=`, `api_key=`; the
+/// token in `/hook/<token>`, `/bot<token>/`, `/webhooks/<id>/<token>`,
+/// `/services/T…/B…/<token>`; and any `user:password@`.
+pub fn redact_patterns(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
     while let Some(start) = find_url_start(rest) {
@@ -128,6 +151,312 @@ pub fn redact_url(url: &str) -> String {
     out
 }
 
+/// A whole secret shorter than this is not scrubbed (it would mask ordinary words).
+pub const MIN_SECRET: usize = 4;
+
+/// A piece of a secret (a path segment, a query value) shorter than this is not scrubbed on its
+/// own; the whole value still is.
+pub const MIN_PIECE: usize = 6;
+
+/// URL words that are no secret even where a secret URL carries them.
+const COMMON_PIECES: [&str; 24] = [
+    "services",
+    "webhook",
+    "webhooks",
+    "webhookb2",
+    "incomingwebhook",
+    "robot",
+    "cgi-bin",
+    "open-apis",
+    "sendmessage",
+    "sendphoto",
+    "senddocument",
+    "access_token",
+    "timestamp",
+    "apikey",
+    "api_key",
+    "secret",
+    "message",
+    "messages",
+    "localhost",
+    "workflows",
+    "triggers",
+    "invoke",
+    "api-version",
+    "channel",
+];
+
+/// Whether a piece of a secret is worth scrubbing on its own: long enough, no common URL word,
+/// and token-like (a digit, mixed case, or 10+ characters).
+fn token_like(piece: &str) -> bool {
+    let n = piece.chars().count();
+    n >= MIN_PIECE
+        && !COMMON_PIECES.contains(&piece.to_ascii_lowercase().as_str())
+        && (piece.chars().any(|c| c.is_ascii_digit())
+            || (piece.chars().any(|c| c.is_uppercase()) && piece.chars().any(|c| c.is_lowercase()))
+            || n >= 10)
+}
+
+/// Splits `s` at URL delimiters into `out` (each piece also percent-decoded, and a Telegram
+/// `bot<token>` also without `bot`).
+fn split_into(s: &str, out: &mut Vec<String>) {
+    for piece in s.split(['/', '?', '#', '&', '=', ';', ',', ':', '@']) {
+        out.push(piece.to_string());
+        let decoded = percent_encoding::percent_decode_str(piece).decode_utf8_lossy();
+        if decoded != piece {
+            out.push(decoded.into_owned());
+        }
+        if let Some(rest) = piece.strip_prefix("bot") {
+            out.push(rest.to_string());
+        }
+    }
+    out.push(s.to_string());
+}
+
+/// The parts of a secret that are secret on their own: the value; for a URL its user, password
+/// and `user:password`, its path-query-fragment, each path segment (and its `;`/`=`/`:` parts),
+/// each query value and the fragment; for another value its delimited parts. Never the scheme,
+/// host or port.
+pub fn secret_pieces(value: &str) -> Vec<String> {
+    let mut parts = Vec::new();
+    match url::Url::parse(value) {
+        Ok(u) if u.has_host() => {
+            let user = u.username().to_string();
+            if let Some(pw) = u.password() {
+                parts.push(pw.to_string());
+                parts.push(format!("{user}:{pw}"));
+            }
+            parts.push(user);
+            split_into(&u[url::Position::BeforePath..], &mut parts);
+            split_into(u.path(), &mut parts);
+            if let Some(q) = u.query() {
+                split_into(q, &mut parts);
+                parts.extend(u.query_pairs().map(|(_, v)| v.into_owned()));
+            }
+            if let Some(f) = u.fragment() {
+                split_into(f, &mut parts);
+            }
+        }
+        _ => split_into(value, &mut parts),
+    }
+    let mut out = vec![value.to_string()];
+    for p in parts {
+        if token_like(&p) && !out.contains(&p) {
+            out.push(p);
+        }
+    }
+    out
+}
+
+/// Percent-encoding of everything but `-._~` (and, with `keep_path`, `/` and `:`).
+fn percent(v: &str, keep_path: bool) -> String {
+    const ALL: &AsciiSet = &NON_ALPHANUMERIC
+        .remove(b'-')
+        .remove(b'.')
+        .remove(b'_')
+        .remove(b'~');
+    const PATH: &AsciiSet = &ALL.remove(b'/').remove(b':');
+    utf8_percent_encode(v, if keep_path { PATH } else { ALL }).to_string()
+}
+
+/// The forms a value can take in text: itself, percent-encoded (upper and lower hex, path-safe,
+/// form-encoded), JSON-escaped (`\/`, `\u0026`), base64 (standard and URL-safe, padded or not).
+pub fn encoded_forms(v: &str) -> Vec<String> {
+    let upper = percent(v, false);
+    let lower = lower_hex_escapes(&upper);
+    let json = serde_json::to_string(v).unwrap_or_default();
+    let json = json.trim_matches('"').to_string();
+    let forms = [
+        v.to_string(),
+        upper,
+        lower,
+        percent(v, true),
+        url::form_urlencoded::byte_serialize(v.as_bytes()).collect(),
+        json.clone(),
+        json.replace('/', "\\/"),
+        json.replace('&', "\\u0026")
+            .replace('<', "\\u003c")
+            .replace('>', "\\u003e")
+            .replace('=', "\\u003d"),
+        STANDARD.encode(v),
+        STANDARD_NO_PAD.encode(v),
+        URL_SAFE.encode(v),
+        URL_SAFE_NO_PAD.encode(v),
+    ];
+    let mut out: Vec<String> = Vec::with_capacity(forms.len());
+    for f in forms {
+        if !f.is_empty() && !out.contains(&f) {
+            out.push(f);
+        }
+    }
+    out
+}
+
+fn lower_hex_escapes(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut hex_left = 0;
+    for c in s.chars() {
+        if c == '%' {
+            hex_left = 2;
+            out.push(c);
+        } else if hex_left > 0 {
+            hex_left -= 1;
+            out.push(c.to_ascii_lowercase());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// Every string that must not appear in output for `value`: each of its [`secret_pieces`] in
+/// each of its [`encoded_forms`]. Empty for a value shorter than [`MIN_SECRET`].
+pub fn secret_forms(value: &str) -> Vec<String> {
+    if value.chars().count() < MIN_SECRET {
+        return Vec::new();
+    }
+    let mut out = BTreeSet::new();
+    for piece in secret_pieces(value) {
+        out.extend(encoded_forms(&piece));
+    }
+    out.into_iter().collect()
+}
+
+/// Replaces every form of a set of secret values by `***` (longest match first).
+#[derive(Default, Clone)]
+pub struct Scrubber {
+    values: BTreeSet<String>,
+    needles: Vec<String>,
+    matcher: Option<AhoCorasick>,
+}
+
+impl fmt::Debug for Scrubber {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Scrubber({} secrets)", self.values.len())
+    }
+}
+
+impl Scrubber {
+    /// A scrubber for `secrets` (each with all its forms).
+    pub fn of<'a>(secrets: impl IntoIterator<Item = &'a Secret>) -> Scrubber {
+        let mut s = Scrubber::default();
+        s.add_all(secrets.into_iter().map(Secret::expose));
+        s
+    }
+
+    /// Adds values (and their forms); the matcher is rebuilt once.
+    pub fn add_all<'a>(&mut self, values: impl IntoIterator<Item = &'a str>) {
+        let mut changed = false;
+        for v in values {
+            if v.chars().count() >= MIN_SECRET && self.values.insert(v.to_string()) {
+                self.needles.extend(secret_forms(v));
+                changed = true;
+            }
+        }
+        if changed {
+            self.needles
+                .sort_by(|a, b| b.len().cmp(&a.len()).then(a.cmp(b)));
+            self.needles.dedup();
+            self.matcher = AhoCorasick::builder()
+                .match_kind(MatchKind::LeftmostLongest)
+                .build(&self.needles)
+                .ok();
+        }
+    }
+
+    /// Whether there is nothing to scrub.
+    pub fn is_empty(&self) -> bool {
+        self.values.is_empty()
+    }
+
+    /// `text` with every form of every secret replaced by `***`.
+    pub fn scrub(&self, text: &str) -> String {
+        match &self.matcher {
+            None => text.to_string(),
+            Some(m) => {
+                let mut out = String::with_capacity(text.len());
+                m.replace_all_with(text, &mut out, |_, _, dst| {
+                    dst.push_str("***");
+                    true
+                });
+                out
+            }
+        }
+    }
+
+    /// The first form of a secret found in `text`, if any (for tests and checks).
+    pub fn find_in(&self, text: &str) -> Option<&str> {
+        let m = self.matcher.as_ref()?.find(text)?;
+        Some(self.needles[m.pattern().as_usize()].as_str())
+    }
+}
+
+/// The secrets this process holds, for [`redact`].
+fn known() -> &'static RwLock<Scrubber> {
+    static KNOWN: OnceLock<RwLock<Scrubber>> = OnceLock::new();
+    KNOWN.get_or_init(RwLock::default)
+}
+
+/// Makes every later [`redact`] in this process scrub `value` (a resolved secret, a platform
+/// token) in all its forms.
+pub fn remember(value: &str) {
+    let mut k = known().write().unwrap_or_else(|e| e.into_inner());
+    k.add_all([value]);
+}
+
+/// Remembers the credentials of a URL (a Redis or database URL's password and
+/// `user:password`), not its host or path.
+pub fn remember_url_credentials(url: &str) {
+    if let Ok(u) = url::Url::parse(url) {
+        if let Some(pw) = u.password() {
+            let decoded = percent_encoding::percent_decode_str(pw).decode_utf8_lossy();
+            let pair = format!("{}:{}", u.username(), decoded);
+            let mut k = known().write().unwrap_or_else(|e| e.into_inner());
+            k.add_all([pw, decoded.as_ref(), pair.as_str()]);
+        }
+    }
+}
+
+/// A writer that passes everything through [`redact`] (for log output: each log line is one
+/// write).
+#[derive(Debug)]
+pub struct ScrubWriter<W: std::io::Write>(pub W);
+
+impl<W: std::io::Write> std::io::Write for ScrubWriter<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let text = String::from_utf8_lossy(buf);
+        self.0.write_all(redact(&text).as_bytes())?;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.0.flush()
+    }
+}
+
+/// Replaces the panic hook with one that prints the message through [`redact`] (a panic message
+/// may format a value holding a secret).
+pub fn scrub_panics() {
+    std::panic::set_hook(Box::new(|info| {
+        let payload = info.payload();
+        let msg = payload
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "(no message)".into());
+        let at = info
+            .location()
+            .map(|l| format!(" at {}:{}", l.file(), l.line()))
+            .unwrap_or_default();
+        let thread = std::thread::current();
+        eprintln!(
+            "thread '{}' panicked{at}:\n{}",
+            thread.name().unwrap_or("<unnamed>"),
+            redact(&msg)
+        );
+    }));
+}
+
 /// Panics when `secret` (or its URL-encoded form) appears in `output`: the shared check every
 /// channel's tests run over errors, logs and history.
 pub fn assert_no_secret_in(output: &str, secret: &str) {
@@ -202,9 +531,60 @@ mod tests {
         }
         let text = "POST https://open.feishu.cn/open-apis/bot/v2/hook/0000-1111 failed: timeout";
         assert_eq!(
-            redact(text),
+            redact_patterns(text),
             "POST https://open.feishu.cn/open-apis/bot/v2/hook/*** failed: timeout"
         );
-        assert_no_secret_in(&redact(text), "0000-1111");
+        assert_no_secret_in(&redact_patterns(text), "0000-1111");
+    }
+
+    #[test]
+    fn scrubber_removes_every_form_of_a_url_secret_but_keeps_the_host() {
+        let url = "https://hooks.zapier.test/hooks/catch/123456/zq7Tok9x/?apikey=Ak3yVal77&auth=Au7h0rity#frag9Ment";
+        let s = Scrubber::of([&Secret::new(url)]);
+        let text = format!(
+            "POST {url} failed; Cannot POST /hooks/catch/123456/zq7Tok9x/?apikey=Ak3yVal77; \
+             {}; {}; {}; auth={}",
+            percent(url, false),
+            STANDARD.encode("zq7Tok9x"),
+            url.replace('/', "\\/"),
+            "Au7h0rity"
+        );
+        let out = s.scrub(&text);
+        for needle in ["zq7Tok9x", "Ak3yVal77", "Au7h0rity", "frag9Ment", "123456"] {
+            assert!(!out.contains(needle), "{needle} in {out}");
+        }
+        assert!(s.find_in(&out).is_none(), "{out}");
+        assert!(s.find_in(&text).is_some());
+        assert!(out.contains("failed"), "{out}");
+        assert!(!secret_forms(url).contains(&"hooks.zapier.test".to_string()));
+        assert!(s.scrub("hooks.zapier.test").contains("hooks.zapier.test"));
+        // Common URL words stay: only token-like pieces are secrets on their own.
+        assert_eq!(s.scrub("the webhook services"), "the webhook services");
+    }
+
+    #[test]
+    fn scrubber_handles_tokens_teams_paths_and_path_parameters() {
+        let values = [
+            "https://x.webhook.office.test/webhookb2/aaaa1111-2222@bbbb3333-4444/IncomingWebhook/cc55dd66ee77/ffff8888",
+            "https://hook.test/notify;token=Semi9Colon7",
+            "123456789:AAHbotTokenPart_42",
+        ];
+        let secrets: Vec<Secret> = values.iter().map(|v| Secret::new(*v)).collect();
+        let s = Scrubber::of(&secrets);
+        let text = "a aaaa1111-2222 b cc55dd66ee77 c ffff8888 d Semi9Colon7 e \
+                    bot123456789:AAHbotTokenPart_42 f AAHbotTokenPart_42";
+        let out = s.scrub(text);
+        assert_eq!(out, "a *** b *** c *** d *** e bot*** f ***");
+    }
+
+    #[test]
+    fn remembered_secrets_and_redis_passwords_are_redacted() {
+        remember("whsec_RememberedValue_1");
+        remember_url_credentials("redis://:Pa55wordRedis@127.0.0.1:6379/0");
+        let out = redact("sig whsec_RememberedValue_1 and Pa55wordRedis and :Pa55wordRedis");
+        assert_eq!(out, "sig *** and *** and ***");
+        let mut w = ScrubWriter(Vec::new());
+        std::io::Write::write_all(&mut w, b"log whsec_RememberedValue_1\n").unwrap();
+        assert_eq!(String::from_utf8(w.0).unwrap(), "log ***\n");
     }
 }

@@ -1,6 +1,8 @@
 //! The facade the CLI (and later the daemon, HTTP API and desktop shell) call: resolve a
 //! channel's secrets, encode a Message for it, send through the SSRF-guarded client and judge
-//! the answer. Thin: the logic lives in `channels`, `delivery` and `render`.
+//! the answer. Thin: the logic lives in `channels`, `delivery` and `render`. Rule: every text
+//! a send returns (reply, reason, rule) is scrubbed of the channel's secrets by value, and an
+//! error names the channel and the host, never the URL.
 
 use std::collections::HashMap;
 use std::sync::{Mutex, OnceLock};
@@ -14,7 +16,7 @@ use crate::config::{Lang, Settings};
 use crate::delivery::net::{HttpClient, NetError, NetPolicy};
 use crate::render::message::Message;
 use crate::secret_store::SecretStore;
-use crate::secrets::{redact, Secret};
+use crate::secrets::{redact, Scrubber, Secret};
 
 /// Longest platform reply kept for display.
 pub const REPLY_SHOWN: usize = 500;
@@ -24,7 +26,7 @@ pub const REPLY_SHOWN: usize = 500;
 pub struct Attempt {
     /// HTTP status, when there was an answer.
     pub status: Option<u16>,
-    /// The platform's reply (redacted, shortened).
+    /// The platform's reply (scrubbed of the channel's secrets, shortened).
     pub reply: String,
     pub outcome: Outcome,
     /// The rule that judged it, in words.
@@ -114,6 +116,8 @@ pub struct ChannelSender {
     bearer: Option<Secret>,
     app_secret: Option<Secret>,
     client: HttpClient,
+    /// Every form of this channel's secrets.
+    scrubber: Scrubber,
 }
 
 impl ChannelSender {
@@ -136,9 +140,13 @@ impl ChannelSender {
         let secret = resolve(&c.secret)?;
         let bearer = resolve(&c.bearer)?;
         let app_secret = resolve(&c.app_secret)?;
+        if let (Some(u), Some(r)) = (&url, &c.url) {
+            check_url_value(&c, u, r)?;
+        }
         let policy =
             NetPolicy::from_settings(&s.network.allow, s.network.allow_http, s.network.timeout_ms)?;
         let client = HttpClient::new(policy, c.proxy.as_deref())?;
+        let scrubber = Scrubber::of([&url, &secret, &bearer, &app_secret].into_iter().flatten());
         Ok(ChannelSender {
             settings: c,
             url,
@@ -146,7 +154,102 @@ impl ChannelSender {
             bearer,
             app_secret,
             client,
+            scrubber,
         })
+    }
+
+    /// The same channel sending through `client` (tests inject one whose resolver is a table).
+    pub fn with_client(mut self, client: HttpClient) -> ChannelSender {
+        self.client = client;
+        self
+    }
+
+    /// `text` without any form of this channel's secrets (nor any other secret this process
+    /// holds, nor a token-bearing URL).
+    pub fn scrub(&self, text: &str) -> String {
+        redact(&self.scrubber.scrub(text))
+    }
+
+    /// An outcome whose reason is scrubbed.
+    fn scrub_outcome(&self, outcome: Outcome) -> Outcome {
+        match outcome {
+            Outcome::Delivered { code } => Outcome::Delivered { code },
+            Outcome::Retry {
+                after,
+                reason,
+                code,
+            } => Outcome::Retry {
+                after,
+                reason: self.scrub(&reason),
+                code,
+            },
+            Outcome::Fail { reason, code } => Outcome::Fail {
+                reason: self.scrub(&reason),
+                code,
+            },
+            Outcome::Disable { reason, code } => Outcome::Disable {
+                reason: self.scrub(&reason),
+                code,
+            },
+            Outcome::TooLong { reason, code } => Outcome::TooLong {
+                reason: self.scrub(&reason),
+                code,
+            },
+        }
+    }
+
+    /// A platform's answer judged, with every text in it scrubbed before anything reads it (a
+    /// reply that echoes the request carries the URL, the bearer or the token).
+    fn judge(&self, resp: crate::delivery::net::HttpResponse) -> Attempt {
+        let kind = self.settings.kind;
+        let body = self
+            .scrub(&String::from_utf8_lossy(&resp.body))
+            .into_bytes();
+        let headers: Vec<(String, String)> = resp
+            .headers
+            .iter()
+            .map(|(k, v)| (k.clone(), self.scrub(v)))
+            .collect();
+        let outcome = self.scrub_outcome(dispatch::classify(kind, resp.status, &headers, &body));
+        let reply: String = String::from_utf8_lossy(&body)
+            .chars()
+            .take(REPLY_SHOWN)
+            .collect();
+        Attempt {
+            status: Some(resp.status),
+            reply,
+            rule: self.scrub(&dispatch::rule(kind, &outcome)),
+            outcome,
+            latency: resp.latency,
+        }
+    }
+
+    /// A request that got no answer: the reason names the channel and the host, never the URL.
+    fn no_answer(&self, e: &NetError, latency: Duration) -> Attempt {
+        let kind = self.settings.kind;
+        let reason = format!(
+            "channel {}: {}",
+            self.settings.name,
+            self.scrub(&e.to_string())
+        );
+        let outcome = match e {
+            NetError::Timeout { .. } | NetError::Connect { .. } => Outcome::Retry {
+                after: None,
+                reason: reason.clone(),
+                code: None,
+            },
+            _ => Outcome::Fail {
+                reason: reason.clone(),
+                code: None,
+            },
+        };
+        Attempt {
+            status: None,
+            reply: reason,
+            rule: self.scrub(&dispatch::rule(kind, &outcome)),
+            outcome,
+            latency,
+        }
     }
 
     /// The context `encode` needs.
@@ -196,6 +299,7 @@ impl ChannelSender {
                         .await
                         .map_err(|e| e.to_string())?;
                     let (token, expire) = feishu::parse_tenant_token(&answer.body)?;
+                    crate::secrets::remember(token.expose());
                     keep_feishu_token(cache_key.clone(), &token, expire, Instant::now());
                     token
                 }
@@ -214,7 +318,7 @@ impl ChannelSender {
             Err(e) => {
                 // The token may have been revoked: fetch a fresh one next time.
                 forget_feishu_token(&cache_key);
-                tracing::warn!(channel = %c.name, reason = %redact(&e), "feishu image upload failed; charts go as tables");
+                tracing::warn!(channel = %c.name, reason = %self.scrub(&e), "feishu image upload failed; charts go as tables");
                 None
             }
         }
@@ -234,9 +338,9 @@ impl ChannelSender {
                     Outcome::Delivered { code: None },
                 ),
                 Err(e) => (
-                    e.to_string(),
+                    self.scrub(&e.to_string()),
                     Outcome::Fail {
-                        reason: format!("cannot write to {dir}: {e}"),
+                        reason: self.scrub(&format!("cannot write to {dir}: {e}")),
                         code: None,
                     },
                 ),
@@ -261,39 +365,8 @@ impl ChannelSender {
         for req in &requests {
             let started = std::time::Instant::now();
             let attempt = match self.client.send(req).await {
-                Ok(resp) => {
-                    let outcome = dispatch::classify(kind, resp.status, &resp.headers, &resp.body);
-                    let text = String::from_utf8_lossy(&resp.body);
-                    let reply: String = redact(&text).chars().take(REPLY_SHOWN).collect();
-                    Attempt {
-                        status: Some(resp.status),
-                        reply,
-                        rule: dispatch::rule(kind, &outcome),
-                        outcome,
-                        latency: resp.latency,
-                    }
-                }
-                Err(e) => {
-                    let reason = redact(&e.to_string());
-                    let outcome = match &e {
-                        NetError::Timeout { .. } | NetError::Connect { .. } => Outcome::Retry {
-                            after: None,
-                            reason: reason.clone(),
-                            code: None,
-                        },
-                        _ => Outcome::Fail {
-                            reason: reason.clone(),
-                            code: None,
-                        },
-                    };
-                    Attempt {
-                        status: None,
-                        reply: reason,
-                        rule: dispatch::rule(kind, &outcome),
-                        outcome,
-                        latency: started.elapsed(),
-                    }
-                }
+                Ok(resp) => self.judge(resp),
+                Err(e) => self.no_answer(&e, started.elapsed()),
             };
             let ok = matches!(attempt.outcome, Outcome::Delivered { .. });
             attempts.push(attempt);
@@ -305,6 +378,31 @@ impl ChannelSender {
             channel: name,
             attempts,
         }
+    }
+}
+
+/// Refuses a channel URL secret that is not a URL without echoing it (a `{ file = … }` or
+/// `{ env = … }` reference could otherwise print any file or variable). A Telegram `url` is
+/// the bot token, not a URL.
+pub fn check_url_value(
+    c: &ChannelSettings,
+    value: &Secret,
+    r: &crate::config::channels::SecretRef,
+) -> Result<(), ServiceError> {
+    if matches!(c.kind, ChannelType::Telegram | ChannelType::File) {
+        return Ok(());
+    }
+    match url::Url::parse(value.expose()) {
+        Ok(u) if u.has_host() => Ok(()),
+        _ => Err(ServiceError::Channel {
+            channel: c.name.clone(),
+            reason: format!(
+                "the value of `channels.{}.url` (from {}) is not a URL; it must be the webhook's \
+                 https:// address",
+                c.name,
+                r.describe()
+            ),
+        }),
     }
 }
 

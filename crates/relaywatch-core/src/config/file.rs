@@ -29,12 +29,85 @@ pub fn default_config_path(env: &dyn EnvSource) -> Option<PathBuf> {
     base.map(|b| b.join("relaywatch").join("relaywatch.toml"))
 }
 
-/// Parse a TOML text (no env, no validation).
+/// Parse a TOML text (no env, no validation). A parse error shows the line with its value
+/// masked (the line may hold a secret); the Redis URLs' passwords are remembered for scrubbing.
 pub fn load_from_str(text: &str, name: &str) -> Result<Settings, Error> {
-    toml::from_str::<Settings>(text).map_err(|e| Error::ConfigFile {
+    let settings = toml::from_str::<Settings>(text).map_err(|e| Error::ConfigFile {
         path: PathBuf::from(name),
-        reason: e.to_string().trim_end().to_string(),
-    })
+        reason: toml_error(text, &e),
+    })?;
+    settings.remember_credentials();
+    Ok(settings)
+}
+
+/// A TOML error as `line L, column C: message` and the line, values masked.
+fn toml_error(text: &str, e: &toml::de::Error) -> String {
+    let msg = mask_message(e.message().trim_end());
+    let Some(start) = e.span().map(|s| s.start.min(text.len())) else {
+        return msg;
+    };
+    let before = text.get(..start).unwrap_or("");
+    let line_no = before.matches('\n').count() + 1;
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    let col = before[line_start..].chars().count() + 1;
+    let line = text[line_start..].lines().next().unwrap_or("");
+    format!(
+        "line {line_no}, column {col}: {msg}\n  {line_no} | {}",
+        mask_line(line)
+    )
+}
+
+/// A TOML line with its value masked: `key = ***`; a table header as written (quoted parts
+/// masked); anything else `***`.
+fn mask_line(line: &str) -> String {
+    let mut quote = None;
+    for (i, c) in line.char_indices() {
+        match (quote, c) {
+            (None, '"' | '\'') => quote = Some(c),
+            (Some(q), c) if c == q => quote = None,
+            (None, '=') if is_key(&line[..i]) => return format!("{}= ***", &line[..i]),
+            (None, '=') => break,
+            _ => {}
+        }
+    }
+    if line.trim_start().starts_with('[') || line.trim().is_empty() {
+        mask_message(line)
+    } else {
+        "***".into()
+    }
+}
+
+/// Whether `text` reads as a TOML key (bare or dotted, quotes aside): shown as written.
+fn is_key(text: &str) -> bool {
+    text.chars()
+        .all(|c| c.is_ascii_alphanumeric() || " \t_-.\"'".contains(c))
+}
+
+/// `text` with every quoted string (`"…"`, `'…'`) masked, and the value an `unknown variant`
+/// error names in backticks.
+fn mask_message(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut quote = None;
+    let mut variant = text.contains("unknown variant `");
+    for c in text.chars() {
+        match quote {
+            None if c == '"' || c == '\'' || (c == '`' && variant) => {
+                out.push(c);
+                out.push_str("***");
+                quote = Some(c);
+            }
+            None => out.push(c),
+            Some(q) if c == q => {
+                out.push(c);
+                quote = None;
+                if q == '`' {
+                    variant = false;
+                }
+            }
+            Some(_) => {}
+        }
+    }
+    out
 }
 
 /// Read, override from the environment, and validate.
@@ -65,6 +138,7 @@ pub fn load(explicit: Option<&Path>, env: &dyn EnvSource) -> Result<LoadedConfig
         None => (Settings::default(), None),
     };
     let mut errors = apply_env(&mut settings, env);
+    settings.remember_credentials();
     errors.extend(settings.problems());
     if !errors.is_empty() {
         return Err(Error::Config {
@@ -94,6 +168,29 @@ mod tests {
         let err = load_from_str("[report]\ntrend_days = \"many\"\n", "t.toml").unwrap_err();
         let msg = err.to_string();
         assert!(msg.contains("trend_days"), "{msg}");
+    }
+
+    #[test]
+    fn toml_errors_mask_the_line_and_quoted_values() {
+        let text = "[[channels]]\nname = \"hook\"\ntype = \"slack\"\nurll = \"https://hooks.slack.com/services/T1/B2/zzSECRETzz9\"\n";
+        let msg = load_from_str(text, "t.toml").unwrap_err().to_string();
+        assert!(msg.contains("urll"), "{msg}");
+        assert!(msg.contains("line 4"), "{msg}");
+        assert!(!msg.contains("zzSECRETzz9"), "{msg}");
+        let text = "[report]\ntrend_days = \"https://x.test/s3cretPath99\"\n";
+        let msg = load_from_str(text, "t.toml").unwrap_err().to_string();
+        assert!(msg.contains("trend_days"), "{msg}");
+        assert!(!msg.contains("s3cretPath99"), "{msg}");
+        let text = "[report]\ntrend_days = 3\nhttps://x.test/hook/s3cretPath99\n";
+        let msg = load_from_str(text, "t.toml").unwrap_err().to_string();
+        assert!(!msg.contains("s3cretPath99"), "{msg}");
+        assert_eq!(mask_line("  url = { env = \"X\" }"), "  url = ***");
+        assert_eq!(mask_line("[[channels]]"), "[[channels]]");
+        assert_eq!(mask_line("https://x.test/hook/s3cret?a=b"), "***");
+        assert_eq!(
+            mask_message("unknown variant `s3cr3t`, expected `slack`"),
+            "unknown variant `***`, expected `slack`"
+        );
     }
 
     #[test]

@@ -225,7 +225,7 @@ impl Settings {
             if let Err(why) = check_redis_url(url) {
                 e.push(FieldError {
                     field: "source.redis_url".into(),
-                    value: crate::source::mask_url(url),
+                    value: shown_redis_url(url),
                     fix: why,
                 });
             }
@@ -278,7 +278,7 @@ impl Settings {
             if let Err(why) = check_redis_url(url) {
                 e.push(FieldError {
                     field: "events.redis_url".into(),
-                    value: crate::source::mask_url(url),
+                    value: shown_redis_url(url),
                     fix: why,
                 });
             }
@@ -292,7 +292,7 @@ impl Settings {
             if let Err(why) = check_redis_url(url) {
                 e.push(FieldError {
                     field: "state.redis_url".into(),
-                    value: crate::source::mask_url(url),
+                    value: shown_redis_url(url),
                     fix: why,
                 });
             }
@@ -316,8 +316,23 @@ impl Settings {
         e
     }
 
+    /// Makes every later `secrets::redact` scrub the passwords of the Redis URLs.
+    pub fn remember_credentials(&self) {
+        for url in [
+            &self.source.redis_url,
+            &self.events.redis_url,
+            &self.state.redis_url,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            crate::secrets::remember_url_credentials(url);
+        }
+    }
+
     /// `Ok(self)` when valid, else an error listing every problem.
     pub fn validated(self, source_name: Option<String>) -> Result<Settings, Error> {
+        self.remember_credentials();
         let errors = self.problems();
         if errors.is_empty() {
             Ok(self)
@@ -352,6 +367,19 @@ impl Settings {
             }
         }
         toml::to_string_pretty(&shown).unwrap_or_else(|e| format!("# cannot render: {e}\n"))
+    }
+}
+
+/// A Redis URL as an error shows it: the password masked; a value that is no URL not at all.
+fn shown_redis_url(url: &str) -> String {
+    let lower = url.to_ascii_lowercase();
+    if ["redis://", "rediss://", "redis+unix://", "unix://"]
+        .iter()
+        .any(|p| lower.starts_with(p))
+    {
+        crate::source::mask_url(url)
+    } else {
+        "(not a Redis URL; not shown)".into()
     }
 }
 

@@ -145,7 +145,8 @@ pub struct DeliveryResult {
     /// The platform's own code (`errcode`…).
     pub code: Option<i64>,
     pub latency: Duration,
-    /// Why it failed, already redacted by the caller (never a URL or token).
+    /// Why it failed, already scrubbed by the caller (never a URL or token) and passed through
+    /// `secrets::redact` again here.
     pub reason: Option<String>,
 }
 
@@ -172,7 +173,7 @@ impl DeliveryResult {
             status,
             code,
             latency,
-            reason: Some(reason.into()),
+            reason: Some(crate::secrets::redact(&reason.into())),
         }
     }
 
@@ -187,7 +188,7 @@ impl DeliveryResult {
             status,
             code,
             latency,
-            reason: Some(reason.into()),
+            reason: Some(crate::secrets::redact(&reason.into())),
         }
     }
 }

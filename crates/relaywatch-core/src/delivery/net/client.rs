@@ -1,7 +1,8 @@
 //! The HTTP client behind every webhook send: reqwest with a resolver that checks every
 //! address a name resolves to and hands back only those, so the connection goes to the address
 //! that was checked (no second lookup, no DNS rebinding). Rule: a request is sent only after
-//! `check_url` passed it, redirects are never followed, and errors carry redacted URLs only.
+//! `check_url` passed it, redirects are never followed, and errors name the host, never the URL
+//! (whose path, query or fragment may be the secret).
 //!
 //! With a proxy, the proxy's own address is checked the same way; the target is checked by its
 //! literal address or name, and with `http://` or `socks5h://` proxies the proxy resolves the
@@ -188,14 +189,8 @@ impl HttpClient {
     /// exchange (connect, send, body) bounded by the policy's timeout.
     pub async fn send(&self, req: &Request) -> Result<HttpResponse, NetError> {
         let raw = req.url.expose();
-        let shown = redact_url(raw);
-        let target = check_url(&self.policy, raw).map_err(|r| match r {
-            Refusal::InvalidUrl { url, reason } => NetError::InvalidUrl {
-                url_redacted: url,
-                reason,
-            },
-            other => NetError::Refused(other),
-        })?;
+        let shown = host_shown(raw);
+        let target = check_url(&self.policy, raw).map_err(|r| hide_url(r, &shown))?;
         if self.proxied && !target.host_allowed {
             if let HostKind::Name(name) = &target.host {
                 if addr::is_localhost_name(name) {
@@ -270,6 +265,39 @@ impl HttpClient {
                 latency: started.elapsed(),
             }),
         }
+    }
+}
+
+/// What an error names instead of a URL: its host (and port when one is written), never its
+/// path, query, fragment or credentials.
+pub fn host_shown(raw: &str) -> String {
+    match url::Url::parse(raw) {
+        Ok(u) => match (u.host_str(), u.port()) {
+            (Some(h), Some(p)) => format!("{h}:{p}"),
+            (Some(h), None) => h.to_string(),
+            (None, _) => "a URL without a host".into(),
+        },
+        Err(_) => "the channel's URL".into(),
+    }
+}
+
+/// A refusal of the request's URL, naming the host instead of the URL.
+fn hide_url(r: Refusal, host: &str) -> NetError {
+    let host = host.to_string();
+    match r {
+        Refusal::InvalidUrl { reason, .. } => NetError::InvalidUrl {
+            url_redacted: host,
+            reason,
+        },
+        Refusal::Scheme { scheme, .. } => Refusal::Scheme { url: host, scheme }.into(),
+        Refusal::PlainHttp { .. } => Refusal::PlainHttp { url: host }.into(),
+        Refusal::Port { port, service, .. } => Refusal::Port {
+            target: host,
+            port,
+            service,
+        }
+        .into(),
+        other => other.into(),
     }
 }
 
