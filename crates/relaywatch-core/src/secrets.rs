@@ -6,7 +6,7 @@
 //! `expose`, at the moment it is put on the wire, and every text that leaves relaywatch (error,
 //! platform reply, history, outbox `last_error`, log line, API answer, panic) passes [`redact`].
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::sync::{OnceLock, RwLock};
 
@@ -186,15 +186,19 @@ const COMMON_PIECES: [&str; 24] = [
     "channel",
 ];
 
-/// Whether a piece of a secret is worth scrubbing on its own: long enough, no common URL word,
-/// and token-like (a digit, mixed case, or 10+ characters).
-fn token_like(piece: &str) -> bool {
-    let n = piece.chars().count();
-    n >= MIN_PIECE
+/// Whether a piece of a secret is scrubbed on its own: long enough and no common URL word.
+fn worth_scrubbing(piece: &str) -> bool {
+    piece.chars().count() >= MIN_PIECE
         && !COMMON_PIECES.contains(&piece.to_ascii_lowercase().as_str())
-        && (piece.chars().any(|c| c.is_ascii_digit())
-            || (piece.chars().any(|c| c.is_uppercase()) && piece.chars().any(|c| c.is_lowercase()))
-            || n >= 10)
+}
+
+/// Whether a piece looks like a token (a digit, mixed case, or 10+ characters): scrubbed
+/// wherever it appears. Other pieces (`alerts`, `notify`) are word-like: scrubbed only as whole
+/// words, so `delivered` keeps its letters when a path says `/deliver`.
+fn token_like(piece: &str) -> bool {
+    piece.chars().any(|c| c.is_ascii_digit())
+        || (piece.chars().any(|c| c.is_uppercase()) && piece.chars().any(|c| c.is_lowercase()))
+        || piece.chars().count() >= 10
 }
 
 /// Splits `s` at URL delimiters into `out` (each piece also percent-decoded, and a Telegram
@@ -241,7 +245,7 @@ pub fn secret_pieces(value: &str) -> Vec<String> {
     }
     let mut out = vec![value.to_string()];
     for p in parts {
-        if token_like(&p) && !out.contains(&p) {
+        if worth_scrubbing(&p) && !out.contains(&p) {
             out.push(p);
         }
     }
@@ -312,21 +316,32 @@ fn lower_hex_escapes(s: &str) -> String {
 /// Every string that must not appear in output for `value`: each of its [`secret_pieces`] in
 /// each of its [`encoded_forms`]. Empty for a value shorter than [`MIN_SECRET`].
 pub fn secret_forms(value: &str) -> Vec<String> {
+    forms_by_strength(value).into_keys().collect()
+}
+
+/// [`secret_forms`], each with whether it is word-like (scrubbed only as a whole word).
+fn forms_by_strength(value: &str) -> BTreeMap<String, bool> {
+    let mut out = BTreeMap::new();
     if value.chars().count() < MIN_SECRET {
-        return Vec::new();
+        return out;
     }
-    let mut out = BTreeSet::new();
     for piece in secret_pieces(value) {
-        out.extend(encoded_forms(&piece));
+        let word = piece != value && !token_like(&piece);
+        for f in encoded_forms(&piece) {
+            let w = out.entry(f).or_insert(word);
+            *w = *w && word;
+        }
     }
-    out.into_iter().collect()
+    out
 }
 
 /// Replaces every form of a set of secret values by `***` (longest match first).
 #[derive(Default, Clone)]
 pub struct Scrubber {
     values: BTreeSet<String>,
-    needles: Vec<String>,
+    /// Each form, and whether it is word-like.
+    forms: BTreeMap<String, bool>,
+    needles: Vec<(String, bool)>,
     matcher: Option<AhoCorasick>,
 }
 
@@ -349,17 +364,20 @@ impl Scrubber {
         let mut changed = false;
         for v in values {
             if v.chars().count() >= MIN_SECRET && self.values.insert(v.to_string()) {
-                self.needles.extend(secret_forms(v));
+                for (f, word) in forms_by_strength(v) {
+                    let w = self.forms.entry(f).or_insert(word);
+                    *w = *w && word;
+                }
                 changed = true;
             }
         }
         if changed {
+            self.needles = self.forms.iter().map(|(f, w)| (f.clone(), *w)).collect();
             self.needles
-                .sort_by(|a, b| b.len().cmp(&a.len()).then(a.cmp(b)));
-            self.needles.dedup();
+                .sort_by(|a, b| b.0.len().cmp(&a.0.len()).then(a.0.cmp(&b.0)));
             self.matcher = AhoCorasick::builder()
                 .match_kind(MatchKind::LeftmostLongest)
-                .build(&self.needles)
+                .build(self.needles.iter().map(|(f, _)| f))
                 .ok();
         }
     }
@@ -375,8 +393,12 @@ impl Scrubber {
             None => text.to_string(),
             Some(m) => {
                 let mut out = String::with_capacity(text.len());
-                m.replace_all_with(text, &mut out, |_, _, dst| {
-                    dst.push_str("***");
+                m.replace_all_with(text, &mut out, |m, found, dst| {
+                    let word = self.needles[m.pattern().as_usize()].1;
+                    let alnum = |c: Option<char>| c.is_some_and(|c| c.is_alphanumeric());
+                    let inside_word = alnum(text[..m.start()].chars().next_back())
+                        || alnum(text[m.end()..].chars().next());
+                    dst.push_str(if word && inside_word { found } else { "***" });
                     true
                 });
                 out
@@ -387,7 +409,7 @@ impl Scrubber {
     /// The first form of a secret found in `text`, if any (for tests and checks).
     pub fn find_in(&self, text: &str) -> Option<&str> {
         let m = self.matcher.as_ref()?.find(text)?;
-        Some(self.needles[m.pattern().as_usize()].as_str())
+        Some(self.needles[m.pattern().as_usize()].0.as_str())
     }
 }
 
@@ -558,8 +580,13 @@ mod tests {
         assert!(out.contains("failed"), "{out}");
         assert!(!secret_forms(url).contains(&"hooks.zapier.test".to_string()));
         assert!(s.scrub("hooks.zapier.test").contains("hooks.zapier.test"));
-        // Common URL words stay: only token-like pieces are secrets on their own.
+        // Common URL words stay; word-like pieces go only as whole words.
         assert_eq!(s.scrub("the webhook services"), "the webhook services");
+        let s = Scrubber::of([&Secret::new("https://h.test/deliver/alerts")]);
+        assert_eq!(
+            s.scrub("delivered alerts, /deliver/x"),
+            "delivered ***, /***/x"
+        );
     }
 
     #[test]

@@ -316,7 +316,8 @@ impl Settings {
         e
     }
 
-    /// Makes every later `secrets::redact` scrub the passwords of the Redis URLs.
+    /// Makes every later `secrets::redact` scrub the passwords of the Redis URLs and of the
+    /// channels' proxies.
     pub fn remember_credentials(&self) {
         for url in [
             &self.source.redis_url,
@@ -327,6 +328,9 @@ impl Settings {
         .flatten()
         {
             crate::secrets::remember_url_credentials(url);
+        }
+        for p in self.channels.iter().filter_map(|c| c.proxy.as_deref()) {
+            crate::secrets::remember_url_credentials(p);
         }
     }
 
