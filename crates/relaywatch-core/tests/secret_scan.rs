@@ -770,3 +770,37 @@ fn no_secret_leaves_a_config_error() {
     sec.scan("the not-a-URL error", &format!("{text}\n{e:?}"));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// The Redis URLs' passwords: a relay Redis and a state Redis that refuse the connection, as
+/// the dashboard's status and `/api/history` report it.
+#[tokio::test]
+async fn no_redis_password_leaves_a_connection_error() {
+    let sec = Secrets::default();
+    let dir = scratch("redis");
+    let pw = sec.token("Pw");
+    let port = closed_port().await;
+    let toml = format!(
+        "[source]\nkind = \"crs\"\nredis_url = \"redis://:{pw}@127.0.0.1:{port}/0\"\nconnect_timeout_ms = 500\n\
+         [state]\nredis_url = \"redis://relay:{pw}@127.0.0.1:{port}/1\"\n"
+    );
+    let path = dir.join("relaywatch.toml");
+    std::fs::write(&path, &toml).unwrap();
+    let app = relaywatch_core::app::App::open(
+        &path,
+        SecretStore::default(),
+        relaywatch_core::app::Vault::Files(dir.join("secrets")),
+    )
+    .unwrap();
+    let status = serde_json::to_string(&app.refresh().await).unwrap();
+    assert!(status.contains("cannot connect to Redis"), "{status}");
+    sec.scan("the status after a failed refresh", &status);
+    let s = app.settings();
+    let e = relaywatch_core::app::deliveries::history(&s, None, 10)
+        .await
+        .err()
+        .expect("the state Redis refuses");
+    assert!(e.to_string().contains("cannot connect"), "{e}");
+    sec.scan("the /api/history error", &format!("{e}\n{e:?}"));
+    sec.scan("the masked config", &s.to_masked_toml());
+    let _ = std::fs::remove_dir_all(&dir);
+}
