@@ -47,7 +47,7 @@ impl fmt::Display for Secret {
 }
 
 /// Query parameters whose values are credentials.
-const SECRET_PARAMS: [&str; 7] = [
+const SECRET_PARAMS: &[&str] = &[
     "key",
     "access_token",
     "token",
@@ -55,6 +55,15 @@ const SECRET_PARAMS: [&str; 7] = [
     "sign",
     "secret",
     "api_key",
+    "apikey",
+    "api-key",
+    "auth",
+    "auth_token",
+    "password",
+    "pass",
+    "pwd",
+    "signature",
+    "client_secret",
 ];
 
 /// Make `text` safe to show, log or store: every secret this process has resolved (see
@@ -97,6 +106,10 @@ fn find_url_start(s: &str) -> Option<usize> {
 
 /// Mask the credential parts of one URL (see `redact`).
 pub fn redact_url(url: &str) -> String {
+    let (url, fragment) = match url.split_once('#') {
+        Some((u, _)) => (u, Some("#***")),
+        None => (url, None),
+    };
     let (scheme, rest) = match url.find("://") {
         Some(i) => (&url[..i + 3], &url[i + 3..]),
         None => ("", url),
@@ -125,11 +138,25 @@ pub fn redact_url(url: &str) -> String {
             || (prev2 == "webhooks" && !seg.is_empty())
             || (seg.starts_with("bot") && seg.contains(':'))
             || (prev2 == "services" && seg.starts_with('B'))
-            || (i >= 3 && segments.get(i - 3) == Some(&"services") && !seg.is_empty());
+            || (i >= 3 && segments.get(i - 3) == Some(&"services") && !seg.is_empty())
+            || (prev2 == "catch" && !seg.is_empty())
+            || (prev.eq_ignore_ascii_case("IncomingWebhook") && !seg.is_empty())
+            || (prev2.eq_ignore_ascii_case("IncomingWebhook") && !seg.is_empty())
+            || (prev.starts_with("webhookb2") && seg.contains('@'));
         masked.push(if secret && seg.starts_with("bot") {
             "bot***".to_string()
         } else if secret {
             "***".to_string()
+        } else if let Some((head, params)) = seg.split_once(';') {
+            // Path parameters (`;token=…`): every value masked.
+            let params: Vec<String> = params
+                .split(';')
+                .map(|kv| match kv.split_once('=') {
+                    Some((k, _)) => format!("{k}=***"),
+                    None => kv.to_string(),
+                })
+                .collect();
+            format!("{head};{}", params.join(";"))
         } else {
             seg.to_string()
         });
@@ -148,6 +175,7 @@ pub fn redact_url(url: &str) -> String {
         out.push('?');
         out.push_str(&params.join("&"));
     }
+    out.push_str(fragment.unwrap_or(""));
     out
 }
 
@@ -547,6 +575,20 @@ mod tests {
                 "https://user:pw@example.test/hook",
                 "https://***@example.test/hook",
             ),
+            (
+                "https://hooks.zapier.com/hooks/catch/123/ab1cd/",
+                "https://hooks.zapier.com/hooks/catch/123/***/",
+            ),
+            (
+                "https://x.webhook.office.com/webhookb2/g1@t1/IncomingWebhook/abc/g2",
+                "https://x.webhook.office.com/webhookb2/***/IncomingWebhook/***/***",
+            ),
+            (
+                "https://x.test/n?apikey=a1&auth=b2&v=1",
+                "https://x.test/n?apikey=***&auth=***&v=1",
+            ),
+            ("https://x.test/n;token=t1", "https://x.test/n;token=***"),
+            ("https://x.test/n#frag", "https://x.test/n#***"),
         ];
         for (url, want) in cases {
             assert_eq!(redact_url(url), want, "{url}");
