@@ -797,8 +797,7 @@ async fn no_redis_password_leaves_a_connection_error() {
     let s = app.settings();
     let e = relaywatch_core::app::deliveries::history(&s, None, 10)
         .await
-        .err()
-        .expect("the state Redis refuses");
+        .expect_err("the state Redis refuses");
     assert!(e.to_string().contains("cannot connect"), "{e}");
     sec.scan("the /api/history error", &format!("{e}\n{e:?}"));
     sec.scan("the masked config", &s.to_masked_toml());
