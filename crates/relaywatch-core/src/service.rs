@@ -381,29 +381,47 @@ impl ChannelSender {
     }
 }
 
-/// Refuses a channel URL secret that is not a URL without echoing it (a `{ file = … }` or
-/// `{ env = … }` reference could otherwise print any file or variable). A Telegram `url` is
-/// the bot token, not a URL.
+/// Refuses a channel URL secret that is not a URL (nor, for Telegram, a bot token) without
+/// echoing it: a `{ file = … }` or `{ env = … }` reference could otherwise print any file or
+/// variable through a test send.
 pub fn check_url_value(
     c: &ChannelSettings,
     value: &Secret,
     r: &crate::config::channels::SecretRef,
 ) -> Result<(), ServiceError> {
-    if matches!(c.kind, ChannelType::Telegram | ChannelType::File) {
-        return Ok(());
-    }
-    match url::Url::parse(value.expose()) {
-        Ok(u) if u.has_host() => Ok(()),
-        _ => Err(ServiceError::Channel {
-            channel: c.name.clone(),
-            reason: format!(
-                "the value of `channels.{}.url` (from {}) is not a URL; it must be the webhook's \
-                 https:// address",
-                c.name,
-                r.describe()
-            ),
-        }),
-    }
+    let v = value.expose();
+    let what = match c.kind {
+        ChannelType::File => return Ok(()),
+        ChannelType::Telegram => {
+            let token = v.split_once(':').is_some_and(|(id, rest)| {
+                !id.is_empty()
+                    && id.bytes().all(|b| b.is_ascii_digit())
+                    && !rest.is_empty()
+                    && rest
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+            });
+            if token {
+                return Ok(());
+            }
+            "a Telegram bot token (digits:letters, as @BotFather gives it)"
+        }
+        _ => {
+            let clean = !v.chars().any(|ch| ch.is_whitespace() || ch.is_control());
+            if clean && url::Url::parse(v).is_ok_and(|u| u.has_host()) {
+                return Ok(());
+            }
+            "a URL; it must be the webhook's https:// address"
+        }
+    };
+    Err(ServiceError::Channel {
+        channel: c.name.clone(),
+        reason: format!(
+            "the value of `channels.{}.url` (from {}) is not {what}",
+            c.name,
+            r.describe()
+        ),
+    })
 }
 
 /// Send with retries in this process (for one-shot commands that have no outbox): a

@@ -608,11 +608,19 @@ async fn no_secret_leaves_any_failure_path_of_any_channel() {
     bad_file.url = Some(SecretRef::File {
         file: dir.join("not-a-url").display().to_string(),
     });
+    // A Telegram token that is a file of several lines.
+    let passwd = format!("root:x:0:0:{}:/root:/bin/sh\n", sec.token("gecos"));
+    std::fs::write(dir.join("passwd"), &passwd).unwrap();
+    let mut bad_tg = bare("bad-tg", ChannelType::Telegram);
+    bad_tg.url = Some(SecretRef::File {
+        file: dir.join("passwd").display().to_string(),
+    });
+    bad_tg.chat_id = Some("-1".into());
     // A file channel whose folder is a file.
     std::fs::write(dir.join("occupied"), "x").unwrap();
     let mut file = bare("files", ChannelType::File);
     file.path = Some(dir.join("occupied").display().to_string());
-    all.channels.extend([bad_env, bad_file, file]);
+    all.channels.extend([bad_env, bad_file, bad_tg, file]);
     let s = settings(all.channels.clone(), &redis);
     assert!(s.problems().is_empty(), "{:?}", s.problems());
     let secrets_store = || store(all.env.clone());
@@ -637,7 +645,7 @@ async fn no_secret_leaves_any_failure_path_of_any_channel() {
             Err(e) => {
                 assert!(c.name.starts_with("bad-"), "{}: {e}", c.name);
                 let text = e.to_string();
-                assert!(text.contains("is not a URL"), "{text}");
+                assert!(text.contains("is not a"), "{text}");
                 direct.push_str(&format!("{text}\n{e:?}\n"));
             }
         }
