@@ -301,7 +301,10 @@ pub async fn enqueue_and_drain(
             match watcher.item_states(&watch_ids).await {
                 Ok(states) if drain_done(&states, deadline_ms) => return,
                 Ok(_) => {}
-                Err(e) => tracing::warn!("outbox: reading item states: {e}"),
+                Err(e) => tracing::warn!(
+                    "outbox: reading item states: {}",
+                    crate::secrets::redact(&e.to_string())
+                ),
             }
             if tokio::time::Instant::now() >= deadline {
                 return;

@@ -807,19 +807,25 @@ where
     let mut jitter = Jitter::new((cfg.clock)() ^ ((std::process::id() as u64) << 32));
     let mut stats = SenderStats::default();
     let mut tasks: JoinSet<Result<Step, OutboxError>> = JoinSet::new();
-    let record = |stats: &mut SenderStats, r: Result<Result<Step, OutboxError>, _>| match r {
-        Ok(Ok(Step::Done(Transition::Delivered))) => stats.delivered += 1,
-        Ok(Ok(Step::Done(Transition::Retrying { .. }))) => stats.retried += 1,
-        Ok(Ok(Step::Done(Transition::Dead))) => stats.dead += 1,
-        Ok(Ok(Step::Deferred)) => stats.deferred += 1,
-        Ok(Err(OutboxError::LeaseLost { .. })) => stats.lost += 1,
-        Ok(Err(e)) => {
-            tracing::warn!("outbox attempt: {e}");
-            stats.errors += 1;
-        }
-        Err(e) => {
-            tracing::warn!("outbox attempt task: {e}");
-            stats.errors += 1;
+    let record = |stats: &mut SenderStats,
+                  r: Result<Result<Step, OutboxError>, tokio::task::JoinError>| {
+        match r {
+            Ok(Ok(Step::Done(Transition::Delivered))) => stats.delivered += 1,
+            Ok(Ok(Step::Done(Transition::Retrying { .. }))) => stats.retried += 1,
+            Ok(Ok(Step::Done(Transition::Dead))) => stats.dead += 1,
+            Ok(Ok(Step::Deferred)) => stats.deferred += 1,
+            Ok(Err(OutboxError::LeaseLost { .. })) => stats.lost += 1,
+            Ok(Err(e)) => {
+                tracing::warn!("outbox attempt: {}", crate::secrets::redact(&e.to_string()));
+                stats.errors += 1;
+            }
+            Err(e) => {
+                tracing::warn!(
+                    "outbox attempt task: {}",
+                    crate::secrets::redact(&e.to_string())
+                );
+                stats.errors += 1;
+            }
         }
     };
     tokio::pin!(shutdown);
@@ -856,7 +862,7 @@ where
                     }
                 }
                 Err(e) => {
-                    tracing::warn!("outbox claim: {e}");
+                    tracing::warn!("outbox claim: {}", crate::secrets::redact(&e.to_string()));
                     stats.errors += 1;
                 }
             }
