@@ -101,41 +101,10 @@ fn scan(place: &str, text: &str, secrets: &[&str]) {
     }
 }
 
-#[test]
-fn no_secret_reaches_the_terminal() {
-    let dir = std::env::temp_dir().join(format!("rw-scan-cli-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let port = echo_receiver();
-    let closed = closed_port();
-    let (zap, teams, apikey, bearer, signing, not_url, tg) = (
-        "zpTok4c1b9e77f0a2d",
-        "tmTok88aa03be91c4e",
-        "akTok5d2e6f1a0b9c3",
-        "beTokf00dcafe1234",
-        "whsec_sgTok0a1b2c3d4e5f",
-        "693a00000000000000000000000001",
-        "7000000001:AAHtgTok99887766",
-    );
-    let secrets = [zap, teams, apikey, bearer, signing, not_url, tg];
-    let env = vec![
-        (
-            "RW_ZAP",
-            format!("http://127.0.0.1:{port}/hooks/catch/123456/{zap}/"),
-        ),
-        (
-            "RW_TEAMS",
-            format!("http://127.0.0.1:{closed}/webhookb2/x/IncomingWebhook/{teams}/y"),
-        ),
-        (
-            "RW_APIKEY",
-            format!("https://127.0.0.1:{port}/notify?apikey={apikey}"),
-        ),
-        ("RW_BEARER", bearer.to_string()),
-        ("RW_SIGNING", signing.to_string()),
-        ("RW_NOT_URL", not_url.to_string()),
-        ("RW_TG", tg.to_string()),
-    ];
-    let channels = format!(
+/// A generic channel with signing secret and bearer, one to a closed port, one over TLS to a
+/// plain port, one whose URL is no URL, a Telegram bot; all at the echo receiver `port`.
+fn channels_toml(port: u16) -> String {
+    format!(
         r#"
 [network]
 allow = ["127.0.0.0/8"]
@@ -175,7 +144,44 @@ url = {{ env = "RW_TG" }}
 chat_id = "-100200"
 api_base = "http://127.0.0.1:{port}"
 "#
+    )
+}
+
+#[test]
+fn no_secret_reaches_the_terminal() {
+    let dir = std::env::temp_dir().join(format!("rw-scan-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let port = echo_receiver();
+    let closed = closed_port();
+    let (zap, teams, apikey, bearer, signing, not_url, tg) = (
+        "zpTok4c1b9e77f0a2d",
+        "tmTok88aa03be91c4e",
+        "akTok5d2e6f1a0b9c3",
+        "beTokf00dcafe1234",
+        "whsec_sgTok0a1b2c3d4e5f",
+        "693a00000000000000000000000001",
+        "7000000001:AAHtgTok99887766",
     );
+    let secrets = [zap, teams, apikey, bearer, signing, not_url, tg];
+    let env = vec![
+        (
+            "RW_ZAP",
+            format!("http://127.0.0.1:{port}/hooks/catch/123456/{zap}/"),
+        ),
+        (
+            "RW_TEAMS",
+            format!("http://127.0.0.1:{closed}/webhookb2/x/IncomingWebhook/{teams}/y"),
+        ),
+        (
+            "RW_APIKEY",
+            format!("https://127.0.0.1:{port}/notify?apikey={apikey}"),
+        ),
+        ("RW_BEARER", bearer.to_string()),
+        ("RW_SIGNING", signing.to_string()),
+        ("RW_NOT_URL", not_url.to_string()),
+        ("RW_TG", tg.to_string()),
+    ];
+    let channels = channels_toml(port);
     let test = run(&["test", "--all"], &dir, &channels, &env);
     assert!(test.contains("Cannot POST"), "{test}");
     assert!(test.contains("is not a URL"), "{test}");

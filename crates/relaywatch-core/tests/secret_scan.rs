@@ -309,18 +309,10 @@ impl Fleet {
 }
 
 /// One channel of every type and every URL form, at `base`, with fresh secrets.
-fn fleet(tag: &str, base: &str, sec: &Secrets, dir: &std::path::Path) -> Fleet {
-    let mut f = Fleet {
-        channels: Vec::new(),
-        env: HashMap::new(),
-    };
-    let t = |name: &str| sec.token(&format!("{tag}{name}"));
-    let add = |f: &mut Fleet, name: &str, kind: ChannelType, url: String| {
-        let mut c = bare(&format!("{tag}-{name}"), kind);
-        c.url = Some(f.put(dir, &c.name.clone(), "url", sec.add(url)));
-        f.channels.push(c);
-    };
-    let urls = [
+/// Every platform's webhook URL form and the generic forms (Zapier, Teams, `?apikey=`,
+/// `?auth=`, `;token=`, `#fragment`, a bare segment), at `base`, each token from `t`.
+fn url_forms(base: &str, t: &dyn Fn(&str) -> String) -> Vec<(&'static str, ChannelType, String)> {
+    vec![
         (
             "slack",
             ChannelType::Slack,
@@ -388,8 +380,21 @@ fn fleet(tag: &str, base: &str, sec: &Secrets, dir: &std::path::Path) -> Fleet {
             format!("{base}/notify#{}", t("fr")),
         ),
         ("bare", ChannelType::Generic, format!("{base}/{}", t("br"))),
-    ];
-    for (name, kind, url) in urls {
+    ]
+}
+
+fn fleet(tag: &str, base: &str, sec: &Secrets, dir: &std::path::Path) -> Fleet {
+    let mut f = Fleet {
+        channels: Vec::new(),
+        env: HashMap::new(),
+    };
+    let t = |name: &str| sec.token(&format!("{tag}{name}"));
+    let add = |f: &mut Fleet, name: &str, kind: ChannelType, url: String| {
+        let mut c = bare(&format!("{tag}-{name}"), kind);
+        c.url = Some(f.put(dir, &c.name.clone(), "url", sec.add(url)));
+        f.channels.push(c);
+    };
+    for (name, kind, url) in url_forms(base, &t) {
         add(&mut f, name, kind, url);
     }
     for i in 0..f.channels.len() {
@@ -560,14 +565,9 @@ async fn dump_redis(url: &str) -> String {
 
 // ---- the tests ---------------------------------------------------------------------------------
 
-/// Each failure path through `ChannelSender::send` (the `test` command and the API's test send)
-/// and through the outbox (`Deliverer`: history, `last_error`, dead letters, `/api/history`).
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn no_secret_leaves_any_failure_path_of_any_channel() {
-    let logs = logs();
-    let sec = Secrets::default();
-    let dir = scratch("send");
-    let tenant = sec.token("t-tenant");
+/// The failure paths: echoing receivers, TLS on a plain port, a closed port, a silent receiver;
+/// each as (tag, base URL).
+async fn failure_paths(tenant: &str) -> Vec<(String, String)> {
     let mut paths: Vec<(String, String)> = Vec::new();
     for (tag, mode) in [
         ("e400", Mode::Echo(400)),
@@ -576,39 +576,28 @@ async fn no_secret_leaves_any_failure_path_of_any_channel() {
         ("exp", Mode::Express),
         ("fsapi", Mode::FeishuApi),
     ] {
-        let port = receiver(mode, &tenant).await;
+        let port = receiver(mode, tenant).await;
         paths.push((tag.into(), format!("http://127.0.0.1:{port}")));
     }
-    let plain = receiver(Mode::Echo(400), &tenant).await;
+    let plain = receiver(Mode::Echo(400), tenant).await;
     paths.push(("tls".into(), format!("https://127.0.0.1:{plain}")));
-    paths.push((
-        "closed".into(),
-        format!("http://127.0.0.1:{}", closed_port().await),
-    ));
-    let silent = receiver(Mode::Silent, &tenant).await;
+    let closed = closed_port().await;
+    paths.push(("closed".into(), format!("http://127.0.0.1:{closed}")));
+    let silent = receiver(Mode::Silent, tenant).await;
     paths.push(("slow".into(), format!("http://127.0.0.1:{silent}")));
+    paths
+}
 
-    let redis = relaywatch_testkit::fresh_db();
-    let mut all = Fleet {
-        channels: Vec::new(),
-        env: HashMap::new(),
-    };
-    for (tag, base) in &paths {
-        let f = fleet(tag, base, &sec, &dir);
-        all.channels.extend(f.channels);
-        all.env.extend(f.env);
-    }
-    // URL secrets that are not URLs, from env and from a file.
-    let not_url = sec.token("693a");
+/// Channels with bad values: URL secrets that are not URLs (env and file), a Telegram token
+/// that is a file of several lines, a file channel whose folder is a file.
+fn bad_channels(all: &mut Fleet, sec: &Secrets, dir: &std::path::Path) -> Vec<ChannelSettings> {
     let mut bad_env = bare("bad-env", ChannelType::Generic);
-    bad_env.url = Some(all.put(&dir, "bad-env", "url", not_url.clone()));
-    let bad_file_value = sec.token("file");
-    std::fs::write(dir.join("not-a-url"), &bad_file_value).unwrap();
+    bad_env.url = Some(all.put(dir, "bad-env", "url", sec.token("693a")));
+    std::fs::write(dir.join("not-a-url"), sec.token("file")).unwrap();
     let mut bad_file = bare("bad-file", ChannelType::Slack);
     bad_file.url = Some(SecretRef::File {
         file: dir.join("not-a-url").display().to_string(),
     });
-    // A Telegram token that is a file of several lines.
     let passwd = format!("root:x:0:0:{}:/root:/bin/sh\n", sec.token("gecos"));
     std::fs::write(dir.join("passwd"), &passwd).unwrap();
     let mut bad_tg = bare("bad-tg", ChannelType::Telegram);
@@ -616,23 +605,21 @@ async fn no_secret_leaves_any_failure_path_of_any_channel() {
         file: dir.join("passwd").display().to_string(),
     });
     bad_tg.chat_id = Some("-1".into());
-    // A file channel whose folder is a file.
     std::fs::write(dir.join("occupied"), "x").unwrap();
     let mut file = bare("files", ChannelType::File);
     file.path = Some(dir.join("occupied").display().to_string());
-    all.channels.extend([bad_env, bad_file, bad_tg, file]);
-    let s = settings(all.channels.clone(), &redis);
-    assert!(s.problems().is_empty(), "{:?}", s.problems());
-    let secrets_store = || store(all.env.clone());
+    vec![bad_env, bad_file, bad_tg, file]
+}
 
-    // 1. Direct sends (`relaywatch test`, /api/channels/X/test).
-    let msg = report();
+/// Sends `msg` to every channel once, as `relaywatch test` and `/api/channels/X/test` do;
+/// every attempt (replies, reasons, rules) and error as text.
+async fn direct_sends(s: &Settings, store: &SecretStore, msg: &Message) -> String {
     let mut direct = String::new();
     for c in &s.channels {
-        match ChannelSender::new(&s, &c.name, &secrets_store()) {
+        match ChannelSender::new(s, &c.name, store) {
             Ok(sender) => {
                 let sent = sender
-                    .send(&msg, &format!("scan:{}", c.name), chrono::Utc::now())
+                    .send(msg, &format!("scan:{}", c.name), chrono::Utc::now())
                     .await;
                 // A 200 with an error body is accepted by the platforms that judge by status.
                 assert!(
@@ -650,56 +637,44 @@ async fn no_secret_leaves_any_failure_path_of_any_channel() {
             }
         }
     }
-    sec.scan("the direct sends' replies, reasons and errors", &direct);
-    for needle in [
-        "connection refused",
-        "timed out",
-        "channel closed-",
-        "Cannot POST",
-    ] {
-        assert!(
-            direct.to_lowercase().contains(&needle.to_lowercase()),
-            "no {needle:?} in the sends: the failure paths did not run"
-        );
-    }
+    direct
+}
 
-    // 2. Unresolvable names, through a client whose resolver is a table without them.
-    let nx = fleet(
-        "nx",
-        &format!("https://no-such-host-{}.invalid", token("h")),
-        &sec,
-        &dir,
-    );
-    let s_nx = settings(nx.channels.clone(), &redis);
-    let mut nx_text = String::new();
+/// Sends to hosts that do not resolve, through a client whose resolver is a table without them
+/// (no DNS query leaves the machine).
+async fn unresolvable_sends(sec: &Secrets, dir: &std::path::Path, msg: &Message) -> String {
+    let host = format!("https://no-such-host-{}.invalid", token("h"));
+    let nx = fleet("nx", &host, sec, dir);
+    let s = settings(nx.channels.clone(), "redis://127.0.0.1:1/0");
+    let mut text = String::new();
     for c in &nx.channels {
-        let policy = NetPolicy::from_settings(&s_nx.network.allow, true, 700).unwrap();
+        let policy = NetPolicy::from_settings(&s.network.allow, true, 700).unwrap();
         let lookup: Arc<StaticLookup> =
             Arc::new(StaticLookup::new(std::iter::empty::<(&str, Vec<IpAddr>)>()));
         let client = HttpClient::with_lookup(policy, None, lookup).unwrap();
-        let sender = ChannelSender::new(&s_nx, &c.name, &store(nx.env.clone()))
+        let sender = ChannelSender::new(&s, &c.name, &store(nx.env.clone()))
             .unwrap()
             .with_client(client);
-        let sent = sender.send(&msg, "scan:nx", chrono::Utc::now()).await;
+        let sent = sender.send(msg, "scan:nx", chrono::Utc::now()).await;
         assert!(!sent.delivered());
-        nx_text.push_str(&format!("{sent:?}\n"));
+        text.push_str(&format!("{sent:?}\n"));
     }
-    sec.scan("the sends to unresolvable hosts", &nx_text);
-    assert!(
-        nx_text.contains(".invalid"),
-        "errors name the host: {nx_text}"
-    );
+    assert!(text.contains(".invalid"), "errors name the host: {text}");
+    text
+}
 
-    // 3. Through the outbox: history, last_error, dead letters.
-    let outbox = Outbox::connect(&redis, Duration::from_secs(5), outbox_config(&s))
+/// Queues `msg` for every channel and drains the outbox in this process; the drained items
+/// (history records and sends) as text.
+async fn through_outbox(s: &Settings, store: SecretStore, msg: &Message, redis: &str) -> String {
+    let outbox = Outbox::connect(redis, Duration::from_secs(5), outbox_config(s))
         .await
         .unwrap();
     let items = s
         .channels
         .iter()
-        .map(|c| Envelope::new(&c.name, &msg).item(format!("scan:{}", c.name)))
+        .map(|c| Envelope::new(&c.name, msg).item(format!("scan:{}", c.name)))
         .collect();
-    let deliverer = Arc::new(Deliverer::new(s.clone(), secrets_store()).keeping_sends());
+    let deliverer = Arc::new(Deliverer::new(s.clone(), store).keeping_sends());
     let opts = DrainOptions {
         wait: Duration::from_secs(60),
         ..DrainOptions::default()
@@ -708,10 +683,51 @@ async fn no_secret_leaves_any_failure_path_of_any_channel() {
         .await
         .unwrap();
     assert_eq!(drained.len(), s.channels.len());
-    sec.scan(
-        "the drained items (history records and sends)",
-        &format!("{drained:?}"),
-    );
+    format!("{drained:?}")
+}
+
+/// Each failure path through `ChannelSender::send` (the `test` command and the API's test send)
+/// and through the outbox (`Deliverer`: history, `last_error`, dead letters, `/api/history`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_secret_leaves_any_failure_path_of_any_channel() {
+    let logs = logs();
+    let sec = Secrets::default();
+    let dir = scratch("send");
+    let tenant = sec.token("t-tenant");
+    let redis = relaywatch_testkit::fresh_db();
+    let mut all = Fleet {
+        channels: Vec::new(),
+        env: HashMap::new(),
+    };
+    for (tag, base) in failure_paths(&tenant).await {
+        let f = fleet(&tag, &base, &sec, &dir);
+        all.channels.extend(f.channels);
+        all.env.extend(f.env);
+    }
+    let bad = bad_channels(&mut all, &sec, &dir);
+    all.channels.extend(bad);
+    let s = settings(all.channels.clone(), &redis);
+    assert!(s.problems().is_empty(), "{:?}", s.problems());
+    let msg = report();
+
+    let direct = direct_sends(&s, &store(all.env.clone()), &msg).await;
+    sec.scan("the direct sends' replies, reasons and errors", &direct);
+    for needle in [
+        "connection refused",
+        "timed out",
+        "channel closed-",
+        "cannot post",
+    ] {
+        assert!(
+            direct.to_lowercase().contains(needle),
+            "no {needle:?} in the sends: the failure paths did not run"
+        );
+    }
+    let nx = unresolvable_sends(&sec, &dir, &msg).await;
+    sec.scan("the sends to unresolvable hosts", &nx);
+
+    let drained = through_outbox(&s, store(all.env.clone()), &msg, &redis).await;
+    sec.scan("the drained items (history records and sends)", &drained);
     let history = relaywatch_core::app::deliveries::history(&s, None, 100)
         .await
         .unwrap();
