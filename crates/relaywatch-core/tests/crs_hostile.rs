@@ -520,3 +520,38 @@ async fn every_wrong_typed_key_is_skipped_with_one_warning_per_kind() {
     ])
     .await;
 }
+
+#[tokio::test]
+async fn a_key_name_that_is_not_utf8_does_not_fail_a_scan() {
+    let url = fresh_db();
+    seed(&url);
+    let before = snapshot(&url).await;
+    let mut con = redis(&url);
+    // The daily index is a string, so today's hashes are found by SCAN, which meets this name.
+    retype(&mut con, &format!("usage:daily:index:{TODAY}"), "string");
+    redis::cmd("HSET")
+        .arg(format!("usage:daily:odd-\u{fffd}:{TODAY}"))
+        .arg("requests")
+        .arg("1")
+        .exec(&mut con)
+        .unwrap();
+    let mut name = b"usage:daily:".to_vec();
+    name.extend_from_slice(&[0xff, 0xfe]);
+    name.extend_from_slice(format!(":{TODAY}").as_bytes());
+    redis::cmd("HSET")
+        .arg(name.as_slice())
+        .arg("requests")
+        .arg("1")
+        .exec(&mut con)
+        .unwrap();
+    let after = snapshot(&url).await;
+    // The valid (if odd) name counts; the one that is not UTF-8 is left out.
+    assert_eq!(after.usage_today.requests, before.usage_today.requests + 1);
+    assert_eq!(after.warnings.len(), 1, "{:?}", after.warnings);
+    assert_warned(
+        &after,
+        "index set(s) of the wrong type",
+        1,
+        &format!("usage:daily:index:{TODAY}"),
+    );
+}
