@@ -115,16 +115,40 @@ const REFUSED: &[(&str, Rule)] = &[
     ("dict://93.184.216.34:11211/stat", Rule::Scheme),
     ("javascript:alert(1)", Rule::Scheme),
     // service ports on a public address
-    ("https://93.184.216.34:22/", Rule::Port(PortFamily::RemoteShell)),
-    ("https://93.184.216.34:23/", Rule::Port(PortFamily::RemoteShell)),
+    (
+        "https://93.184.216.34:22/",
+        Rule::Port(PortFamily::RemoteShell),
+    ),
+    (
+        "https://93.184.216.34:23/",
+        Rule::Port(PortFamily::RemoteShell),
+    ),
     ("https://93.184.216.34:25/", Rule::Port(PortFamily::Mail)),
-    ("https://93.184.216.34:3306/", Rule::Port(PortFamily::Database)),
-    ("https://93.184.216.34:5432/", Rule::Port(PortFamily::Database)),
+    (
+        "https://93.184.216.34:3306/",
+        Rule::Port(PortFamily::Database),
+    ),
+    (
+        "https://93.184.216.34:5432/",
+        Rule::Port(PortFamily::Database),
+    ),
     ("https://93.184.216.34:6379/", Rule::Port(PortFamily::Cache)),
-    ("https://93.184.216.34:9200/", Rule::Port(PortFamily::Database)),
-    ("https://93.184.216.34:11211/", Rule::Port(PortFamily::Cache)),
-    ("https://93.184.216.34:27017/", Rule::Port(PortFamily::Database)),
-    ("https://hooks.example.com:6379/", Rule::Port(PortFamily::Cache)),
+    (
+        "https://93.184.216.34:9200/",
+        Rule::Port(PortFamily::Database),
+    ),
+    (
+        "https://93.184.216.34:11211/",
+        Rule::Port(PortFamily::Cache),
+    ),
+    (
+        "https://93.184.216.34:27017/",
+        Rule::Port(PortFamily::Database),
+    ),
+    (
+        "https://hooks.example.com:6379/",
+        Rule::Port(PortFamily::Cache),
+    ),
     ("https://93.184.216.34:0/", Rule::Port(PortFamily::Zero)),
     // not URLs
     ("https://1.2.3.4.5/", Rule::InvalidUrl),

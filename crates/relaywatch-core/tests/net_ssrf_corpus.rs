@@ -17,8 +17,8 @@ use std::sync::{Arc, Mutex};
 use receiver::{Receiver, Reply};
 use relaywatch_core::channels::{Body, Request};
 use relaywatch_core::delivery::net::{
-    check_proxy, check_resolved, check_url, HttpClient, Lookup, LookupFuture, NetError,
-    NetPolicy, PortFamily, StaticLookup, DEFAULT_TIMEOUT_MS, REFUSED_PORTS,
+    check_proxy, check_resolved, check_url, HttpClient, Lookup, LookupFuture, NetError, NetPolicy,
+    PortFamily, StaticLookup, DEFAULT_TIMEOUT_MS, REFUSED_PORTS,
 };
 use relaywatch_core::secrets::Secret;
 
@@ -62,12 +62,24 @@ const HOSTILE: &[(&str, &str)] = &[
     ("https://a.b.localhost./", "loopback"),
     // IDN and homoglyph hosts: IDNA maps them before the guard looks
     ("https://\u{ff11}\u{ff12}\u{ff17}.0.0.1/", "loopback"),
-    ("https://\u{ff11}\u{ff12}\u{ff17}\u{ff0e}\u{ff10}\u{ff0e}\u{ff10}\u{ff0e}\u{ff11}/", "loopback"),
+    (
+        "https://\u{ff11}\u{ff12}\u{ff17}\u{ff0e}\u{ff10}\u{ff0e}\u{ff10}\u{ff0e}\u{ff11}/",
+        "loopback",
+    ),
     ("https://127\u{3002}0\u{3002}0\u{3002}1/", "loopback"),
-    ("https://\u{24db}\u{24de}\u{24d2}\u{24d0}\u{24db}\u{24d7}\u{24de}\u{24e2}\u{24e3}/", "loopback"),
-    ("https://\u{ff4c}\u{ff4f}\u{ff43}\u{ff41}\u{ff4c}\u{ff48}\u{ff4f}\u{ff53}\u{ff54}/", "loopback"),
+    (
+        "https://\u{24db}\u{24de}\u{24d2}\u{24d0}\u{24db}\u{24d7}\u{24de}\u{24e2}\u{24e3}/",
+        "loopback",
+    ),
+    (
+        "https://\u{ff4c}\u{ff4f}\u{ff43}\u{ff41}\u{ff4c}\u{ff48}\u{ff4f}\u{ff53}\u{ff54}/",
+        "loopback",
+    ),
     ("https://\u{ff11}\u{ff10}.0.0.1/", "private"),
-    ("https://\u{ff4d}\u{ff45}\u{ff54}\u{ff41}\u{ff44}\u{ff41}\u{ff54}\u{ff41}.google.internal/", "metadata"),
+    (
+        "https://\u{ff4d}\u{ff45}\u{ff54}\u{ff41}\u{ff44}\u{ff41}\u{ff54}\u{ff41}.google.internal/",
+        "metadata",
+    ),
     ("https://metadata.google.internal\u{3002}/", "metadata"),
     // userinfo, fragment and backslash tricks: the host is what counts
     ("https://hooks.slack.com@127.0.0.1/", "loopback"),
@@ -80,7 +92,10 @@ const HOSTILE: &[(&str, &str)] = &[
     ("https://127.0.0.1\\@hooks.slack.com/", "loopback"),
     ("https://169.254.169.254\\@hooks.slack.com/", "metadata"),
     ("https://hooks.slack.com%40127.0.0.1/", "invalid-url"),
-    ("https://allowed.example@169.254.169.254/latest/meta-data/", "metadata"),
+    (
+        "https://allowed.example@169.254.169.254/latest/meta-data/",
+        "metadata",
+    ),
     ("https://evil.example@0x7f.1:8080/", "loopback"),
     // private
     ("https://10.0.0.1/", "private"),
@@ -174,7 +189,10 @@ const HOSTILE: &[(&str, &str)] = &[
     ("https://[2002::1]/", "unspecified"),
     // Teredo (2001::/32)
     ("https://[2001::1]/", "reserved"),
-    ("https://[2001:0:4136:e378:8000:63bf:3fff:fdd2]/", "reserved"),
+    (
+        "https://[2001:0:4136:e378:8000:63bf:3fff:fdd2]/",
+        "reserved",
+    ),
     ("https://[2001:0:7f00:1::1]/", "reserved"),
     ("https://[2001:0:a00:1:0:0:f5ff:fffe]/", "reserved"),
     // cloud metadata, by address, in every form
@@ -217,18 +235,27 @@ const HOSTILE: &[(&str, &str)] = &[
     ("https://[::ffff:168.63.129.16]/", "metadata"),
     ("https://[64:ff9b::a83f:8110]/", "metadata"),
     ("https://[2002:a83f:8110::]/", "metadata"),
-    ("https://[2001:0:4136:e378:8000:63bf:57c0:7eef]/", "metadata"),
+    (
+        "https://[2001:0:4136:e378:8000:63bf:57c0:7eef]/",
+        "metadata",
+    ),
     ("https://192.0.0.192/", "metadata"),
     ("https://[::ffff:192.0.0.192]/", "metadata"),
     // cloud metadata, by name
-    ("https://metadata.google.internal/computeMetadata/v1/", "metadata"),
+    (
+        "https://metadata.google.internal/computeMetadata/v1/",
+        "metadata",
+    ),
     ("https://METADATA.GOOGLE.INTERNAL./", "metadata"),
     ("https://metadata.goog/", "metadata"),
     ("https://metadata/", "metadata"),
     ("https://metadata./", "metadata"),
     ("https://instance-data/latest/", "metadata"),
     ("https://instance-data.ec2.internal/", "metadata"),
-    ("https://metadata.tencentyun.com/latest/meta-data/", "metadata"),
+    (
+        "https://metadata.tencentyun.com/latest/meta-data/",
+        "metadata",
+    ),
     ("https://metadata.platformequinix.com/metadata", "metadata"),
     ("https://metadata.packet.net/metadata", "metadata"),
     ("https://user@metadata.google.internal/", "metadata"),
@@ -319,7 +346,11 @@ fn every_refused_port_is_refused_on_a_public_looking_host() {
             let want = family.name();
             if let Err(e) = refused_under(&p, &url, want) {
                 wrong.push(e);
-            } else if *port != 0 && !check_url(&p, &url).unwrap_err().to_string().contains(service)
+            } else if *port != 0
+                && !check_url(&p, &url)
+                    .unwrap_err()
+                    .to_string()
+                    .contains(service)
             {
                 wrong.push(format!("{url}: the message lacks the service {service}"));
             }
@@ -382,7 +413,11 @@ const RESOLVED: &[(&str, &[&str], &str)] = &[
     ("sixtofour.example", &["2002:c0a8:101::1"], "private"),
     ("lan.example", &["192.168.1.20"], "private"),
     ("mixed.example", &["93.184.216.34", "10.0.0.7"], "private"),
-    ("mixed6.example", &["2606:4700::1111", "fd00::7"], "unique-local"),
+    (
+        "mixed6.example",
+        &["2606:4700::1111", "fd00::7"],
+        "unique-local",
+    ),
     ("cgnat.example", &["100.64.1.1"], "cgnat"),
     ("zero.example", &["0.0.0.0"], "unspecified"),
     ("169.254.169.254.nip.io", &["169.254.169.254"], "metadata"),
@@ -472,7 +507,10 @@ async fn dns_answers_that_change_are_checked_each_time() {
         match c.send(&json_request(url.clone())).await {
             Ok(resp) => rules.push(format!("sent {}", resp.status)),
             Err(NetError::Refused(r)) => {
-                assert!(r.to_string().contains(&format!("rule {}: ", r.rule())), "{r}");
+                assert!(
+                    r.to_string().contains(&format!("rule {}: ", r.rule())),
+                    "{r}"
+                );
                 rules.push(r.rule().name().to_string())
             }
             Err(e) => rules.push(format!("other: {e}")),
@@ -489,7 +527,11 @@ async fn dns_answers_that_change_are_checked_each_time() {
             "no-address"
         ]
     );
-    assert_eq!(rx.count(), 1, "only the first, loopback, answer was connected to");
+    assert_eq!(
+        rx.count(),
+        1,
+        "only the first, loopback, answer was connected to"
+    );
 }
 
 #[tokio::test]
@@ -510,7 +552,11 @@ async fn the_client_refuses_every_hostile_url_before_connecting() {
             Ok(resp) => wrong.push(format!("{url}: sent, status {}", resp.status)),
         }
     }
-    assert!(wrong.is_empty(), "not refused in send:\n{}", wrong.join("\n"));
+    assert!(
+        wrong.is_empty(),
+        "not refused in send:\n{}",
+        wrong.join("\n")
+    );
     assert_eq!(rx.count(), 0);
 }
 
@@ -531,7 +577,10 @@ async fn a_proxy_refused_by_the_guard_fails_permanently_naming_the_rule() {
     let lookup = Arc::new(StaticLookup::new([
         ("proxy.test", vec![IpAddr::V4(Ipv4Addr::LOCALHOST)]),
         // Only ever handed to the proxy, which is refused first: never connected to.
-        ("hooks.example", vec![IpAddr::V4(Ipv4Addr::new(93, 184, 216, 34))]),
+        (
+            "hooks.example",
+            vec![IpAddr::V4(Ipv4Addr::new(93, 184, 216, 34))],
+        ),
     ]));
     for scheme in ["socks5", "socks5h", "http"] {
         let proxy = format!("{scheme}://proxy.test:{port}");
@@ -614,15 +663,20 @@ fn good_urls_pass_the_pure_check() {
         .filter_map(|url| check_url(&p, url).err().map(|e| format!("{url}: {e}")))
         .collect();
     assert!(wrong.is_empty(), "good URLs refused:\n{}", wrong.join("\n"));
-    assert!(
-        check_resolved(&p, "hooks.example.com", &addrs(&["93.184.216.34", "2606:4700::1111"]))
-            .is_ok()
-    );
+    assert!(check_resolved(
+        &p,
+        "hooks.example.com",
+        &addrs(&["93.184.216.34", "2606:4700::1111"])
+    )
+    .is_ok());
 }
 
 #[test]
 fn a_port_opens_only_with_its_host() {
-    let p = policy(&["10.0.0.5:6379", "hooks.internal:2525", "[fd00::5]:5432"], true);
+    let p = policy(
+        &["10.0.0.5:6379", "hooks.internal:2525", "[fd00::5]:5432"],
+        true,
+    );
     for url in [
         "http://10.0.0.5:6379/",
         "http://hooks.internal:2525/",

@@ -720,7 +720,11 @@ mod tests {
         ] {
             assert!(is_metadata_addr(s.parse().unwrap()), "{s}");
         }
-        for s in ["169.254.1.1", "168.63.129.17", "2001:0:4136:e378:8000:63bf:3fff:fdd2"] {
+        for s in [
+            "169.254.1.1",
+            "168.63.129.17",
+            "2001:0:4136:e378:8000:63bf:3fff:fdd2",
+        ] {
             assert!(!is_metadata_addr(s.parse().unwrap()), "{s}");
         }
     }

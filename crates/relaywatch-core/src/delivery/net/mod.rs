@@ -237,7 +237,9 @@ impl NetPolicy {
         let name = name.map(normal_name);
         self.allow.iter().any(|r| match r {
             AllowRule::HostPort(h, p) => *p == port && name.as_deref() == Some(h.as_str()),
-            AllowRule::AddrPort(a, p) => *p == port && ip.is_some_and(|ip| ip_matches(ip, |b| b == *a)),
+            AllowRule::AddrPort(a, p) => {
+                *p == port && ip.is_some_and(|ip| ip_matches(ip, |b| b == *a))
+            }
             AllowRule::Cidr(_) | AllowRule::Host(_) => false,
         })
     }
@@ -320,7 +322,11 @@ impl std::error::Error for Refusal {}
 
 impl fmt::Display for Refusal {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "refused by the SSRF guard: rule {}: ", self.rule().name())?;
+        write!(
+            f,
+            "refused by the SSRF guard: rule {}: ",
+            self.rule().name()
+        )?;
         self.explain(f)
     }
 }
@@ -751,7 +757,12 @@ mod tests {
     #[test]
     fn only_an_entry_naming_the_port_opens_it() {
         let a = |s: &str| -> SocketAddr { s.parse().unwrap() };
-        let p = policy(&["10.0.0.0/8", "10.0.0.5:6379", "hooks.internal:2525", "cache.lan"]);
+        let p = policy(&[
+            "10.0.0.0/8",
+            "10.0.0.5:6379",
+            "hooks.internal:2525",
+            "cache.lan",
+        ]);
         assert!(check_url(&p, "https://10.0.0.5:6379/").is_ok());
         assert!(check_url(&p, "https://[::ffff:10.0.0.5]:6379/").is_ok());
         assert!(check_url(&p, "https://hooks.internal:2525/").is_ok());
@@ -764,23 +775,38 @@ mod tests {
             ("https://other.internal:2525/", PortFamily::Mail),
             ("https://cache.lan:6379/", PortFamily::Cache),
         ] {
-            assert_eq!(check_url(&p, url).unwrap_err().rule(), Rule::Port(family), "{url}");
+            assert_eq!(
+                check_url(&p, url).unwrap_err().rule(),
+                Rule::Port(family),
+                "{url}"
+            );
         }
         assert!(check_addr(&p, false, a("10.0.0.5:6379")).is_ok());
         assert_eq!(
-            check_addr(&p, false, a("10.0.0.7:6379")).unwrap_err().rule(),
+            check_addr(&p, false, a("10.0.0.7:6379"))
+                .unwrap_err()
+                .rule(),
             Rule::Port(PortFamily::Cache)
         );
         // The port entry opens the name's addresses as a bare host entry does.
         assert!(check_resolved(&p, "hooks.internal", &[a("192.168.3.3:0")]).is_ok());
         // Metadata stays shut on every port.
-        let all = policy(&["0.0.0.0/0", "::/0", "169.254.169.254:80", "168.63.129.16:32526"]);
+        let all = policy(&[
+            "0.0.0.0/0",
+            "::/0",
+            "169.254.169.254:80",
+            "168.63.129.16:32526",
+        ]);
         for url in [
             "https://169.254.169.254:80/",
             "https://168.63.129.16:32526/",
             "https://168.63.129.16/",
         ] {
-            assert_eq!(check_url(&all, url).unwrap_err().rule(), Rule::Metadata, "{url}");
+            assert_eq!(
+                check_url(&all, url).unwrap_err().rule(),
+                Rule::Metadata,
+                "{url}"
+            );
         }
     }
 }
