@@ -6,8 +6,6 @@
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-use super::ports::PortFamily;
-
 /// What a URL's host is: an address (whatever numeric form it was written in) or a name.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum HostKind {
@@ -239,8 +237,9 @@ pub enum Rule {
     Scheme,
     /// `http://` while `[network] allow_http` is off.
     PlainHttp,
-    /// A port that belongs to a service a webhook never is (see `ports`).
-    Port(PortFamily),
+    /// A port that belongs to a service a webhook never is; the refusal's full rule name
+    /// carries the family (`port:database`, see `ports` and `Refusal::rule_name`).
+    Port,
     /// A cloud metadata name or address.
     Metadata,
     /// A name that resolved to no address.
@@ -276,7 +275,7 @@ impl Rule {
             Rule::InvalidUrl => "invalid URL",
             Rule::Scheme => "scheme",
             Rule::PlainHttp => "plain http",
-            Rule::Port(f) => f.words(),
+            Rule::Port => "a refused port",
             Rule::Metadata => "cloud metadata",
             Rule::NoAddress => "no address",
             Rule::Proxy => "proxy",
@@ -297,14 +296,14 @@ impl Rule {
 }
 
 impl Rule {
-    /// The rule's name, as every refusal message carries it: `loopback`, `private`,
-    /// `metadata`, `port:database`, …
+    /// The rule's name: `loopback`, `private`, `metadata`, `port`, … (a port refusal's
+    /// message names the family too: `port:database`).
     pub fn name(self) -> &'static str {
         match self {
             Rule::InvalidUrl => "invalid-url",
             Rule::Scheme => "scheme",
             Rule::PlainHttp => "plain-http",
-            Rule::Port(f) => f.name(),
+            Rule::Port => "port",
             Rule::Metadata => "metadata",
             Rule::NoAddress => "no-address",
             Rule::Proxy => "proxy",

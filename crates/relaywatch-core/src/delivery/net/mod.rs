@@ -322,11 +322,7 @@ impl std::error::Error for Refusal {}
 
 impl fmt::Display for Refusal {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "refused by the SSRF guard: rule {}: ",
-            self.rule().name()
-        )?;
+        write!(f, "refused by the SSRF guard: rule {}: ", self.rule_name())?;
         self.explain(f)
     }
 }
@@ -338,13 +334,32 @@ impl Refusal {
             Refusal::InvalidUrl { .. } => Rule::InvalidUrl,
             Refusal::Scheme { .. } => Rule::Scheme,
             Refusal::PlainHttp { .. } => Rule::PlainHttp,
-            Refusal::Port { family, .. } => Rule::Port(*family),
+            Refusal::Port { .. } => Rule::Port,
             Refusal::Metadata { .. } => Rule::Metadata,
             Refusal::Address { range, .. } => range.rule,
             Refusal::LocalName { .. } => Rule::Loopback,
             Refusal::NoAddress { .. } => Rule::NoAddress,
             Refusal::Proxy { .. } => Rule::Proxy,
             Refusal::ProxyAddress { inner, .. } => inner.rule(),
+        }
+    }
+
+    /// The rule's full name, as the message carries it: the rule's name, or for a port its
+    /// family (`port:mail`, `port:database`, …).
+    pub fn rule_name(&self) -> &'static str {
+        match self {
+            Refusal::Port { family, .. } => family.name(),
+            Refusal::ProxyAddress { inner, .. } => inner.rule_name(),
+            other => other.rule().name(),
+        }
+    }
+
+    /// The family of a refused port.
+    pub fn port_family(&self) -> Option<PortFamily> {
+        match self {
+            Refusal::Port { family, .. } => Some(*family),
+            Refusal::ProxyAddress { inner, .. } => inner.port_family(),
+            _ => None,
         }
     }
 
@@ -732,7 +747,9 @@ mod tests {
              LAN target"
         );
         let e = check_url(&NetPolicy::default(), "https://db.example:5432/x").unwrap_err();
-        assert_eq!(e.rule(), Rule::Port(PortFamily::Database));
+        assert_eq!(e.rule(), Rule::Port);
+        assert_eq!(e.port_family(), Some(PortFamily::Database));
+        assert_eq!(e.rule_name(), "port:database");
         assert_eq!(
             e.to_string(),
             "refused by the SSRF guard: rule port:database: https://db.example:5432/x: port 5432 \
@@ -776,8 +793,8 @@ mod tests {
             ("https://cache.lan:6379/", PortFamily::Cache),
         ] {
             assert_eq!(
-                check_url(&p, url).unwrap_err().rule(),
-                Rule::Port(family),
+                check_url(&p, url).unwrap_err().port_family(),
+                Some(family),
                 "{url}"
             );
         }
@@ -785,8 +802,8 @@ mod tests {
         assert_eq!(
             check_addr(&p, false, a("10.0.0.7:6379"))
                 .unwrap_err()
-                .rule(),
-            Rule::Port(PortFamily::Cache)
+                .rule_name(),
+            "port:cache"
         );
         // The port entry opens the name's addresses as a bare host entry does.
         assert!(check_resolved(&p, "hooks.internal", &[a("192.168.3.3:0")]).is_ok());
