@@ -702,3 +702,42 @@ fn a_port_opens_only_with_its_host() {
     assert_eq!(e.rule(), relaywatch_core::delivery::net::Rule::Port);
     assert_eq!(e.port_family(), Some(PortFamily::Database));
 }
+
+/// The port numbers the README lists after `` `port:<family>` ``, ranges (`2375–2377`) expanded.
+fn readme_ports(readme: &str, family: &str) -> Vec<u16> {
+    let tag = format!("`{family}`");
+    let start = readme
+        .find(&tag)
+        .unwrap_or_else(|| panic!("README does not list {family}"))
+        + tag.len();
+    let rest = &readme[start..];
+    let end = rest.find(['`', ';']).unwrap_or(rest.len());
+    let mut ports = Vec::new();
+    for item in rest[..end].split([',', ':']).map(str::trim) {
+        let item = item.trim_end_matches('.');
+        let item = item.split_whitespace().last().unwrap_or("");
+        match item.split_once('–') {
+            Some((a, b)) => {
+                let (a, b): (u16, u16) = (a.parse().unwrap(), b.parse().unwrap());
+                ports.extend(a..=b);
+            }
+            None => ports.extend(item.parse::<u16>().ok()),
+        }
+    }
+    ports
+}
+
+#[test]
+fn the_readme_lists_exactly_the_refused_ports() {
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../README.md"))
+        .expect("README.md");
+    let readme = readme.split_whitespace().collect::<Vec<_>>().join(" ");
+    for family in PortFamily::ALL {
+        let want: Vec<u16> = family.ports().map(|(p, _)| p).collect();
+        assert_eq!(
+            readme_ports(&readme, family.name()),
+            want,
+            "README's {family} list"
+        );
+    }
+}
