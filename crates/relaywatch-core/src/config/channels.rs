@@ -140,7 +140,8 @@ pub struct ChannelSettings {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct NetworkSettings {
-    /// CIDRs or host names that may be reached although private or loopback.
+    /// CIDRs or host names that may be reached although private or loopback; an entry with a
+    /// port (`10.0.0.5:6379`, `hooks.internal:2525`) also opens that refused port on that host.
     pub allow: Vec<String>,
     pub timeout_ms: u64,
     /// Permit plain `http://` webhook URLs.
@@ -363,7 +364,7 @@ pub fn delivery_problems(
     }
     for (i, a) in n.allow.iter().enumerate() {
         if a.trim().is_empty() || a.contains("://") || a.contains(' ') {
-            err(&mut e, format!("network.allow[{i}]"), format!("{a:?}"), "give a CIDR such as 10.0.0.0/8 or a host name such as hooks.internal, without a scheme");
+            err(&mut e, format!("network.allow[{i}]"), format!("{a:?}"), "give a CIDR such as 10.0.0.0/8, a host name such as hooks.internal, or a host and port such as 10.0.0.5:6379, without a scheme");
         }
     }
     if !(1..=50).contains(&d.attempts) {
