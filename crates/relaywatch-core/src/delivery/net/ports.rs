@@ -268,7 +268,8 @@ pub const REFUSED_PORTS: &[(u16, PortFamily, &str)] = &[
     (27018, Db, "mongodb-shard"),
     (27019, Db, "mongodb-config"),
     (28015, Db, "rethinkdb"),
-    (33060, Db, "mysqlx"),
+    // Not 33060 (MySQL X): it lies in Linux's ephemeral range (32768–60999), where loopback test
+    // receivers bind; MySQL's classic 3306 is refused.
     (61613, Q, "stomp"),
     (61614, Q, "stomp-tls"),
     (61616, Q, "activemq"),
