@@ -4,7 +4,7 @@
 //! path, per-token price times tokens on the detailed path), so a total equals CRS's to the last
 //! bit, not just to the cent.
 
-use super::table::{or_zero, truthy, ModelPrice, Pricing};
+use super::table::{or_zero, JsPrice, ModelPrice, PriceField, Pricing};
 use super::{CostBreakdown, TokenCounts};
 
 /// A row of CRS's static fallback table (`MODEL_PRICING` in `costCalculator.js`), USD per Mtok.
@@ -107,8 +107,9 @@ impl Pricing {
                 let is_openai = model.contains("gpt")
                     || model.contains("o1")
                     || p.litellm_provider.as_deref() == Some("openai");
-                if is_openai && !truthy(p.cache_creation_input_token_cost) && usage.cache_create > 0
-                {
+                // `!pricingData.cache_creation_input_token_cost`: a string such as "0" is truthy.
+                let has_write_price = p.js(PriceField::CacheCreate).is_some_and(|v| v.truthy);
+                if is_openai && !has_write_price && usage.cache_create > 0 {
                     cache_write = input;
                 }
                 (sp(input, output, cache_write, cache_read), false)
@@ -157,35 +158,35 @@ impl Pricing {
 
         let prices = detailed_prices(pricing, use_long_context_pricing, is_claude);
 
-        let input = input_tokens * prices.input;
-        let output = (usage.output as f64) * prices.output;
+        // JavaScript's `*` makes a number of a non-number price.
+        let input = input_tokens * prices.input.num;
+        let output = (usage.output as f64) * prices.output.num;
         let cache_write = if usage.ephemeral_5m > 0 || usage.ephemeral_1h > 0 {
-            let ephemeral_5m = (usage.ephemeral_5m as f64) * prices.cache_create;
-            let ephemeral_1h = (usage.ephemeral_1h as f64) * prices.ephemeral_1h;
+            let ephemeral_5m = (usage.ephemeral_5m as f64) * prices.cache_create.num;
+            let ephemeral_1h = (usage.ephemeral_1h as f64) * prices.ephemeral_1h.num;
             ephemeral_5m + ephemeral_1h
         } else if usage.cache_create > 0 {
-            cache_creation_tokens * prices.cache_create
+            cache_creation_tokens * prices.cache_create.num
         } else {
             0.0
         };
-        let cache_read = cache_read_tokens * prices.cache_read;
+        let cache_read = cache_read_tokens * prices.cache_read.num;
         let total = input + output + cache_write + cache_read;
-        // `isValidPricingServiceResult`: `pricing.ephemeral1h` is not checked, but a non-finite
-        // 1h price with 1h tokens makes `cacheCreateCost` non-finite.
-        let all_finite = [
+        // `isValidPricingServiceResult`: four prices of type number and finite (`pricing.ephemeral1h`
+        // is not checked, but a non-finite 1h price with 1h tokens makes `cacheCreateCost`
+        // non-finite), and five finite costs.
+        let valid = [
             prices.input,
             prices.output,
             prices.cache_create,
             prices.cache_read,
-            input,
-            output,
-            cache_write,
-            cache_read,
-            total,
         ]
         .iter()
-        .all(|v| v.is_finite());
-        all_finite.then_some(CostBreakdown {
+        .all(|p| p.is_finite_number())
+            && [input, output, cache_write, cache_read, total]
+                .iter()
+                .all(|v| v.is_finite());
+        valid.then_some(CostBreakdown {
             input,
             output,
             cache_write,
@@ -196,77 +197,69 @@ impl Pricing {
     }
 }
 
-/// Per-token prices chosen by the detailed path.
+/// Per-token prices chosen by the detailed path, as JavaScript holds them.
 struct DetailedPrices {
-    input: f64,
-    output: f64,
-    cache_create: f64,
-    cache_read: f64,
-    ephemeral_1h: f64,
+    input: JsPrice,
+    output: JsPrice,
+    cache_create: JsPrice,
+    cache_read: JsPrice,
+    ephemeral_1h: JsPrice,
 }
 
+/// `pricingService.calculateCost`'s choice of prices: `x || 0` and `x || y || 0` keep the first
+/// truthy value as it is, `x !== null && x !== undefined ? x : …` keeps `x` as it is (even `0`
+/// or `""`), and arithmetic makes a number.
 fn detailed_prices(p: &ModelPrice, long: bool, is_claude: bool) -> DetailedPrices {
-    let base_input = or_zero(p.input_cost_per_token);
-    // `x !== null && x !== undefined`, then the raw value.
-    let input = match (long, p.input_cost_per_token_above_200k_tokens) {
+    use PriceField as F;
+    let base_input = p.js_or_zero(F::Input);
+    let input = match (long, p.js(F::Input200k)) {
         (false, _) => base_input,
         (true, Some(v)) => v,
-        (true, None) if is_claude => base_input * 2.0,
+        (true, None) if is_claude => JsPrice::number(base_input.num * 2.0),
         (true, None) => base_input,
     };
-    let base_output = or_zero(p.output_cost_per_token);
-    let output = match (long, p.output_cost_per_token_above_200k_tokens) {
+    let base_output = p.js_or_zero(F::Output);
+    let output = match (long, p.js(F::Output200k)) {
         (true, Some(v)) => v,
         _ => base_output,
     };
 
-    let first_truthy = |a: Option<f64>, b: Option<f64>| {
-        if truthy(a) {
-            or_zero(a)
-        } else {
-            or_zero(b)
-        }
-    };
     let (mut cache_create, mut cache_read, mut ephemeral_1h) = if long {
         let cache_create = if is_claude {
-            or_zero(p.cache_creation_input_token_cost_above_200k_tokens)
+            p.js_or_zero(F::CacheCreate200k)
         } else {
-            first_truthy(
-                p.cache_creation_input_token_cost_above_200k_tokens,
-                p.cache_creation_input_token_cost,
-            )
+            p.js_or_zero(F::CacheCreate200k)
+                .or(p.js_or_zero(F::CacheCreate))
         };
         let cache_read = if is_claude {
-            or_zero(p.cache_read_input_token_cost_above_200k_tokens)
+            p.js_or_zero(F::CacheRead200k)
         } else {
-            first_truthy(
-                p.cache_read_input_token_cost_above_200k_tokens,
-                p.cache_read_input_token_cost,
-            )
+            p.js_or_zero(F::CacheRead200k)
+                .or(p.js_or_zero(F::CacheRead))
         };
-        let ephemeral_1h = match p.cache_creation_input_token_cost_above_1hr_above_200k_tokens {
+        let ephemeral_1h = match p.js(F::CacheCreate1h200k) {
             Some(v) => v,
-            None if is_claude => 0.0,
-            None => or_zero(p.cache_creation_input_token_cost_above_1hr),
+            None if is_claude => JsPrice::ZERO,
+            None => p.js_or_zero(F::CacheCreate1h),
         };
         (cache_create, cache_read, ephemeral_1h)
     } else {
         (
-            or_zero(p.cache_creation_input_token_cost),
-            or_zero(p.cache_read_input_token_cost),
-            or_zero(p.cache_creation_input_token_cost_above_1hr),
+            p.js_or_zero(F::CacheCreate),
+            p.js_or_zero(F::CacheRead),
+            p.js_or_zero(F::CacheCreate1h),
         )
     };
 
     if is_claude {
-        if !truthy(Some(cache_create)) {
-            cache_create = input * CLAUDE_WRITE_5M;
+        if !cache_create.truthy {
+            cache_create = JsPrice::number(input.num * CLAUDE_WRITE_5M);
         }
-        if !truthy(Some(cache_read)) {
-            cache_read = input * CLAUDE_READ;
+        if !cache_read.truthy {
+            cache_read = JsPrice::number(input.num * CLAUDE_READ);
         }
-        if !truthy(Some(ephemeral_1h)) {
-            ephemeral_1h = input * CLAUDE_WRITE_1H;
+        if !ephemeral_1h.truthy {
+            ephemeral_1h = JsPrice::number(input.num * CLAUDE_WRITE_1H);
         }
     }
 
@@ -636,6 +629,89 @@ mod tests {
         // 5m only: 0 × ∞ is NaN in JavaScript too, so the same fallback.
         let c = p.cost(&split(0, 0, 100_000, 0, 0), "claude-inf");
         assert!((c.total - 0.25).abs() < 1e-15);
+    }
+
+    #[test]
+    fn non_number_price_fails_the_detailed_check_as_in_crs() {
+        // Claude entry per token: input 3e-6, read 3e-7, 1h write 6e-6; the 5m write price
+        // varies. Usage: 1M input, 100k 5m + 200k 1h write.
+        let u = split(1_000_000, 0, 100_000, 200_000, 0);
+        let entry = |write: &str, one_hour: &str| {
+            table(&format!(
+                r#"{{"claude-s": {{"input_cost_per_token": 3e-6, "output_cost_per_token": 1.5e-5,
+                     "cache_read_input_token_cost": 3e-7,
+                     "cache_creation_input_token_cost": {write},
+                     "cache_creation_input_token_cost_above_1hr": {one_hour},
+                     "litellm_provider": "anthropic"}}}}"#
+            ))
+        };
+        // A number: detailed path, 3 + 100k × 3.75e-6 + 200k × 6e-6 = 3 + 0.375 + 1.2 = 4.575.
+        let c = entry("3.75e-6", "6e-6").cost(&u, "claude-s");
+        assert!((c.total - 4.575).abs() < 1e-12);
+        // A string: `"3.75e-6" || 0` keeps the string, `isFiniteNumber` rejects it, and the
+        // legacy path bills all 300k write tokens at ("3.75e-6" × 1e6) = 3.75 per Mtok:
+        // 3 + 0.3 × 3.75 = 4.125.
+        let c = entry(r#""3.75e-6""#, "6e-6").cost(&u, "claude-s");
+        assert!(!c.used_fallback);
+        assert!((c.total - 4.125).abs() < 1e-12);
+        // An empty string is falsy: `"" || 0` is the number 0, then the Claude multiplier
+        // 1.25 × 3e-6 = 3.75e-6 applies, and the detailed result stands: 4.575.
+        let c = entry(r#""""#, "6e-6").cost(&u, "claude-s");
+        assert!((c.total - 4.575).abs() < 1e-12);
+        // The 1h price is not checked: a numeric string multiplies as a number, 4.575 again.
+        let c = entry("3.75e-6", r#""6e-6""#).cost(&u, "claude-s");
+        assert!((c.total - 4.575).abs() < 1e-12);
+        // `true` is truthy and not a number: legacy path, where (true || 0) × 1e6 is 1e6 USD
+        // per Mtok: 3 + 300_000 / 1e6 × 1e6 = 300_003.
+        let c = entry("true", "6e-6").cost(&u, "claude-s");
+        assert!((c.total - (3.0 + 300_000.0)).abs() < 1e-6);
+    }
+
+    #[test]
+    fn non_number_200k_price_is_kept_even_when_falsy() {
+        // `x !== null && x !== undefined ? x : …` keeps "" for a non-Claude [1m] model above
+        // 200k; it is not a number, so CRS takes the legacy path with the entry (read as the
+        // number 0 it would have made the input free): input 300_000 / 1e6 × 1.25 = 0.375,
+        // and no 200k+ output tier: 100_000 / 1e6 × 10 = 1.
+        let p = table(
+            r#"{"gemini-y": {"input_cost_per_token": 1.25e-6, "output_cost_per_token": 1e-5,
+                 "input_cost_per_token_above_200k_tokens": "",
+                 "output_cost_per_token_above_200k_tokens": 1.5e-5,
+                 "litellm_provider": "vertex_ai"}}"#,
+        );
+        let c = p.cost(&usage(300_000, 100_000, 0, 0), "gemini-y[1m]");
+        assert!((c.input - 0.375).abs() < 1e-15);
+        assert!(
+            (c.output - 1.0).abs() < 1e-15,
+            "legacy path: no 200k+ output tier"
+        );
+        // The same entry with a number there takes the 200k+ output tier: 100k × 1.5e-5 = 1.5.
+        let p = table(
+            r#"{"gemini-y": {"input_cost_per_token": 1.25e-6, "output_cost_per_token": 1e-5,
+                 "input_cost_per_token_above_200k_tokens": 0,
+                 "output_cost_per_token_above_200k_tokens": 1.5e-5,
+                 "litellm_provider": "vertex_ai"}}"#,
+        );
+        let c = p.cost(&usage(300_000, 100_000, 0, 0), "gemini-y[1m]");
+        assert_eq!(c.input, 0.0, "a numeric 0 is kept: 200k+ input is free");
+        assert!((c.output - 1.5).abs() < 1e-15);
+    }
+
+    #[test]
+    fn openai_write_price_string_zero_is_truthy() {
+        // `!pricingData.cache_creation_input_token_cost` is false for "0", so CRS does not bill
+        // cache creation as input: ("0" || 0) × 1e6 = 0.
+        let p = table(
+            r#"{"gpt-z": {"input_cost_per_token": 1e-6, "cache_creation_input_token_cost": "0",
+                 "litellm_provider": "openai"}}"#,
+        );
+        assert_eq!(p.cost(&usage(0, 0, 1_000_000, 0), "gpt-z").cache_write, 0.0);
+        // A repeated field keeps its last value and kind: a number 0 is falsy, so input price.
+        let p = table(
+            r#"{"gpt-z": {"input_cost_per_token": 1e-6, "cache_creation_input_token_cost": "0",
+                 "cache_creation_input_token_cost": 0, "litellm_provider": "openai"}}"#,
+        );
+        assert_eq!(p.cost(&usage(0, 0, 1_000_000, 0), "gpt-z").cache_write, 1.0);
     }
 
     #[test]
