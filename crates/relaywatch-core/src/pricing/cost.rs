@@ -525,6 +525,24 @@ mod tests {
     }
 
     #[test]
+    fn crs_own_test_cases_for_the_fallback() {
+        // CRS's tests/costCalculator.test.js (v1.1.314), with the bundled list in place of its
+        // mock (neither model has an entry, fuzzily either).
+        let p = Pricing::bundled();
+        // "falls back to unknown pricing for detailed-cache requests with missing model
+        // pricing": 1000×3/1e6 + 500×15/1e6 + 200×3.75/1e6 + 100×0.3/1e6
+        //   = 0.003 + 0.0075 + 0.00075 + 0.00003 = 0.01128.
+        let c = p.cost(&split(1_000, 500, 100, 100, 100), "kimi-k2.5");
+        assert!(c.used_fallback);
+        assert!((c.total - 0.01128).abs() < 1e-10);
+        // "falls back instead of throwing for unknown long-context models":
+        // 250_000×3/1e6 + 1000×15/1e6 = 0.75 + 0.015 = 0.765.
+        let c = p.cost(&usage(250_000, 1_000, 0, 0), "mystery-model[1m]");
+        assert!(c.used_fallback);
+        assert!((c.total - 0.765).abs() < 1e-10);
+    }
+
+    #[test]
     fn unknown_model_with_1h_only_split_bills_it_at_the_5m_write_price() {
         // 1h-only: 200_000 / 1e6 × 3.75 = 0.75 (the unknown row has no 1h price);
         // input 10_000 / 1e6 × 3 = 0.03; total 0.78.
