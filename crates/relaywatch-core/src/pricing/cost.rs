@@ -172,9 +172,9 @@ impl Pricing {
         };
         let cache_read = cache_read_tokens * prices.cache_read.num;
         let total = input + output + cache_write + cache_read;
-        // `isValidPricingServiceResult`: four prices of type number and finite (`pricing.ephemeral1h`
-        // is not checked, but a non-finite 1h price with 1h tokens makes `cacheCreateCost`
-        // non-finite), and five finite costs.
+        // `isValidPricingServiceResult`: four prices of type number and finite
+        // (`pricing.ephemeral1h` is not checked, but a non-finite 1h price with 1h tokens makes
+        // `cacheCreateCost` non-finite), and five finite costs.
         let valid = [
             prices.input,
             prices.output,
