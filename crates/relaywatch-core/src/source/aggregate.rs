@@ -82,9 +82,14 @@ pub fn aggregate(mut data: RelayData, pricing: &Pricing, scope: Scope) -> Snapsh
     let total_cost = if data.lifetime_models.is_empty() {
         data.lifetime_cost_fallback
             .map(|u| {
-                pricing
-                    .cost(&u.token_counts(), LIFETIME_FALLBACK_MODEL)
-                    .total
+                // `getAllApiKeysFast` builds `usage.total` without the ephemeral split, so CRS
+                // prices it on the legacy path: all cache creation at the 5m write price.
+                let tokens = crate::pricing::TokenCounts {
+                    ephemeral_5m: 0,
+                    ephemeral_1h: 0,
+                    ..u.token_counts()
+                };
+                pricing.cost(&tokens, LIFETIME_FALLBACK_MODEL).total
             })
             .unwrap_or(0.0)
     } else {
