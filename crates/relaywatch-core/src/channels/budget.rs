@@ -169,39 +169,54 @@ fn split<F: Fn(&Message) -> String>(
     render: &F,
 ) -> Vec<Message> {
     let mut parts: Vec<Message> = Vec::new();
+    // Parts are measured with the longest "(i/n)" they may get, so the suffix never overflows.
+    let probe = Message {
+        title: format!("{} (99/99)", m.title),
+        ..m.clone()
+    };
     let mut current = Message {
         sections: Vec::new(),
-        ..m.clone()
+        ..probe.clone()
+    };
+    let bare = || Message {
+        sections: Vec::new(),
+        facts: Vec::new(),
+        summary: None,
+        charts: Vec::new(),
+        ..probe.clone()
+    };
+    let fits_with = |part: &Message, s: &Section| {
+        let mut candidate = part.clone();
+        candidate.sections.push(s.clone());
+        measure(&render(&candidate), unit) <= max
     };
     for original in &m.sections {
         let s = trim_section(original, MIN_ROWS, m.lang);
-        let mut candidate = current.clone();
-        candidate.sections.push(s.clone());
-        if measure(&render(&candidate), unit) <= max {
-            current = candidate;
+        if fits_with(&current, &s) {
+            current.sections.push(s);
             continue;
         }
-        if !current.sections.is_empty() {
-            parts.push(current);
-            current = Message {
-                sections: Vec::new(),
-                facts: Vec::new(),
-                summary: None,
-                charts: Vec::new(),
-                ..m.clone()
-            };
+        // A part that has something (sections, or the facts of the first) is closed first.
+        if !(current.sections.is_empty() && current.facts.is_empty() && current.summary.is_none()) {
+            parts.push(std::mem::replace(&mut current, bare()));
+            if fits_with(&current, &s) {
+                current.sections.push(s);
+                continue;
+            }
         }
         let fitted = fitting_section(&current, original, max, unit, render);
         current.sections.push(fitted);
     }
     parts.push(current);
     let n = parts.len();
-    if n > 1 {
-        for (i, p) in parts.iter_mut().enumerate() {
-            p.title = format!("{} ({}/{n})", p.title, i + 1);
-            if i > 0 {
-                p.charts.clear();
-            }
+    for (i, p) in parts.iter_mut().enumerate() {
+        p.title = if n > 1 {
+            format!("{} ({}/{n})", m.title, i + 1)
+        } else {
+            m.title.clone()
+        };
+        if i > 0 {
+            p.charts.clear();
         }
     }
     parts
@@ -236,5 +251,66 @@ mod tests {
             assert!(markdown::render(p).len() <= 900, "{}", markdown::render(p));
         }
         assert!(parts[0].title.ends_with(&format!("(1/{})", parts.len())));
+    }
+
+    #[test]
+    fn a_huge_cell_is_capped_and_rows_are_never_lost_silently() {
+        let (_, mut report) = samples::all(Lang::En).remove(0);
+        let table = report.sections[0].table.as_mut().unwrap();
+        let rows = table.rows.len();
+        table.rows[0][1] = format!("K **{}", "y".repeat(10_000));
+        for max in [4096, 2500, 1200] {
+            for p in fit(&report, max, SizeUnit::Bytes, markdown::render) {
+                let text = markdown::render(&p);
+                assert!(text.len() <= max, "{max}: {} bytes", text.len());
+                assert!(!text.contains(&"y".repeat(CELL_COLUMNS)));
+                if let Some(t) = p.sections.iter().find_map(|s| s.table.as_ref()) {
+                    let shown = t.rows.iter().filter(|r| !r[0].is_empty()).count();
+                    if shown < rows {
+                        assert!(text.contains("more"), "{max}: rows lost silently\n{text}");
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_section_alone_over_the_budget_keeps_its_more_row() {
+        let (_, report) = samples::all(Lang::En).remove(0);
+        let s = &report.sections[0];
+        let rows = s.table.as_ref().unwrap().rows.len();
+        let trimmed = trim_section(s, 0, Lang::En);
+        let t = trimmed.table.unwrap();
+        assert_eq!(t.rows.len(), 1);
+        assert!(t.rows[0].contains(&format!("+{rows} more")), "{:?}", t.rows);
+        // A budget so small that the message is split: every table that shows fewer rows than
+        // it has ends in its "+N more" row.
+        let parts = fit(&report, 600, SizeUnit::Bytes, markdown::render);
+        assert!(parts.len() > 1);
+        let mut checked = 0;
+        for p in &parts {
+            assert!(markdown::render(p).len() <= 600 || p.sections.len() <= 1);
+            for s in &p.sections {
+                let (Some(t), Some(orig)) = (
+                    s.table.as_ref(),
+                    report.sections.iter().find(|o| o.title == s.title),
+                ) else {
+                    continue;
+                };
+                let full = orig.table.as_ref().unwrap().rows.len();
+                if t.rows.len() <= full && t.rows != orig.table.as_ref().unwrap().rows {
+                    let last = t.rows.last().unwrap();
+                    assert!(last.iter().any(|c| c.ends_with(" more")), "{:?}", t.rows);
+                    checked += 1;
+                }
+            }
+        }
+        assert!(checked > 0);
+    }
+
+    #[test]
+    fn cleaned_messages_are_not_capped() {
+        let (_, report) = samples::all(Lang::ZhCn).remove(0);
+        assert_eq!(cap_texts(&report), report);
     }
 }

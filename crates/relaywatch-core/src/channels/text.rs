@@ -235,9 +235,9 @@ fn markdown_with(s: &str, backslashed: &[char]) -> String {
     out
 }
 
-/// The longest run of whole lines of `s` whose measure is at most `max`, then a line "…": the
-/// last resort when a rendered text is over a platform's limit, so a cut never falls inside a
-/// cell, a `**` pair or a character. Lines longer than `max` on their own are left out.
+/// The longest run of whole leading lines of `s` that, with a last line "…", measures at most
+/// `max`: the last resort when a rendered text is over a platform's limit, so a cut never falls
+/// inside a cell, a `**` pair or a character. `s` itself when it fits.
 pub fn cut_lines(s: &str, max: usize, measure: impl Fn(&str) -> usize) -> String {
     if measure(s) <= max {
         return s.to_string();
@@ -270,4 +270,46 @@ pub(crate) fn reason_text(body: &[u8]) -> String {
         out.push('…');
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_dialect_defuses_links_entities_and_controls() {
+        let data = "[x](http://evil.example) &amp; <b>\u{0}\u{7}\u{1b}\u{202E}\n**b**";
+        assert_eq!(
+            escape_mrkdwn(data),
+            "[x]\u{200B}(http:\u{200B}//evil.example) &amp;amp; &lt;b&gt; **b**"
+        );
+        assert_eq!(escape_html(data), escape_mrkdwn(data));
+        assert_eq!(
+            escape_robot_markdown(data),
+            "[x]\u{200B}(http:\u{200B}//evil.example) &amp;amp; &lt;b&gt; \\*\\*b\\*\\*"
+        );
+        assert_eq!(escape_card_markdown("~~s~~ &lt;"), "\\~\\~s\\~\\~ &amp;lt;");
+        assert_eq!(
+            escape_discord(data),
+            "\\[x\\]\u{200B}(http:\u{200B}//evil.example) &amp; \\<b\\> \\*\\*b\\*\\*"
+        );
+        assert_eq!(plain("a\tb\u{2066}c"), "a bc");
+    }
+
+    #[test]
+    fn cuts_fall_between_lines() {
+        let text = "**a**\n**bb**\n**ccc**";
+        assert_eq!(cut_lines(text, 100, str::len), text);
+        assert_eq!(cut_lines(text, 16, str::len), "**a**\n**bb**\n…");
+        assert_eq!(cut_lines(text, 9, str::len), "**a**\n…");
+        assert_eq!(cut_lines("研发部研发部", 4, str::len), "…");
+        let table = text_table(&Table {
+            columns: vec![crate::render::message::Column {
+                header: "Key".into(),
+                align: Align::Left,
+            }],
+            rows: vec![vec!["a\u{0}\nb\u{202E}".into()]],
+        });
+        assert_eq!(table, vec!["Key", "---", "a b"]);
+    }
 }
