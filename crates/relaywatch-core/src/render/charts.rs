@@ -372,8 +372,10 @@ impl<'a> Ctx<'a> {
         h: HAlign,
         v: VAlign,
     ) {
+        // Whatever a label comes from, no control or bidi character is drawn (`clean`).
+        let text: String = t.into().chars().filter_map(clean::line_char).collect();
         self.texts.push(Label {
-            text: t.into(),
+            text,
             x,
             y,
             size: self.s(size),
