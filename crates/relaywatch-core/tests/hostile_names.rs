@@ -138,17 +138,16 @@ impl Encoded {
     }
 }
 
-/// Every platform's texts for `m`, each request checked against its limit on the way.
-fn encode_all(m: &Message, lang: Lang) -> Vec<Encoded> {
-    let mut out = Vec::new();
-    let all_strings = |reqs: &[Request]| {
-        let mut s = Vec::new();
-        for r in reqs {
-            strings(&json(r), &mut s);
-        }
-        s
-    };
+fn all_strings(reqs: &[Request]) -> Vec<String> {
+    let mut s = Vec::new();
+    for r in reqs {
+        strings(&json(r), &mut s);
+    }
+    s
+}
 
+/// Slack: every block text within 3000 characters, at most 50 blocks.
+fn slack_texts(m: &Message, lang: Lang) -> Encoded {
     let reqs = slack::encode(m, &ctx(lang, None));
     for r in &reqs {
         let v = json(r);
@@ -161,8 +160,11 @@ fn encode_all(m: &Message, lang: Lang) -> Vec<Encoded> {
         }
         assert!(v["blocks"].as_array().unwrap().len() <= slack::MAX_BLOCKS);
     }
-    out.push(Encoded::new("slack", all_strings(&reqs), "&amp;amp;"));
+    Encoded::new("slack", all_strings(&reqs), "&amp;amp;")
+}
 
+/// Discord: a description within 4096 characters, the embeds within 6000 together.
+fn discord_texts(m: &Message, lang: Lang) -> Encoded {
     let reqs = discord::encode(m, &ctx(lang, None));
     for r in &reqs {
         let v = json(r);
@@ -177,40 +179,47 @@ fn encode_all(m: &Message, lang: Lang) -> Vec<Encoded> {
         }
         assert!(total <= discord::EMBEDS_TOTAL_MAX, "discord embeds {total}");
     }
-    out.push(Encoded::new("discord", all_strings(&reqs), "&amp;"));
+    Encoded::new("discord", all_strings(&reqs), "&amp;")
+}
 
+/// DingTalk: every body within 20 000 bytes.
+fn dingtalk_texts(m: &Message, lang: Lang) -> Encoded {
     let reqs = dingtalk::encode(m, &ctx(lang, None));
     for r in &reqs {
         let n = serde_json::to_vec(&json(r)).unwrap().len();
         assert!(n <= dingtalk::MAX_BODY_BYTES, "dingtalk body {n}");
     }
-    out.push(Encoded::new("dingtalk", all_strings(&reqs), "&amp;amp;"));
+    Encoded::new("dingtalk", all_strings(&reqs), "&amp;amp;")
+}
 
-    for (name, format) in [("wecom", None), ("wecom-v2", Some("markdown_v2"))] {
-        let reqs = wecom::encode(m, &ctx(lang, format));
-        let mut texts = Vec::new();
-        for r in &reqs {
-            let v = json(r);
-            let t = v["msgtype"].as_str().unwrap().to_string();
-            if let Some(c) = v[&t]["content"].as_str() {
-                assert!(
-                    c.len() <= wecom::MAX_MARKDOWN_BYTES,
-                    "{name} {} bytes",
-                    c.len()
-                );
-                texts.push(c.to_string());
-            }
+/// WeCom `markdown` or `markdown_v2`: every content within 4096 bytes.
+fn wecom_texts(m: &Message, lang: Lang, name: &'static str, format: Option<&str>) -> Encoded {
+    let reqs = wecom::encode(m, &ctx(lang, format));
+    let mut texts = Vec::new();
+    for r in &reqs {
+        let v = json(r);
+        let t = v["msgtype"].as_str().unwrap().to_string();
+        if let Some(c) = v[&t]["content"].as_str() {
+            assert!(
+                c.len() <= wecom::MAX_MARKDOWN_BYTES,
+                "{name} {} bytes",
+                c.len()
+            );
+            texts.push(c.to_string());
         }
-        out.push(Encoded::new(name, texts, "&amp;amp;"));
     }
+    Encoded::new(name, texts, "&amp;amp;")
+}
 
+/// Feishu: every body within 20 000 bytes. Markdown elements carry markup; the top-keys table
+/// is a card table of `text` columns, plain text where `&amp;` and `<b>` show as typed.
+fn feishu_texts(m: &Message, lang: Lang) -> Encoded {
     let reqs = feishu::encode(m, &ctx(lang, None));
     let (mut texts, mut plain) = (Vec::new(), Vec::new());
     for r in &reqs {
         let v = json(r);
         let n = serde_json::to_vec(&v).unwrap().len();
         assert!(n <= feishu::MAX_BODY_BYTES, "feishu body {n}");
-        // Markdown elements carry markup; table cells and plain_text are plain.
         for e in v["card"]["body"]["elements"].as_array().unwrap() {
             if e["tag"] == "markdown" {
                 texts.push(e["content"].as_str().unwrap().to_string());
@@ -220,13 +229,14 @@ fn encode_all(m: &Message, lang: Lang) -> Vec<Encoded> {
         }
         strings(&v["card"]["header"], &mut plain);
     }
-    // The top-keys table is a card table of `text` columns: plain text, where `&amp;` and
-    // `<b>` show as typed without escaping.
-    out.push(Encoded {
+    Encoded {
         plain,
         ..Encoded::new("feishu", texts, "&amp;")
-    });
+    }
+}
 
+/// Telegram: every text within 4096 characters after entity parsing.
+fn telegram_texts(m: &Message, lang: Lang) -> Encoded {
     let reqs = telegram::encode(m, &ctx(lang, None));
     let mut texts = Vec::new();
     for r in &reqs {
@@ -235,14 +245,22 @@ fn encode_all(m: &Message, lang: Lang) -> Vec<Encoded> {
             texts.push(t.to_string());
         }
     }
-    out.push(Encoded::new("telegram", texts, "&amp;amp;"));
+    Encoded::new("telegram", texts, "&amp;amp;")
+}
 
-    out.push(Encoded::new(
-        "report.md",
-        vec![markdown::render(m)],
-        "\\&amp;",
-    ));
-    out
+/// Every platform's texts for `m`, each request checked against its limit on the way, and
+/// `report.md`.
+fn encode_all(m: &Message, lang: Lang) -> Vec<Encoded> {
+    vec![
+        slack_texts(m, lang),
+        discord_texts(m, lang),
+        dingtalk_texts(m, lang),
+        wecom_texts(m, lang, "wecom", None),
+        wecom_texts(m, lang, "wecom-v2", Some("markdown_v2")),
+        feishu_texts(m, lang),
+        telegram_texts(m, lang),
+        Encoded::new("report.md", vec![markdown::render(m)], "\\&amp;"),
+    ]
 }
 
 fn more_marker(lang: Lang) -> &'static str {
@@ -307,10 +325,12 @@ fn assert_balanced(e: &Encoded) {
         let mut in_code = false;
         for line in t.lines() {
             // Code blocks (``` fences, Telegram <pre>) show data as typed: no markup inside.
-            if line.contains("```") || line.contains("<pre>") || line.contains("</pre>") {
-                in_code = line.matches("```").count() % 2 == 1
-                    || line.contains("<pre>") && !line.contains("</pre>")
-                    || in_code && !line.contains("```") && !line.contains("</pre>");
+            let marks = ["```", "<pre>", "</pre>"]
+                .iter()
+                .map(|m| line.matches(m).count())
+                .sum::<usize>();
+            if marks > 0 {
+                in_code ^= marks % 2 == 1;
                 continue;
             }
             if in_code {
