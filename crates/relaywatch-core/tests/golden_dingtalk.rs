@@ -184,7 +184,7 @@ fn huge_message(lang: Lang) -> Message {
         title: "原始错误".into(),
         facts: Vec::new(),
         table: None,
-        text: Some("错误内容很长 ".repeat(2500)),
+        text: Some("错误内容很长\n".repeat(2500)),
         optional: false,
     });
     m

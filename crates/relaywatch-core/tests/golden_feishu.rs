@@ -271,7 +271,7 @@ fn huge_message(lang: Lang) -> relaywatch_core::render::message::Message {
         title: "错误".into(),
         facts: Vec::new(),
         table: None,
-        text: Some("很长的错误信息 ".repeat(3000)),
+        text: Some("很长的错误信息\n".repeat(3000)),
         optional: false,
     });
     m

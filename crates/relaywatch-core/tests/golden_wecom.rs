@@ -202,7 +202,7 @@ fn huge_message(lang: Lang) -> relaywatch_core::render::message::Message {
         title: "错误".into(),
         facts: Vec::new(),
         table: None,
-        text: Some("很长的错误信息 ".repeat(800)),
+        text: Some("很长的错误信息\n".repeat(800)),
         optional: false,
     });
     m

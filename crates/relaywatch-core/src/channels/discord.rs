@@ -12,6 +12,7 @@ use serde_json::{json, Value};
 
 use super::text::{clip, clip_block, reason_text, stand_in, text_table, utf16_len};
 use super::{budget, retry_after, Body, EncodeContext, Limits, Outcome, Part, Request, SizeUnit};
+use crate::render::clean;
 use crate::render::message::{ChartImage, Message};
 use crate::secrets::Secret;
 
@@ -141,24 +142,8 @@ pub fn classify(status: u16, headers: &[(String, String)], body: &[u8]) -> Outco
     }
 }
 
-/// Escape text for Discord markdown: `\`, `*`, `_`, `~`, `` ` ``, `|`, `>`, `<`, `[`, `]`, `#`
-/// get a backslash (no bold, spoiler, quote, heading, masked link, `<@id>` mention), `@` a
-/// zero-width space after it (no `@everyone`), line breaks become spaces.
-pub fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '\\' | '*' | '_' | '~' | '`' | '|' | '>' | '<' | '[' | ']' | '#' => {
-                out.push('\\');
-                out.push(c);
-            }
-            '@' => out.push_str("@\u{200B}"),
-            '\n' | '\r' => out.push(' '),
-            _ => out.push(c),
-        }
-    }
-    out
-}
+/// Escape text for Discord markdown (see [`crate::channels::text::escape_discord`]).
+pub use super::text::escape_discord as escape;
 
 fn with_wait(url: &str) -> String {
     if url.contains("wait=") {
@@ -276,7 +261,7 @@ fn main_embed(m: &Message) -> Value {
     }
     if let Some(f) = &m.footer {
         // Footers show plain text: no markdown to escape, and mentions never resolve there.
-        e["footer"] = json!({ "text": clip(f, FOOTER_MAX) });
+        e["footer"] = json!({ "text": clip(&clean::line(f), FOOTER_MAX) });
     }
     e
 }
@@ -414,7 +399,7 @@ mod tests {
     fn data_cannot_format_or_mention() {
         assert_eq!(
             escape("@everyone <@123> **b** a_b ~~s~~ `c` ||x|| > q [l](u) # h"),
-            "@\u{200B}everyone \\<@\u{200B}123\\> \\*\\*b\\*\\* a\\_b \\~\\~s\\~\\~ \\`c\\` \\|\\|x\\|\\| \\> q \\[l\\](u) \\# h"
+            "@\u{200B}everyone \\<@\u{200B}123\\> \\*\\*b\\*\\* a\\_b \\~\\~s\\~\\~ \\`c\\` \\|\\|x\\|\\| \\> q \\[l\\]\u{200B}(u) \\# h"
         );
         assert_eq!(escape("研发部-主力"), "研发部-主力");
     }

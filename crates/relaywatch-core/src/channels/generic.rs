@@ -9,6 +9,7 @@ use serde_json::{json, Value};
 
 use super::sign::{base64_decode, base64_encode, hmac_sha256, scrub};
 use super::{classify_http, Body, EncodeContext, Limits, Outcome, Request, SizeUnit};
+use crate::render::clean;
 use crate::render::message::Message;
 use crate::secrets::Secret;
 
@@ -83,8 +84,10 @@ pub fn signature(key: &[u8], id: &str, timestamp: i64, body: &[u8]) -> String {
 }
 
 /// The JSON document of a message.
+/// Every string is cleaned of control, bidi and invisible characters (`clean::json_strings`),
+/// `data` included; nothing is cut.
 pub fn document(m: &Message) -> Value {
-    json!({
+    let mut doc = json!({
         "version": VERSION,
         "kind": m.kind,
         "state": m.state,
@@ -95,7 +98,9 @@ pub fn document(m: &Message) -> Value {
         "sections": m.sections,
         "data": m.data,
         "timestamp": m.timestamp.to_rfc3339(),
-    })
+    });
+    clean::json_strings(&mut doc);
+    doc
 }
 
 /// One request, unsigned unless the channel has a usable secret (an undecodable `whsec_` secret

@@ -130,20 +130,8 @@ pub fn classify(status: u16, headers: &[(String, String)], body: &[u8]) -> Outco
     }
 }
 
-/// Escape text for HTML parse mode: `&`, `<`, `>` (all Telegram needs outside tags).
-/// <https://core.telegram.org/bots/api#html-style>
-pub fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            _ => out.push(c),
-        }
-    }
-    out
-}
+/// Escape text for HTML parse mode (see [`crate::channels::text::escape_html`]).
+pub use super::text::escape_html as escape;
 
 /// The whole message as Bot API HTML: bold title and labels, tables in `<pre>`, section text in
 /// `<blockquote>`, the footer in italics.
@@ -179,7 +167,8 @@ pub fn render(m: &Message) -> String {
             lines.push(format!("<pre>{}</pre>", rows.join("\n")));
         }
         if let Some(text) = &s.text {
-            lines.push(format!("<blockquote>{}</blockquote>", escape(text)));
+            let quoted: Vec<String> = text.lines().map(escape).collect();
+            lines.push(format!("<blockquote>{}</blockquote>", quoted.join("\n")));
         }
         if !lines.is_empty() {
             blocks.push(lines.join("\n"));

@@ -11,7 +11,8 @@ use serde_json::{json, Value};
 
 use super::budget::fit;
 use super::dingtalk::{errcode, escape, row_line, scrubbed};
-use super::sign::{base64_encode, cut_bytes, md5_hex, scrub};
+use super::sign::{base64_encode, md5_hex, scrub};
+use super::text::cut_lines;
 use super::{classify_http, Body, EncodeContext, Limits, Outcome, Request, SizeUnit};
 use crate::render::markdown;
 use crate::render::message::{Level, Message};
@@ -273,8 +274,8 @@ pub fn encode(msg: &Message, ctx: &EncodeContext) -> Vec<Request> {
         let who: &[String] = if i == 0 { mentions } else { &[] };
         let mut content = render(p, format, who);
         if content.len() > MAX_MARKDOWN_BYTES {
-            let keep = MAX_MARKDOWN_BYTES - "…".len();
-            content = format!("{}…", cut_bytes(&content, keep));
+            // Whole lines only: never inside a cell, a `**` pair or a character.
+            content = cut_lines(&content, MAX_MARKDOWN_BYTES, str::len);
         }
         out.push(request(markdown_body(format, &content)));
     }
