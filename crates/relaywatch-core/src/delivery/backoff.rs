@@ -49,7 +49,7 @@ impl BackoffPolicy {
         };
         let factor = 1.0 + self.jitter.clamp(0.0, 1.0) * (2.0 * u - 1.0);
         let secs = (raw * factor).min(self.cap.as_secs_f64()).max(0.0);
-        Duration::from_secs_f64(secs)
+        Duration::try_from_secs_f64(secs).unwrap_or(self.cap)
     }
 
     /// The delay before the next attempt: the backoff, or the platform's Retry-After when that
@@ -152,6 +152,13 @@ mod tests {
         assert_eq!(ms(p.delay(8, 1.0)), 120_000);
         assert_eq!(ms(p.delay(u32::MAX, 0.99)), 120_000);
         assert_eq!(ms(p.delay(1, f64::NAN)), 1000);
+        let huge = BackoffPolicy {
+            base: Duration::MAX,
+            cap: Duration::MAX,
+            jitter: f64::NAN,
+            ..p
+        };
+        assert_eq!(huge.delay(41, 0.5), Duration::MAX);
     }
 
     #[test]
