@@ -262,7 +262,14 @@ impl ChannelSender {
             let started = std::time::Instant::now();
             let attempt = match self.client.send(req).await {
                 Ok(resp) => {
-                    let outcome = dispatch::classify(kind, resp.status, &resp.headers, &resp.body);
+                    // A Retry-After date counts from the moment the answer came.
+                    let outcome = dispatch::classify(
+                        kind,
+                        resp.status,
+                        &resp.headers,
+                        &resp.body,
+                        Utc::now(),
+                    );
                     let text = String::from_utf8_lossy(&resp.body);
                     let reply: String = redact(&text).chars().take(REPLY_SHOWN).collect();
                     Attempt {

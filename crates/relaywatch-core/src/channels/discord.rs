@@ -7,7 +7,7 @@
 
 use std::time::Duration;
 
-use chrono::SecondsFormat;
+use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::{json, Value};
 
 use super::text::{clip, clip_block, reason_text, stand_in, text_table, utf16_len};
@@ -89,7 +89,12 @@ pub fn encode(msg: &Message, ctx: &EncodeContext) -> Vec<Request> {
 /// (float seconds) or `Retry-After`; 408 and 5xx retried; 404 disables the channel ("webhook
 /// deleted": Discord asks callers never to use such a webhook again); 413 / 40005 and
 /// `…_MAX_LENGTH` form errors are too long; other 4xx fail with Discord's `{code, message}`.
-pub fn classify(status: u16, headers: &[(String, String)], body: &[u8]) -> Outcome {
+pub fn classify(
+    status: u16,
+    headers: &[(String, String)],
+    body: &[u8],
+    now: DateTime<Utc>,
+) -> Outcome {
     let json: Option<Value> = serde_json::from_slice(body).ok();
     let code = json.as_ref().and_then(|v| v["code"].as_i64());
     let text = match json.as_ref().and_then(|v| v["message"].as_str()) {
@@ -106,9 +111,8 @@ pub fn classify(status: u16, headers: &[(String, String)], body: &[u8]) -> Outco
             let after = json
                 .as_ref()
                 .and_then(|v| v["retry_after"].as_f64())
-                .filter(|s| s.is_finite() && *s >= 0.0)
-                .map(Duration::from_secs_f64)
-                .or_else(|| retry_after(headers));
+                .and_then(super::pause_from_secs)
+                .or_else(|| retry_after(headers, now));
             let global = json
                 .as_ref()
                 .and_then(|v| v["global"].as_bool())
@@ -124,7 +128,7 @@ pub fn classify(status: u16, headers: &[(String, String)], body: &[u8]) -> Outco
             }
         }
         408 | 500..=599 => Outcome::Retry {
-            after: retry_after(headers),
+            after: retry_after(headers, now),
             reason,
             code,
         },

@@ -7,6 +7,7 @@
 use std::fmt::Write;
 use std::time::Duration;
 
+use chrono::{DateTime, Utc};
 use serde_json::{json, Map, Value};
 
 use super::budget::fit;
@@ -385,7 +386,12 @@ fn code(body: &[u8]) -> Option<(i64, String)> {
 
 /// What the bot's answer means: a nonzero body `code` first (Feishu sends some with HTTP 4xx),
 /// then the HTTP status by the shared rule.
-pub fn classify(status: u16, headers: &[(String, String)], body: &[u8]) -> Outcome {
+pub fn classify(
+    status: u16,
+    headers: &[(String, String)],
+    body: &[u8],
+    now: DateTime<Utc>,
+) -> Outcome {
     let ok = (200..300).contains(&status);
     let (code, msg) = match code(body) {
         Some((c, msg)) if c != 0 => (c, msg),
@@ -394,12 +400,12 @@ pub fn classify(status: u16, headers: &[(String, String)], body: &[u8]) -> Outco
                 code: found.map(|(c, _)| c),
             }
         }
-        _ => return super::dingtalk::scrubbed(classify_http(status, headers, body)),
+        _ => return super::dingtalk::scrubbed(classify_http(status, headers, body, now)),
     };
     let reason = format!("Feishu code {code}: {}", scrub(&msg));
     match code {
         codes::RATE_LIMITED => Outcome::Retry {
-            after: super::retry_after(headers),
+            after: super::retry_after(headers, now),
             reason,
             code: Some(code),
         },
@@ -416,7 +422,7 @@ pub fn classify(status: u16, headers: &[(String, String)], body: &[u8]) -> Outco
             code: Some(code),
         },
         _ if !ok && (status == 429 || status >= 500) => Outcome::Retry {
-            after: super::retry_after(headers),
+            after: super::retry_after(headers, now),
             reason,
             code: Some(code),
         },

@@ -5,6 +5,7 @@
 
 use std::time::Duration;
 
+use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 
 use super::sign::{base64_decode, base64_encode, hmac_sha256, scrub};
@@ -144,7 +145,12 @@ pub fn encode(msg: &Message, ctx: &EncodeContext) -> Vec<Request> {
 
 /// 2xx delivered; 410 Gone disables the channel; 3xx fails (redirects are not followed);
 /// 408, 429 and 5xx retry (Retry-After honoured); other 4xx fail.
-pub fn classify(status: u16, headers: &[(String, String)], body: &[u8]) -> Outcome {
+pub fn classify(
+    status: u16,
+    headers: &[(String, String)],
+    body: &[u8],
+    now: DateTime<Utc>,
+) -> Outcome {
     let text = scrub(&String::from_utf8_lossy(&body[..body.len().min(300)]));
     match status {
         410 => Outcome::Disable {
@@ -159,6 +165,6 @@ pub fn classify(status: u16, headers: &[(String, String)], body: &[u8]) -> Outco
                 .to_string(),
             code: None,
         },
-        _ => super::dingtalk::scrubbed(classify_http(status, headers, body)),
+        _ => super::dingtalk::scrubbed(classify_http(status, headers, body, now)),
     }
 }

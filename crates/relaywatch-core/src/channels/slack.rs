@@ -10,6 +10,7 @@
 
 use std::time::Duration;
 
+use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 
 use super::text::{clip, clip_block, reason_text, stand_in, text_table, utf16_len};
@@ -80,7 +81,12 @@ pub fn encode(msg: &Message, ctx: &EncodeContext) -> Vec<Request> {
 /// `no_team`, `team_disabled` (and any 410) disable the channel; 408, 429 and 5xx are retried
 /// (`Retry-After` honoured); other 4xx (`invalid_payload`, `invalid_token`, `action_prohibited`…)
 /// fail; an error word containing `too_long` asks for a smaller message.
-pub fn classify(status: u16, headers: &[(String, String)], body: &[u8]) -> Outcome {
+pub fn classify(
+    status: u16,
+    headers: &[(String, String)],
+    body: &[u8],
+    now: DateTime<Utc>,
+) -> Outcome {
     let text = reason_text(body);
     let word = text
         .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
@@ -90,7 +96,7 @@ pub fn classify(status: u16, headers: &[(String, String)], body: &[u8]) -> Outco
     match status {
         200..=299 => Outcome::Delivered { code: None },
         408 | 429 | 500..=599 => Outcome::Retry {
-            after: retry_after(headers),
+            after: retry_after(headers, now),
             reason,
             code: None,
         },

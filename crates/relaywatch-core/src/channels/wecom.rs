@@ -7,6 +7,7 @@ use std::fmt::Write;
 use std::io::Cursor;
 use std::time::Duration;
 
+use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 
 use super::budget::fit;
@@ -288,9 +289,14 @@ pub fn encode(msg: &Message, ctx: &EncodeContext) -> Vec<Request> {
 }
 
 /// What WeCom's answer means: HTTP failures by the shared rule, then `errcode`.
-pub fn classify(status: u16, headers: &[(String, String)], body: &[u8]) -> Outcome {
+pub fn classify(
+    status: u16,
+    headers: &[(String, String)],
+    body: &[u8],
+    now: DateTime<Utc>,
+) -> Outcome {
     if !(200..300).contains(&status) {
-        return scrubbed(classify_http(status, headers, body));
+        return scrubbed(classify_http(status, headers, body, now));
     }
     let Some((code, msg)) = errcode(body) else {
         return Outcome::Delivered { code: None };

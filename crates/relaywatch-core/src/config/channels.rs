@@ -162,20 +162,22 @@ impl Default for NetworkSettings {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct DeliverySettings {
-    /// Attempts per message before it is dead-lettered.
+    /// Attempts per message before it is dead-lettered (24).
     pub attempts: u32,
-    /// First retry delay; doubles each attempt (±20 % jitter).
+    /// First retry delay; doubles each attempt (±20 % jitter) (1 s).
     pub backoff_ms: u64,
-    /// Longest retry delay.
+    /// Longest retry delay (2 min).
     pub backoff_cap_ms: u64,
 }
 
 impl Default for DeliverySettings {
     fn default() -> Self {
+        // 1, 2, 4 … 64 s, then every 2 min: 24 attempts span about 34 minutes, so a receiver
+        // that is down for a quarter of an hour (a deploy, a restart) still gets its message.
         DeliverySettings {
-            attempts: 6,
+            attempts: 24,
             backoff_ms: 1_000,
-            backoff_cap_ms: 300_000,
+            backoff_cap_ms: 120_000,
         }
     }
 }
