@@ -179,14 +179,13 @@ async fn deliver_report(s: &Settings, snap: &Snapshot) -> Result<i32> {
         return crate::deliver_cmd::deliver_via_outbox(s, &outbox, store, planned).await;
     }
     crate::deliver_cmd::note_no_history();
+    // A one-shot command waits at most a minute for a platform that asks it to, and makes only
+    // the attempts that fit in two minutes (the daemon's outbox keeps trying for half an hour).
     let policy = relaywatch_core::delivery::backoff::BackoffPolicy {
-        base: std::time::Duration::from_millis(s.delivery.backoff_ms),
-        cap: std::time::Duration::from_millis(s.delivery.backoff_cap_ms),
-        max_attempts: s.delivery.attempts,
-        // A one-shot command waits at most a minute for a platform that asks it to.
         max_retry_after: std::time::Duration::from_secs(60),
-        ..Default::default()
-    };
+        ..relaywatch_core::delivery::drain::backoff_policy(s)
+    }
+    .within(std::time::Duration::from_secs(120));
     let mut failed = 0;
     for name in names {
         let sender = match ChannelSender::new(s, &name, &store) {

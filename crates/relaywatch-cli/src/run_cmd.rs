@@ -1,8 +1,8 @@
 //! `relaywatch run`: the daemon's process shell. Loads and validates the config, serves
 //! `/health`, runs the engine's daemon, and handles signals: SIGINT/SIGTERM stop it gracefully
 //! (claims finished or released), SIGHUP or a change of the config file reload it — a new
-//! config that fails validation is refused, said so in the log and in `/health`, and the old one
-//! keeps running.
+//! config that fails validation, or that the daemon cannot run on (no state Redis: an empty
+//! file), is refused, said so in the log and in `/health`, and the old one keeps running.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
@@ -119,17 +119,15 @@ pub async fn run(a: RunArgs) -> Result<i32> {
                     };
                 }
                 Some(why) = reload_rx.recv() => {
-                    match load(explicit.as_deref().or(config_path.as_deref())) {
-                        Ok(new) if new.settings == settings => {
-                            board.reload_error(None);
-                        }
-                        Ok(new) => {
+                    let path = explicit.as_deref().or(config_path.as_deref());
+                    match reload(path, &settings) {
+                        Ok(None) => board.reload_error(None),
+                        Ok(Some(new)) => {
                             tracing::warn!("reloading the configuration ({why:?})");
                             board.reload_error(None);
-                            break Some(new.settings);
+                            break Some(new);
                         }
-                        Err(e) => {
-                            let msg = relaywatch_core::secrets::redact(&e.to_string());
+                        Err(msg) => {
                             tracing::error!("the new configuration was refused; the running one stays: {msg}");
                             board.reload_error(Some(msg));
                         }
@@ -154,6 +152,37 @@ pub async fn run(a: RunArgs) -> Result<i32> {
     }
 }
 
+/// The config at `path` read again: `Ok(None)` when it is what runs, `Ok(Some)` when it should
+/// replace it, `Err(why)` (redacted) when it must be refused: invalid, or valid but not enough
+/// for the daemon to run (no state Redis — an empty file is the usual case).
+fn reload(path: Option<&Path>, running: &Settings) -> Result<Option<Settings>, String> {
+    let new = load(path).map_err(|e| relaywatch_core::secrets::redact(&e.to_string()))?;
+    if new.settings == *running {
+        return Ok(None);
+    }
+    if let Err(e) = daemon::can_run(&new.settings) {
+        let file = new.path.as_deref().or(path);
+        let empty = file
+            .and_then(|p| std::fs::read_to_string(p).ok())
+            .is_some_and(|t| t.trim().is_empty());
+        let shown = file.map(|p| p.display().to_string()).unwrap_or_default();
+        return Err(refusal(&shown, empty, &e.to_string()));
+    }
+    Ok(Some(new.settings))
+}
+
+/// The words `/health` and the log give for a config that validates but cannot run (pure).
+fn refusal(file: &str, empty: bool, why: &str) -> String {
+    let what = if empty {
+        "is empty (a save caught half-way, or a truncated file?)"
+    } else {
+        "cannot run the daemon"
+    };
+    relaywatch_core::secrets::redact(&format!(
+        "{file} {what}: {why}; the running configuration stays"
+    ))
+}
+
 /// Runs the engine's daemon on one validated config until `stop` fires.
 async fn start(
     settings: Settings,
@@ -167,4 +196,28 @@ async fn start(
     })
     .await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_refusal_names_the_file_and_the_fix() {
+        let why = daemon::can_run(&Settings::default())
+            .unwrap_err()
+            .to_string();
+        let empty = refusal("/etc/relaywatch.toml", true, &why);
+        assert!(
+            empty.starts_with("/etc/relaywatch.toml is empty"),
+            "{empty}"
+        );
+        assert!(empty.contains("[state] redis_url"), "{empty}");
+        assert!(
+            empty.ends_with("the running configuration stays"),
+            "{empty}"
+        );
+        let other = refusal("/etc/relaywatch.toml", false, &why);
+        assert!(other.contains("cannot run the daemon"), "{other}");
+    }
 }

@@ -1,6 +1,8 @@
 //! `relaywatch serve`: the HTTP API over the `App` facade (routes in `ui/API.md`) and the static
-//! web UI from `ui/`. Rule: every `/api` route and `POST /ingest` need the bearer token
-//! (compared in constant time); `/health` and the UI's files are open and reveal nothing secret.
+//! web UI from `ui/`. Rules: every `/api` route and `POST /ingest` answer only a `Host` that is
+//! loopback, the bind address or a name in `[serve] hosts` (no DNS rebinding), then need the
+//! bearer token (compared in constant time); `/health` and the UI's files are open and reveal
+//! nothing secret; no file outside the UI folder is served, through `..` or a symlink.
 
 use std::net::SocketAddr;
 use std::path::{Component, Path, PathBuf};
@@ -9,16 +11,19 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 use axum::body::Bytes;
+use axum::extract::connect_info::{ConnectInfo, Connected};
 use axum::extract::{Path as UrlPath, Query, Request, State};
 use axum::http::{header, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
+use axum::serve::IncomingStream;
 use axum::{Json, Router};
 use chrono::Utc;
 use clap::Args;
 use relaywatch_core::app::{App, AppError, ChannelInput, Vault};
 use relaywatch_core::config::channels::SecretRef;
+use relaywatch_core::config::serve::host_allowed;
 use relaywatch_core::config::{self, Settings};
 use relaywatch_core::secrets::Secret;
 use serde_json::{json, Value};
@@ -46,7 +51,21 @@ pub struct ServeArgs {
 struct Served {
     app: App,
     token: Secret,
+    /// The UI folder, canonical (symlinks resolved), so files can be checked to stay inside.
     ui: Option<PathBuf>,
+    /// The address listened on, and `[serve] hosts`, for the Host check.
+    bind: SocketAddr,
+    hosts: Vec<String>,
+}
+
+/// The local address a connection arrived on (the Host check needs it when bound to 0.0.0.0).
+#[derive(Debug, Clone, Copy)]
+struct Arrival(Option<SocketAddr>);
+
+impl Connected<IncomingStream<'_, tokio::net::TcpListener>> for Arrival {
+    fn connect_info(s: IncomingStream<'_, tokio::net::TcpListener>) -> Self {
+        Arrival(s.io().local_addr().ok())
+    }
 }
 
 type Shared = Arc<Served>;
@@ -358,11 +377,19 @@ pub fn ui_file(root: &Path, url_path: &str) -> Option<PathBuf> {
     Some(root.join(p))
 }
 
+/// The file `url_path` names, with every symlink resolved, when it is still inside `root`
+/// (canonical); `None` for anything missing or outside (`..`, or a link that points out).
+pub async fn ui_file_inside(root: &Path, url_path: &str) -> Option<PathBuf> {
+    let path = ui_file(root, url_path)?;
+    let real = tokio::fs::canonicalize(&path).await.ok()?;
+    real.starts_with(root).then_some(real)
+}
+
 async fn static_file(State(s): State<Shared>, req: Request) -> Response {
     let Some(root) = &s.ui else {
         return ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], NO_UI).into_response();
     };
-    let Some(path) = ui_file(root, req.uri().path()) else {
+    let Some(path) = ui_file_inside(root, req.uri().path()).await else {
         return StatusCode::NOT_FOUND.into_response();
     };
     match tokio::fs::read(&path).await {
@@ -477,14 +504,42 @@ fn router(served: Shared) -> Router {
         .with_state(served)
 }
 
-/// The token gate on `/api/*` and `/ingest`; everything else passes.
+/// The gate on `/api/*` and `/ingest`: the Host check, then the token; everything else passes.
 async fn gate(State(s): State<Shared>, req: Request, next: Next) -> Response {
     let p = req.uri().path();
-    if p.starts_with("/api/") || p == "/api" || p == "/ingest" {
-        require_token(State(s), req, next).await
-    } else {
-        next.run(req).await
+    if !(p.starts_with("/api/") || p == "/api" || p == "/ingest") {
+        return next.run(req).await;
     }
+    let local = req
+        .extensions()
+        .get::<ConnectInfo<Arrival>>()
+        .and_then(|c| c.0 .0);
+    let host = req
+        .headers()
+        .get(header::HOST)
+        .map(|v| v.to_str().unwrap_or("(not text)"));
+    // An absolute-form request line names a host too: both must pass.
+    let authority = req.uri().authority().map(|a| a.as_str());
+    let given: Vec<&str> = host.into_iter().chain(authority).collect();
+    let ok = !given.is_empty()
+        && given
+            .iter()
+            .all(|h| host_allowed(Some(h), Some(s.bind), local, &s.hosts));
+    if !ok {
+        return wrong_host(given.first().copied());
+    }
+    require_token(State(s), req, next).await
+}
+
+/// 403 for a Host that `/api` and `/ingest` do not answer to, saying how to allow it.
+fn wrong_host(host: Option<&str>) -> Response {
+    let shown: String = host.unwrap_or("(none)").chars().take(100).collect();
+    let body = json!({ "error": {
+        "kind": "forbidden_host",
+        "message": format!("Host {shown:?} is not served: /api and /ingest answer only to localhost, a loopback address, the address relaywatch serve is bound to, or a name listed in [serve] hosts; to reach it under this name, add the name to [serve] hosts and restart"),
+        "fields": [],
+    }});
+    (StatusCode::FORBIDDEN, Json(body)).into_response()
 }
 
 pub async fn run(a: ServeArgs) -> Result<i32> {
@@ -504,11 +559,18 @@ pub async fn run(a: ServeArgs) -> Result<i32> {
         .await
         .with_context(|| format!("cannot listen on {addr} (set [serve] bind, or --bind)"))?;
     let local = listener.local_addr()?;
-    let ui = find_ui(a.ui.clone());
+    let ui = find_ui(a.ui.clone()).and_then(|p| std::fs::canonicalize(p).ok());
     if ui.is_none() {
         eprintln!("relaywatch: no web UI folder found; serving the API only (give --ui DIR)");
     }
-    let served = Arc::new(Served { app, token, ui });
+    let hosts = app.settings().serve.hosts;
+    let served = Arc::new(Served {
+        app,
+        token,
+        ui,
+        bind: local,
+        hosts,
+    });
 
     let refresher = served.clone();
     tokio::spawn(async move {
@@ -558,7 +620,11 @@ pub async fn run(a: ServeArgs) -> Result<i32> {
             _ = tokio::signal::ctrl_c() => {}
         }
     };
-    let server = axum::serve(listener, router(served)).with_graceful_shutdown(shutdown);
+    let server = axum::serve(
+        listener,
+        router(served).into_make_service_with_connect_info::<Arrival>(),
+    )
+    .with_graceful_shutdown(shutdown);
     if let Some(d) = daemon {
         // A daemon that cannot run (no state Redis yet, say) is reported; the UI keeps serving
         // so that the source can be configured from it.

@@ -82,6 +82,18 @@ impl Serve {
         token: Option<&str>,
         body: &str,
     ) -> (u16, String, String) {
+        self.call_as("127.0.0.1", method, path, token, body)
+    }
+
+    /// One request with `Host: host`.
+    fn call_as(
+        &self,
+        host: &str,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: &str,
+    ) -> (u16, String, String) {
         let mut s = TcpStream::connect(("127.0.0.1", self.port)).unwrap();
         s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
         let auth = token
@@ -89,7 +101,7 @@ impl Serve {
             .unwrap_or_default();
         write!(
             s,
-            "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n{auth}Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            "{method} {path} HTTP/1.1\r\nHost: {host}\r\n{auth}Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
             body.len()
         )
         .unwrap();
@@ -405,4 +417,103 @@ fn run_serve_runs_the_daemon_and_the_web_ui_in_one_process() {
         std::thread::sleep(Duration::from_millis(200));
     };
     assert_eq!(firing["subject"], "global", "{firing}");
+}
+
+/// DNS rebinding: a page on another name that resolves to 127.0.0.1 reaches the port, but
+/// `/api` and `/ingest` refuse its `Host` even with the right token; loopback names, the bind
+/// address and `[serve] hosts` pass; `/health` and the UI answer any Host.
+#[test]
+fn the_api_answers_only_loopback_the_bind_address_and_listed_hosts() {
+    let db = RedisServer::shared().fresh_db();
+    let dir = test_dir("hosts");
+    std::fs::write(
+        dir.join("relaywatch.toml"),
+        format!(
+            "{}[serve]\nhosts = [\"relaywatch.example.lan\"]\n",
+            config(&db)
+        ),
+    )
+    .unwrap();
+    let sv = Serve::start(&dir);
+    let t = Some(sv.token.as_str());
+    let port = sv.port;
+    for host in [
+        "attacker.example".to_string(),
+        format!("attacker.example:{port}"),
+        format!("localhost.attacker.example:{port}"),
+        format!("127.0.0.1.nip.io:{port}"),
+        format!("10.9.8.7:{port}"),
+    ] {
+        let (code, _, body) = sv.call_as(&host, "GET", "/api/status", t, "");
+        assert_eq!(code, 403, "{host}: {body}");
+        let v: Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(v["error"]["kind"], "forbidden_host", "{v}");
+        let msg = v["error"]["message"].as_str().unwrap();
+        assert!(msg.contains("[serve] hosts"), "{msg}");
+        assert!(!body.contains(&sv.token));
+        let (code, _, body) = sv.call_as(&host, "POST", "/ingest", t, "{\"status_code\":500}\n");
+        assert_eq!(code, 403, "{host}: {body}");
+        // Checked before the token: no way to probe it from there.
+        let (code, _, _) = sv.call_as(&host, "GET", "/api/status", Some("0000"), "");
+        assert_eq!(code, 403);
+        // Open routes stay open.
+        let (code, _, _) = sv.call_as(&host, "GET", "/health", None, "");
+        assert_eq!(code, 200, "{host}");
+    }
+    for host in [
+        "localhost".to_string(),
+        format!("localhost:{port}"),
+        format!("127.0.0.1:{port}"),
+        format!("[::1]:{port}"),
+        "relaywatch.example.lan".to_string(),
+        format!("RelayWatch.Example.LAN:{port}"),
+    ] {
+        let (code, _, body) = sv.call_as(&host, "GET", "/api/status", t, "");
+        assert_eq!(code, 200, "{host}: {body}");
+    }
+    // The right Host still needs the token.
+    let (code, _, _) = sv.call_as("localhost", "GET", "/api/status", None, "");
+    assert_eq!(code, 401);
+}
+
+/// Only files inside the UI folder are served: a symlink in it that points outside (to a file
+/// or a folder) is refused like `..`; a link that stays inside works.
+#[test]
+fn symlinks_out_of_the_ui_folder_are_not_followed() {
+    let db = RedisServer::shared().fresh_db();
+    let dir = test_dir("symlinks");
+    std::fs::write(dir.join("relaywatch.toml"), config(&db)).unwrap();
+    let ui = dir.join("ui");
+    let outside = dir.join("outside");
+    std::fs::create_dir_all(ui.join("js")).unwrap();
+    std::fs::create_dir_all(&outside).unwrap();
+    std::fs::write(ui.join("index.html"), "<html>inside</html>").unwrap();
+    std::fs::write(ui.join("js/app.js"), "// inside").unwrap();
+    std::fs::write(outside.join("secret.txt"), "OUTSIDE-SECRET").unwrap();
+    std::os::unix::fs::symlink(outside.join("secret.txt"), ui.join("leak.txt")).unwrap();
+    std::os::unix::fs::symlink("../outside", ui.join("out")).unwrap();
+    std::os::unix::fs::symlink(&outside, ui.join("js/abs")).unwrap();
+    std::os::unix::fs::symlink("index.html", ui.join("alias.html")).unwrap();
+    let ui_arg = ui.to_str().unwrap().to_string();
+    let sv = Serve::start_as(&dir, &["serve", "--ui", &ui_arg]);
+
+    let (code, ctype, body) = sv.call("GET", "/", None, "");
+    assert_eq!((code, body.as_str()), (200, "<html>inside</html>"));
+    assert!(ctype.starts_with("text/html"), "{ctype}");
+    let (code, _, body) = sv.call("GET", "/js/app.js", None, "");
+    assert_eq!((code, body.as_str()), (200, "// inside"));
+    let (code, _, body) = sv.call("GET", "/alias.html", None, "");
+    assert_eq!((code, body.as_str()), (200, "<html>inside</html>"));
+    for path in [
+        "/leak.txt",
+        "/out/secret.txt",
+        "/js/abs/secret.txt",
+        "/../outside/secret.txt",
+        "/js/../../outside/secret.txt",
+        "/%2e%2e/outside/secret.txt",
+    ] {
+        let (code, _, body) = sv.call("GET", path, None, "");
+        assert_eq!(code, 404, "{path}: {body}");
+        assert!(!body.contains("OUTSIDE-SECRET"), "{path}");
+    }
 }

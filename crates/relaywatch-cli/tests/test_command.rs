@@ -20,6 +20,11 @@ impl Receiver {
 
     /// Answers with `replies` in turn, then keeps giving the last one.
     fn start_seq(replies: Vec<(u16, &'static str)>) -> Receiver {
+        Receiver::start_headed(replies.into_iter().map(|(s, r)| (s, "", r)).collect())
+    }
+
+    /// The same, each reply with extra header lines (`"Retry-After: 5\r\n"`).
+    fn start_headed(replies: Vec<(u16, &'static str, &'static str)>) -> Receiver {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
         let bodies = Arc::new(Mutex::new(Vec::new()));
@@ -45,10 +50,10 @@ impl Receiver {
                     seen.push(String::from_utf8_lossy(&body).into_owned());
                     seen.len()
                 };
-                let (status, reply) = replies[(n - 1).min(replies.len() - 1)];
+                let (status, extra, reply) = replies[(n - 1).min(replies.len() - 1)];
                 let _ = write!(
                     stream,
-                    "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{reply}",
+                    "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\n{extra}Content-Length: {}\r\nConnection: close\r\n\r\n{reply}",
                     reply.len()
                 );
             }
@@ -292,4 +297,45 @@ fn check_config_says_whether_each_secret_can_be_read_without_showing_it() {
     let out = String::from_utf8_lossy(&o.stdout);
     assert_eq!(o.status.code(), Some(1), "{out}");
     assert!(out.contains("RW_WECOM_URL is not set"), "{out}");
+}
+
+/// `Retry-After: 1e30` through the outbox: read as a day and held to the policy's hour, so the
+/// command says the message is still queued and exits at once — no panic, no backtrace, no wait
+/// for the claim's lease.
+#[test]
+fn a_retry_after_of_1e30_neither_panics_nor_stalls_the_test_command() {
+    let rx = Receiver::start_headed(vec![(429, "Retry-After: 1e30\r\n", "slow down")]);
+    let db = relaywatch_testkit::RedisServer::shared().fresh_db();
+    let config = format!(
+        r#"
+[network]
+allow = ["127.0.0.0/8"]
+allow_http = true
+[state]
+redis_url = "{db}"
+
+[[channels]]
+name = "ra-hook"
+type = "generic"
+url = {{ env = "RW_HOOK_URL" }}
+"#
+    );
+    let started = std::time::Instant::now();
+    let o = run(
+        &config,
+        &["--channel", "ra-hook"],
+        &[("RW_HOOK_URL", format!("http://127.0.0.1:{}/hook", rx.port))],
+    );
+    let took = started.elapsed();
+    let out = String::from_utf8_lossy(&o.stdout);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{out}{err}");
+    assert!(!err.contains("panicked"), "{err}");
+    assert!(
+        out.contains("NOT delivered yet after 1 attempt(s); still queued"),
+        "{out}"
+    );
+    assert!(out.contains("retry after 86400.0 s"), "{out}");
+    assert!(took < std::time::Duration::from_secs(20), "took {took:?}");
+    assert_eq!(rx.bodies.lock().unwrap().len(), 1);
 }

@@ -210,7 +210,14 @@ impl ChannelSender {
             .iter()
             .map(|(k, v)| (k.clone(), self.scrub(v)))
             .collect();
-        let outcome = self.scrub_outcome(dispatch::classify(kind, resp.status, &headers, &body));
+        // A Retry-After date counts from the moment the answer came.
+        let outcome = self.scrub_outcome(dispatch::classify(
+            kind,
+            resp.status,
+            &headers,
+            &body,
+            Utc::now(),
+        ));
         let reply: String = String::from_utf8_lossy(&body)
             .chars()
             .take(REPLY_SHOWN)

@@ -206,6 +206,7 @@ async fn snapshot(url: &str) -> Snapshot {
     )
 }
 
+#[track_caller]
 fn close(a: f64, b: f64, what: &str) {
     assert!((a - b).abs() < 1e-9, "{what}: got {a}, expected {b}");
 }
@@ -421,6 +422,127 @@ async fn snapshot_without_index_sets_scans_and_agrees() {
     close(
         s.usage_total.cost_usd,
         cost(haiku, 255_100.0, 3_600.0, 200.0, 3_000.0),
+        "all-time cost, Haiku fallback",
+    );
+    assert!(s.warnings.is_empty(), "{:?}", s.warnings);
+}
+
+/// A newer Claude model missing from the bundled price list (no key matches it, even fuzzily).
+const NEW_CLAUDE: &str = "claude-opus-5-20270101";
+
+// Hand-computed CRS figures. NEW_CLAUDE has no price, so CRS's detailed path (taken when a 5m/1h
+// split is present) finds `hasPricing: false` and falls back to the legacy path with
+// MODEL_PRICING.unknown = 3 / 15 / 3.75 / 0.30 USD per Mtok, all cache creation at 3.75.
+// claude-sonnet-4-20250514 per token: 3e-6 in, 1.5e-5 out, 3.75e-6 5m write, 6e-6 1h write.
+
+/// Today, NEW_CLAUDE, 1000 in / 2000 out / 3000 write (1000 5m + 2000 1h) / 4000 read:
+/// 1000×3/1e6 + 2000×15/1e6 + 3000×3.75/1e6 + 4000×0.3/1e6 = 0.003 + 0.03 + 0.01125 + 0.0012.
+const NEW_TODAY: f64 = 0.04545;
+/// Yesterday, NEW_CLAUDE, 10_000 in / 5000 write, all 1h: 10_000×3/1e6 + 5000×3.75/1e6
+/// = 0.03 + 0.01875 (the 1h tokens at the unknown row's 3.75, not at a 1h price).
+const NEW_YDAY: f64 = 0.04875;
+/// Three days ago, NEW_CLAUDE, no split, 100_000 in / 10_000 out: 0.3 + 0.15.
+const NEW_OLD: f64 = 0.45;
+/// Today, Sonnet 4 with a split, 1000 in / 1000 out / 1000 5m + 2000 1h: detailed path,
+/// 1000×3e-6 + 1000×1.5e-5 + 1000×3.75e-6 + 2000×6e-6 = 0.003 + 0.015 + 0.00375 + 0.012.
+const S4_TODAY: f64 = 0.03375;
+/// Three days ago, Sonnet 4 without a split, 1000 in / 1000 write: legacy path,
+/// 1000×3/1e6 + 1000×3.75/1e6 = 0.003 + 0.00375.
+const S4_OLD: f64 = 0.00675;
+/// All time, NEW_CLAUDE's month summed (111_000 in, 12_000 out, 8000 write, 4000 read; split
+/// present, no price, so the unknown row): 0.333 + 0.18 + 0.03 + 0.0012. Equals the three days.
+const NEW_MONTH: f64 = 0.5442;
+/// All time, Sonnet 4's month summed (2000 in, 1000 out, 4000 write of which 1000 5m + 2000 1h,
+/// 0 read): the split is present, so the detailed path bills only the split tokens, and the 1000
+/// unsplit write tokens of three days ago drop out, as in CRS:
+/// 2000×3e-6 + 1000×1.5e-5 + 1000×3.75e-6 + 2000×6e-6 = 0.006 + 0.015 + 0.00375 + 0.012.
+const S4_MONTH: f64 = 0.03675;
+
+fn seed_new_model(url: &str, legacy: bool) {
+    let n = now();
+    let mut w = CrsWriter::connect(url);
+    if legacy {
+        w = w.legacy();
+    }
+    let created = n - Duration::days(40);
+    w.api_key(&ApiKeySpec::new(K1, "alpha", created));
+    w.api_key(&ApiKeySpec::new(K2, "beta", created));
+    let today = n - Duration::hours(1);
+    let events = [
+        UsageEvent::new(K1, NEW_CLAUDE, today)
+            .tokens(1_000, 2_000, 3_000, 4_000)
+            .ephemeral(1_000, 2_000)
+            .cost(NEW_TODAY, NEW_TODAY),
+        UsageEvent::new(K1, NEW_CLAUDE, n - Duration::days(1))
+            .tokens(10_000, 0, 5_000, 0)
+            .ephemeral(0, 5_000)
+            .cost(NEW_YDAY, NEW_YDAY),
+        UsageEvent::new(K2, NEW_CLAUDE, n - Duration::days(3))
+            .tokens(100_000, 10_000, 0, 0)
+            .cost(NEW_OLD, NEW_OLD),
+        UsageEvent::new(K2, SONNET4, today)
+            .tokens(1_000, 1_000, 3_000, 0)
+            .ephemeral(1_000, 2_000)
+            .cost(S4_TODAY, S4_TODAY),
+        UsageEvent::new(K2, SONNET4, n - Duration::days(3))
+            .tokens(1_000, 0, 1_000, 0)
+            .cost(S4_OLD, S4_OLD),
+    ];
+    for e in &events {
+        w.usage(&e.clone().account("acc-claude-1", "claude-official"));
+    }
+    w.flush();
+}
+
+fn check_new_model_costs(s: &Snapshot) {
+    close(s.usage_today.cost_usd, NEW_TODAY + S4_TODAY, "today cost");
+    let day = |d: &str| s.trend.iter().find(|t| t.date == d).unwrap().cost_usd;
+    close(day("2026-11-22"), NEW_TODAY + S4_TODAY, "trend 11-22");
+    close(day("2026-11-21"), NEW_YDAY, "trend 11-21");
+    close(day("2026-11-20"), 0.0, "trend 11-20");
+    close(day("2026-11-19"), NEW_OLD + S4_OLD, "trend 11-19");
+    // model-stats: each model summed over the 7 days, priced once (same sums as the month).
+    let m = |n: &str| s.models.iter().find(|m| m.model == n).unwrap().cost_usd;
+    close(m(NEW_CLAUDE), NEW_MONTH, "model-stats new model");
+    close(m(SONNET4), S4_MONTH, "model-stats sonnet 4");
+}
+
+#[tokio::test]
+async fn unknown_model_with_cache_split_costs_what_crs_shows() {
+    let url = fresh_db();
+    seed_new_model(&url, false);
+    let s = snapshot(&url).await;
+    check_new_model_costs(&s);
+    // usage-costs?period=all: Σ over usage:model:monthly:months, each model priced once.
+    close(
+        s.usage_total.cost_usd,
+        NEW_MONTH + S4_MONTH,
+        "all-time cost",
+    );
+    // Top keys: the stored ratedCostMicro.
+    let key = |id: &str| s.top_keys.iter().find(|k| k.id == id).unwrap().cost_usd;
+    close(key(K1), NEW_TODAY + NEW_YDAY, "k1 rated");
+    close(key(K2), NEW_OLD + S4_TODAY + S4_OLD, "k2 rated");
+    assert!(s.warnings.is_empty(), "{:?}", s.warnings);
+}
+
+#[tokio::test]
+async fn unknown_model_with_cache_split_costs_what_crs_shows_on_legacy_data() {
+    let url = fresh_db();
+    seed_new_model(&url, true);
+    let s = snapshot(&url).await;
+    check_new_model_costs(&s);
+    // Key trend without cost micros: CRS recomputes each key-day from its model hashes.
+    let key = |id: &str| s.top_keys.iter().find(|k| k.id == id).unwrap().cost_usd;
+    close(key(K1), NEW_TODAY + NEW_YDAY, "k1 recomputed");
+    close(key(K2), NEW_OLD + S4_TODAY + S4_OLD, "k2 recomputed");
+    // No months set: CRS prices each key's lifetime totals as claude-3-5-haiku-20241022
+    // (8e-7 in, 4e-6 out, 1e-6 write, 8e-8 read per token). getAllApiKeysFast's totals carry
+    // no 5m/1h split, so the legacy path bills all 12_000 write tokens at 1e-6:
+    // 113_000×8e-7 + 13_000×4e-6 + 12_000×1e-6 + 4000×8e-8 = 0.0904 + 0.052 + 0.012 + 0.00032.
+    close(
+        s.usage_total.cost_usd,
+        0.15472,
         "all-time cost, Haiku fallback",
     );
     assert!(s.warnings.is_empty(), "{:?}", s.warnings);

@@ -184,7 +184,7 @@ fn huge_message(lang: Lang) -> Message {
         title: "原始错误".into(),
         facts: Vec::new(),
         table: None,
-        text: Some("错误内容很长 ".repeat(2500)),
+        text: Some("错误内容很长\n".repeat(2500)),
         optional: false,
     });
     m
@@ -233,7 +233,12 @@ fn body(v: Value) -> Vec<u8> {
 #[test]
 fn errcode_table() {
     let ok = |code: i64, msg: &str| {
-        dingtalk::classify(200, &[], &body(json!({"errcode": code, "errmsg": msg})))
+        dingtalk::classify(
+            200,
+            &[],
+            &body(json!({"errcode": code, "errmsg": msg})),
+            at(),
+        )
     };
     assert_eq!(ok(0, "ok"), Outcome::Delivered { code: Some(0) });
     assert_eq!(
@@ -276,16 +281,16 @@ fn errcode_table() {
     // HTTP failures by the shared rule, Retry-After honoured.
     let h = vec![("Retry-After".to_string(), "7".to_string())];
     assert!(matches!(
-        dingtalk::classify(503, &h, b"busy"),
+        dingtalk::classify(503, &h, b"busy", at()),
         Outcome::Retry { after: Some(d), code: None, .. } if d == Duration::from_secs(7)
     ));
     assert!(matches!(
-        dingtalk::classify(404, &[], b"not found"),
+        dingtalk::classify(404, &[], b"not found", at()),
         Outcome::Fail { code: None, .. }
     ));
     // A 200 without an errcode: nothing says it failed.
     assert_eq!(
-        dingtalk::classify(200, &[], b""),
+        dingtalk::classify(200, &[], b"", at()),
         Outcome::Delivered { code: None }
     );
 }
@@ -298,13 +303,14 @@ fn outcomes_do_not_echo_the_token() {
         json!({"errcode": 310000, "errmsg": format!("sign not match, more: https://oapi.dingtalk.com/robot/send?access_token={token}&sign=abc")}),
     ];
     for b in bodies {
-        let o = dingtalk::classify(200, &[], &body(b));
+        let o = dingtalk::classify(200, &[], &body(b), at());
         assert_no_secret_in(&format!("{o:?}"), token);
     }
     let o = dingtalk::classify(
         400,
         &[],
         format!("bad https://oapi.dingtalk.com/robot/send?access_token={token}").as_bytes(),
+        at(),
     );
     assert_no_secret_in(&format!("{o:?}"), token);
     // The request's Debug never shows the URL token or the secret.
@@ -313,4 +319,9 @@ fn outcomes_do_not_echo_the_token() {
     let debug = format!("{reqs:?}");
     assert_no_secret_in(&debug, "fake-token");
     assert_no_secret_in(&debug, SECRET);
+}
+
+/// The moment the answers are judged at (a Retry-After date counts from it).
+fn at() -> chrono::DateTime<chrono::Utc> {
+    chrono::DateTime::from_timestamp(1_795_000_000, 0).expect("a valid time")
 }

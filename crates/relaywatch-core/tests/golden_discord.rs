@@ -286,7 +286,7 @@ fn classification_table() {
     ];
     for (status, headers, body, want) in cases {
         assert_eq!(
-            discord::classify(status, &headers, body.as_bytes()),
+            discord::classify(status, &headers, body.as_bytes(), at()),
             want,
             "{status} {body}"
         );
@@ -310,8 +310,13 @@ fn outcomes_never_carry_the_token() {
             format!(r#"{{"message":"slow down {URL}","retry_after":1}}"#),
         ),
     ] {
-        let outcome = discord::classify(status, &[], body.as_bytes());
+        let outcome = discord::classify(status, &[], body.as_bytes(), at());
         assert!(!matches!(outcome, Outcome::Delivered { .. }));
         assert_no_secret_in(&format!("{outcome:?}"), TOKEN);
     }
+}
+
+/// The moment the answers are judged at (a Retry-After date counts from it).
+fn at() -> chrono::DateTime<chrono::Utc> {
+    chrono::DateTime::from_timestamp(1_795_000_000, 0).expect("a valid time")
 }

@@ -271,7 +271,7 @@ fn huge_message(lang: Lang) -> relaywatch_core::render::message::Message {
         title: "错误".into(),
         facts: Vec::new(),
         table: None,
-        text: Some("很长的错误信息 ".repeat(3000)),
+        text: Some("很长的错误信息\n".repeat(3000)),
         optional: false,
     });
     m
@@ -304,11 +304,17 @@ fn body(v: Value) -> Vec<u8> {
 
 #[test]
 fn code_table() {
-    let ok =
-        |code: i64, msg: &str| feishu::classify(200, &[], &body(json!({"code": code, "msg": msg})));
+    let ok = |code: i64, msg: &str| {
+        feishu::classify(200, &[], &body(json!({"code": code, "msg": msg})), at())
+    };
     assert_eq!(ok(0, "success"), Outcome::Delivered { code: Some(0) });
     assert_eq!(
-        feishu::classify(200, &[], br#"{"StatusCode":0,"StatusMessage":"success"}"#),
+        feishu::classify(
+            200,
+            &[],
+            br#"{"StatusCode":0,"StatusMessage":"success"}"#,
+            at()
+        ),
         Outcome::Delivered { code: Some(0) }
     );
     assert_eq!(
@@ -341,7 +347,12 @@ fn code_table() {
         }
     );
     assert_eq!(
-        feishu::classify(400, &[], &body(json!({"code": 9499, "msg": "Bad Request"}))),
+        feishu::classify(
+            400,
+            &[],
+            &body(json!({"code": 9499, "msg": "Bad Request"})),
+            at()
+        ),
         Outcome::Fail {
             reason: "Feishu code 9499: Bad Request".into(),
             code: Some(9499),
@@ -357,15 +368,15 @@ fn code_table() {
     // HTTP-level: 429 / 5xx retried (Retry-After honoured), 404 fails.
     let h = vec![("Retry-After".to_string(), "2".to_string())];
     assert!(matches!(
-        feishu::classify(429, &h, b"too many"),
+        feishu::classify(429, &h, b"too many", at()),
         Outcome::Retry { after: Some(d), code: None, .. } if d == Duration::from_secs(2)
     ));
     assert!(matches!(
-        feishu::classify(502, &[], b"bad gateway"),
+        feishu::classify(502, &[], b"bad gateway", at()),
         Outcome::Retry { code: None, .. }
     ));
     assert!(matches!(
-        feishu::classify(404, &[], b"404 page not found"),
+        feishu::classify(404, &[], b"404 page not found", at()),
         Outcome::Fail { code: None, .. }
     ));
 }
@@ -378,10 +389,15 @@ fn outcomes_do_not_echo_the_hook() {
         json!({"code": 9499, "msg": format!("Bad Request https://open.feishu.cn/open-apis/bot/v2/hook/{hook}")}),
     ];
     for b in bodies {
-        let o = feishu::classify(200, &[], &body(b));
+        let o = feishu::classify(200, &[], &body(b), at());
         assert_no_secret_in(&format!("{o:?}"), hook);
     }
     let (_, m) = samples::all(Lang::En).remove(0);
     let debug = format!("{:?}", feishu::encode(&m, &ctx(Lang::En)));
     assert_no_secret_in(&debug, "fake-hook");
+}
+
+/// The moment the answers are judged at (a Retry-After date counts from it).
+fn at() -> chrono::DateTime<chrono::Utc> {
+    chrono::DateTime::from_timestamp(1_795_000_000, 0).expect("a valid time")
 }

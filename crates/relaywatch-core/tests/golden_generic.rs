@@ -193,47 +193,47 @@ fn every_body_within_the_bound() {
 fn status_table() {
     let ra = vec![("Retry-After".to_string(), "120".to_string())];
     assert_eq!(
-        generic::classify(200, &[], b"ok"),
+        generic::classify(200, &[], b"ok", at()),
         Outcome::Delivered { code: None }
     );
     assert_eq!(
-        generic::classify(204, &[], b""),
+        generic::classify(204, &[], b"", at()),
         Outcome::Delivered { code: None }
     );
     assert!(matches!(
-        generic::classify(410, &[], b"gone"),
+        generic::classify(410, &[], b"gone", at()),
         Outcome::Disable { code: None, .. }
     ));
     assert!(matches!(
-        generic::classify(429, &ra, b""),
+        generic::classify(429, &ra, b"", at()),
         Outcome::Retry { after: Some(d), .. } if d == Duration::from_secs(120)
     ));
     assert!(matches!(
-        generic::classify(503, &[], b""),
+        generic::classify(503, &[], b"", at()),
         Outcome::Retry { after: None, .. }
     ));
     assert!(matches!(
-        generic::classify(500, &ra, b""),
+        generic::classify(500, &ra, b"", at()),
         Outcome::Retry { after: Some(_), .. }
     ));
     assert!(matches!(
-        generic::classify(408, &[], b""),
+        generic::classify(408, &[], b"", at()),
         Outcome::Retry { .. }
     ));
     for s in [400, 401, 403, 404, 413, 422] {
         assert!(
-            matches!(generic::classify(s, &[], b"no"), Outcome::Fail { .. }),
+            matches!(generic::classify(s, &[], b"no", at()), Outcome::Fail { .. }),
             "{s}"
         );
     }
     assert!(matches!(
-        generic::classify(301, &[], b""),
+        generic::classify(301, &[], b"", at()),
         Outcome::Fail { .. }
     ));
     let leak = "https://receiver.example/hook?token=s3cr3t-t0ken-value";
-    let o = generic::classify(401, &[], format!("bad token for {leak}").as_bytes());
+    let o = generic::classify(401, &[], format!("bad token for {leak}").as_bytes(), at());
     assert_no_secret_in(&format!("{o:?}"), "s3cr3t-t0ken-value");
-    let o = generic::classify(410, &[], format!("gone {leak}").as_bytes());
+    let o = generic::classify(410, &[], format!("gone {leak}").as_bytes(), at());
     assert_no_secret_in(&format!("{o:?}"), "s3cr3t-t0ken-value");
     let l = generic::limits();
     assert_eq!(l.max_text, generic::MAX_BODY_BYTES);
@@ -246,4 +246,9 @@ fn timestamp_header_follows_now() {
     c.now = Utc.with_ymd_and_hms(2030, 1, 1, 0, 0, 0).unwrap();
     let r = &generic::encode(&m, &c)[0];
     assert_eq!(header(&r.headers, "webhook-timestamp"), Some("1893456000"));
+}
+
+/// The moment the answers are judged at (a Retry-After date counts from it).
+fn at() -> chrono::DateTime<chrono::Utc> {
+    chrono::DateTime::from_timestamp(1_795_000_000, 0).expect("a valid time")
 }

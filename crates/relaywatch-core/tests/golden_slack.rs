@@ -269,7 +269,7 @@ fn classification_table() {
     ];
     for (status, headers, body, want) in cases {
         assert_eq!(
-            slack::classify(status, &headers, body.as_bytes()),
+            slack::classify(status, &headers, body.as_bytes(), at()),
             want,
             "{status} {body}"
         );
@@ -287,8 +287,13 @@ fn outcomes_never_carry_the_token() {
             format!("invalid_payload {}", format!("{URL} ").repeat(20)),
         ),
     ] {
-        let outcome = slack::classify(status, &[], body.as_bytes());
+        let outcome = slack::classify(status, &[], body.as_bytes(), at());
         assert!(!matches!(outcome, Outcome::Delivered { .. }));
         assert_no_secret_in(&format!("{outcome:?}"), TOKEN);
     }
+}
+
+/// The moment the answers are judged at (a Retry-After date counts from it).
+fn at() -> chrono::DateTime<chrono::Utc> {
+    chrono::DateTime::from_timestamp(1_795_000_000, 0).expect("a valid time")
 }

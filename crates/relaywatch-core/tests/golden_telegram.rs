@@ -285,7 +285,7 @@ fn classification_table() {
     ];
     for (status, headers, body, want) in cases {
         assert_eq!(
-            telegram::classify(status, &headers, body.as_bytes()),
+            telegram::classify(status, &headers, body.as_bytes(), at()),
             want,
             "{status} {body}"
         );
@@ -308,9 +308,14 @@ fn outcomes_never_carry_the_token() {
         (502, format!("upstream {SEND_DOCUMENT} unreachable")),
         (400, format!("bad token {TOKEN} given")),
     ] {
-        let outcome = telegram::classify(status, &[], body.as_bytes());
+        let outcome = telegram::classify(status, &[], body.as_bytes(), at());
         assert!(!matches!(outcome, Outcome::Delivered { .. }));
         assert_no_secret_in(&format!("{outcome:?}"), TOKEN);
         assert_no_secret_in(&format!("{outcome:?}"), "fake-token");
     }
+}
+
+/// The moment the answers are judged at (a Retry-After date counts from it).
+fn at() -> chrono::DateTime<chrono::Utc> {
+    chrono::DateTime::from_timestamp(1_795_000_000, 0).expect("a valid time")
 }

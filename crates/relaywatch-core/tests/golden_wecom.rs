@@ -202,7 +202,7 @@ fn huge_message(lang: Lang) -> relaywatch_core::render::message::Message {
         title: "错误".into(),
         facts: Vec::new(),
         table: None,
-        text: Some("很长的错误信息 ".repeat(800)),
+        text: Some("很长的错误信息\n".repeat(800)),
         optional: false,
     });
     m
@@ -244,7 +244,12 @@ fn body(v: Value) -> Vec<u8> {
 #[test]
 fn errcode_table() {
     let ok = |code: i64, msg: &str| {
-        wecom::classify(200, &[], &body(json!({"errcode": code, "errmsg": msg})))
+        wecom::classify(
+            200,
+            &[],
+            &body(json!({"errcode": code, "errmsg": msg})),
+            at(),
+        )
     };
     assert_eq!(ok(0, "ok"), Outcome::Delivered { code: Some(0) });
     assert_eq!(
@@ -286,11 +291,11 @@ fn errcode_table() {
     ));
     let h = vec![("retry-after".to_string(), "3".to_string())];
     assert!(matches!(
-        wecom::classify(429, &h, b""),
+        wecom::classify(429, &h, b"", at()),
         Outcome::Retry { after: Some(d), .. } if d == Duration::from_secs(3)
     ));
     assert!(matches!(
-        wecom::classify(400, &[], b"bad"),
+        wecom::classify(400, &[], b"bad", at()),
         Outcome::Fail { code: None, .. }
     ));
 }
@@ -304,13 +309,14 @@ fn outcomes_do_not_echo_the_key() {
         json!({"errcode": 45009, "errmsg": format!("api freq out of limit for {key}")}),
     ];
     for b in bodies {
-        let o = wecom::classify(200, &[], &body(b));
+        let o = wecom::classify(200, &[], &body(b), at());
         assert_no_secret_in(&format!("{o:?}"), key);
     }
     let o = wecom::classify(
         502,
         &[],
         format!("upstream https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key={key}").as_bytes(),
+        at(),
     );
     assert_no_secret_in(&format!("{o:?}"), key);
     let (_, m) = samples::all(Lang::En).remove(0);
@@ -318,4 +324,9 @@ fn outcomes_do_not_echo_the_key() {
         &format!("{:?}", wecom::encode(&m, &ctx(Lang::En, None))),
         "fake-key",
     );
+}
+
+/// The moment the answers are judged at (a Retry-After date counts from it).
+fn at() -> chrono::DateTime<chrono::Utc> {
+    chrono::DateTime::from_timestamp(1_795_000_000, 0).expect("a valid time")
 }

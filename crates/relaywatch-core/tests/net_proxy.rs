@@ -261,3 +261,48 @@ async fn an_http_proxy_is_asked_to_connect_for_https_targets() {
     );
     assert_no_secret_in(&err.to_string(), TOKEN);
 }
+
+#[tokio::test]
+async fn guard_refusals_are_permanent_failures_naming_the_rule() {
+    // A proxy named `localhost` is refused when the channel's sender is built.
+    let s = generic_channel("socks5://localhost:1080".into());
+    let store = SecretStore::default().with_env(|k| (k == "URL").then(|| "http://x.test/".into()));
+    let Err(err) = relaywatch_core::service::ChannelSender::new(&s, "hook", &store) else {
+        panic!("a proxy named localhost was accepted");
+    };
+    assert!(
+        err.to_string()
+            .contains("refused by the SSRF guard: rule loopback: "),
+        "{err}"
+    );
+    // Refused targets behind an allowed proxy: a permanent failure, never retried, never sent.
+    let (proxy_port, asked) = socks5_proxy().await;
+    for (url, rule) in [
+        (format!("http://10.0.0.1:8080/hook/{TOKEN}"), "private"),
+        (format!("http://127.0.0.1:6379/hook/{TOKEN}"), "port:cache"),
+        (
+            format!("http://127.0.0.1:2375/hook/{TOKEN}"),
+            "port:container-api",
+        ),
+        (format!("http://168.63.129.16/hook/{TOKEN}"), "metadata"),
+    ] {
+        let sent = send_through(format!("socks5://127.0.0.1:{proxy_port}"), url.clone()).await;
+        let last = sent.attempts.last().expect("one attempt");
+        assert!(
+            matches!(
+                last.outcome,
+                relaywatch_core::channels::Outcome::Fail { .. }
+            ),
+            "{url}: {:?}",
+            last.outcome
+        );
+        assert!(
+            last.reply
+                .contains(&format!("refused by the SSRF guard: rule {rule}: ")),
+            "{url}: {}",
+            last.reply
+        );
+        assert_no_secret_in(&format!("{sent:?}"), TOKEN);
+    }
+    assert!(asked.lock().unwrap().is_empty(), "the proxy was asked");
+}

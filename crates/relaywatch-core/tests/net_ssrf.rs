@@ -149,10 +149,9 @@ fn every_url_in_the_table_is_refused_under_its_rule() {
                 if r.rule() != *want {
                     wrong.push(format!("{url}: {:?} ({text}), want {want:?}", r.rule()));
                 }
-                if !text.starts_with("refused: ") {
-                    wrong.push(format!(
-                        "{url}: text {text:?} does not start with `refused: `"
-                    ));
+                let head = format!("refused by the SSRF guard: rule {}: ", r.rule_name());
+                if !text.starts_with(&head) {
+                    wrong.push(format!("{url}: text {text:?} does not start with {head:?}"));
                 }
             }
         }

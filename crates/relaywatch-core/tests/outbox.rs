@@ -139,7 +139,9 @@ async fn expired_lease_is_taken_over_and_the_old_holder_is_fenced_out() {
 
 #[tokio::test]
 async fn backoff_doubles_then_dead_letters_after_max_attempts() {
-    let (ob, _) = open(OutboxConfig::default()).await;
+    let mut cfg = OutboxConfig::default();
+    cfg.backoff.max_attempts = 6;
+    let (ob, _) = open(cfg).await;
     ob.enqueue(&item("c", "k"), T0).await.unwrap();
     let mut now = T0;
     let mut delays = Vec::new();

@@ -27,7 +27,12 @@ pub struct Receiver {
 
 impl Receiver {
     pub fn start(status: u16, reply: &'static str) -> Receiver {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        Receiver::start_on(0, status, reply)
+    }
+
+    /// The same on a given port (0: any free one), e.g. a receiver coming back after an outage.
+    pub fn start_on(port: u16, status: u16, reply: &'static str) -> Receiver {
+        let listener = TcpListener::bind(("127.0.0.1", port)).unwrap();
         let port = listener.local_addr().unwrap().port();
         let got = Arc::new(Mutex::new(Vec::new()));
         let seen = got.clone();

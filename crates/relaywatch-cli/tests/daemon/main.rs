@@ -8,6 +8,7 @@ mod common;
 mod alerts;
 mod outage;
 mod quota;
+mod receiver_outage;
 mod reload;
 mod schedule;
 mod seed;

@@ -86,3 +86,88 @@ fn a_bad_config_is_refused_and_a_good_one_is_taken() {
     );
     assert_eq!(d.terminate(), Some(0));
 }
+
+/// The running config of the refusal test: a state Redis, an error-rate rule and a receiver.
+fn delivering_config(db: &str) -> String {
+    format!(
+        r#"
+[source]
+kind = "demo"
+[state]
+redis_url = "{db}"
+[network]
+allow = ["127.0.0.0/8"]
+allow_http = true
+[rules.error_rate]
+window_seconds = 60
+threshold = 5
+dimensions = ["global"]
+[rules.quota]
+enabled = false
+
+[[channels]]
+name = "ops-hook"
+type = "generic"
+url = {{ env = "RW_GENERIC" }}
+"#
+    )
+}
+
+#[test]
+fn an_empty_file_or_a_config_without_a_state_redis_is_refused_and_delivery_goes_on() {
+    let db = RedisServer::shared().fresh_db();
+    let rx = super::common::Receiver::start(200, "{}");
+    let dir = test_dir("reload-unrunnable");
+    let path = dir.join("relaywatch.toml");
+    std::fs::write(&path, delivering_config(&db)).unwrap();
+    let env = [("RW_GENERIC", rx.url("/hook"))];
+    let mut d = Daemon::start(&dir, "a", &env);
+
+    // An empty file (valid TOML: all defaults, so no state Redis) is refused and says why.
+    std::fs::write(&path, "").unwrap();
+    d.signal(libc::SIGHUP);
+    let h = wait_health(&d, Duration::from_secs(10), |h| {
+        h["reload_error"].is_string()
+    });
+    let why = h["reload_error"].as_str().unwrap();
+    assert!(why.contains("is empty"), "{why}");
+    assert!(why.contains("[state] redis_url"), "{why}");
+    assert!(why.contains("the running configuration stays"), "{why}");
+    assert!(d.alive(), "{}", d.log_text());
+    assert_eq!(h["redis"], "up", "{h}");
+
+    // The daemon still runs the old config: an error burst is alerted to the receiver.
+    super::receiver_outage::push_errors(&db, 8);
+    assert!(
+        rx.wait_for(Duration::from_secs(15), |g| g
+            .iter()
+            .any(|g| g.body.contains("error_rate"))),
+        "nothing delivered after the refused reload\n{}",
+        d.log_text()
+    );
+
+    // A valid config that has no state Redis (the source is demo data): refused the same way.
+    let no_state = delivering_config(&db).replace(&format!("[state]\nredis_url = \"{db}\"\n"), "");
+    assert!(!no_state.contains("redis_url"), "{no_state}");
+    std::fs::write(&path, no_state).unwrap();
+    d.signal(libc::SIGHUP);
+    let h = wait_health(&d, Duration::from_secs(10), |h| {
+        h["reload_error"]
+            .as_str()
+            .is_some_and(|w| w.contains("cannot run the daemon"))
+    });
+    let why = h["reload_error"].as_str().unwrap();
+    assert!(why.contains("[state] redis_url"), "{why}");
+    assert!(d.alive(), "{}", d.log_text());
+
+    // The running config saved again clears the error.
+    std::fs::write(&path, delivering_config(&db)).unwrap();
+    d.signal(libc::SIGHUP);
+    wait_health(&d, Duration::from_secs(10), |h| h["reload_error"].is_null());
+    assert!(
+        !d.log_text().contains("reloading the configuration"),
+        "nothing was replaced\n{}",
+        d.log_text()
+    );
+    assert_eq!(d.terminate(), Some(0));
+}

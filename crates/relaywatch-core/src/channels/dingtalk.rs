@@ -6,11 +6,14 @@
 use std::fmt::Write;
 use std::time::Duration;
 
+use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 
 use super::budget::fit;
-use super::sign::{append_query, base64_encode, cut_bytes, hmac_sha256, scrub};
+use super::sign::{append_query, base64_encode, hmac_sha256, scrub};
+use super::text::cut_lines;
 use super::{classify_http, Body, EncodeContext, Limits, Outcome, Request, SizeUnit};
+use crate::render::clean;
 use crate::render::message::{Column, Message, Section, Table};
 use crate::secrets::Secret;
 
@@ -73,27 +76,8 @@ pub fn signed_url(ctx: &EncodeContext) -> Secret {
     }
 }
 
-/// Escape data for DingTalk markdown, as little as keeps data from turning into markup (a stray
-/// backslash shows in clients that do not take escapes): `\\`, `*` and `` ` `` with a backslash,
-/// `<` and `>` as entities (so `<overloaded_error>` is not taken for HTML), line breaks flattened.
-/// `_` is left alone (inside a word it is no emphasis), and so are `[` `]` (no `](`-link can form
-/// without `(` right after, and a link in data would only be a link).
-pub fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '\\' | '*' | '`' => {
-                out.push('\\');
-                out.push(c);
-            }
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '\n' | '\r' => out.push(' '),
-            _ => out.push(c),
-        }
-    }
-    out
-}
+/// Escape data for DingTalk (and WeCom) markdown (see [`crate::channels::text::escape_robot_markdown`]).
+pub use super::text::escape_robot_markdown as escape;
 
 /// One table row as one line of text, for dialects without tables (DingTalk, WeCom markdown):
 /// `1. **name** · Requests 1,234 · Cost $5.00`. The `#` column becomes the list number; the first
@@ -181,10 +165,10 @@ pub fn render(m: &Message, keyword: Option<&str>, mentions: &[String]) -> (Strin
         let at: Vec<String> = mentions.iter().map(|m| format!("@{m}")).collect();
         let _ = writeln!(o, "\n{}", at.join(" "));
     }
-    let mut title = format!("{} {}", m.level.emoji(), m.title);
+    let mut title = format!("{} {}", m.level.emoji(), clean::line(&m.title));
     match keyword.map(str::trim).filter(|k| !k.is_empty()) {
         Some(k) if !o.contains(k) => {
-            title = format!("{} 【{k}】{}", m.level.emoji(), m.title);
+            title = format!("{} 【{k}】{}", m.level.emoji(), clean::line(&m.title));
             o = o.replacen(
                 &format!("### {} ", m.level.emoji()),
                 &format!("### {} 【{k}】", m.level.emoji()),
@@ -227,8 +211,9 @@ fn part_body(m: &Message, keyword: Option<&str>, mentions: &[String]) -> Value {
     let over = body_len(&v).saturating_sub(MAX_BODY_BYTES);
     if over > 0 {
         // JSON escaping can only make the text longer than its byte count: cut a margin more.
+        // Whole lines only: never inside a cell or a `**` pair.
         let keep = text.len().saturating_sub(over + 64);
-        let cut = format!("{}…", cut_bytes(&text, keep));
+        let cut = cut_lines(&text, keep, str::len);
         v = body(&title, &cut, mentions);
     }
     v
@@ -307,9 +292,14 @@ pub fn errcode(body: &[u8]) -> Option<(i64, String)> {
 }
 
 /// What DingTalk's answer means: HTTP failures by the shared rule, then `errcode`.
-pub fn classify(status: u16, headers: &[(String, String)], body: &[u8]) -> Outcome {
+pub fn classify(
+    status: u16,
+    headers: &[(String, String)],
+    body: &[u8],
+    now: DateTime<Utc>,
+) -> Outcome {
     if !(200..300).contains(&status) {
-        return scrubbed(classify_http(status, headers, body));
+        return scrubbed(classify_http(status, headers, body, now));
     }
     let Some((code, msg)) = errcode(body) else {
         return Outcome::Delivered { code: None };

@@ -7,11 +7,12 @@
 
 use std::time::Duration;
 
-use chrono::SecondsFormat;
+use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::{json, Value};
 
 use super::text::{clip, clip_block, reason_text, stand_in, text_table, utf16_len};
 use super::{budget, retry_after, Body, EncodeContext, Limits, Outcome, Part, Request, SizeUnit};
+use crate::render::clean;
 use crate::render::message::{ChartImage, Message};
 use crate::secrets::Secret;
 
@@ -88,7 +89,12 @@ pub fn encode(msg: &Message, ctx: &EncodeContext) -> Vec<Request> {
 /// (float seconds) or `Retry-After`; 408 and 5xx retried; 404 disables the channel ("webhook
 /// deleted": Discord asks callers never to use such a webhook again); 413 / 40005 and
 /// `…_MAX_LENGTH` form errors are too long; other 4xx fail with Discord's `{code, message}`.
-pub fn classify(status: u16, headers: &[(String, String)], body: &[u8]) -> Outcome {
+pub fn classify(
+    status: u16,
+    headers: &[(String, String)],
+    body: &[u8],
+    now: DateTime<Utc>,
+) -> Outcome {
     let json: Option<Value> = serde_json::from_slice(body).ok();
     let code = json.as_ref().and_then(|v| v["code"].as_i64());
     let text = match json.as_ref().and_then(|v| v["message"].as_str()) {
@@ -105,9 +111,8 @@ pub fn classify(status: u16, headers: &[(String, String)], body: &[u8]) -> Outco
             let after = json
                 .as_ref()
                 .and_then(|v| v["retry_after"].as_f64())
-                .filter(|s| s.is_finite() && *s >= 0.0)
-                .map(Duration::from_secs_f64)
-                .or_else(|| retry_after(headers));
+                .and_then(super::pause_from_secs)
+                .or_else(|| retry_after(headers, now));
             let global = json
                 .as_ref()
                 .and_then(|v| v["global"].as_bool())
@@ -123,7 +128,7 @@ pub fn classify(status: u16, headers: &[(String, String)], body: &[u8]) -> Outco
             }
         }
         408 | 500..=599 => Outcome::Retry {
-            after: retry_after(headers),
+            after: retry_after(headers, now),
             reason,
             code,
         },
@@ -141,24 +146,8 @@ pub fn classify(status: u16, headers: &[(String, String)], body: &[u8]) -> Outco
     }
 }
 
-/// Escape text for Discord markdown: `\`, `*`, `_`, `~`, `` ` ``, `|`, `>`, `<`, `[`, `]`, `#`
-/// get a backslash (no bold, spoiler, quote, heading, masked link, `<@id>` mention), `@` a
-/// zero-width space after it (no `@everyone`), line breaks become spaces.
-pub fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '\\' | '*' | '_' | '~' | '`' | '|' | '>' | '<' | '[' | ']' | '#' => {
-                out.push('\\');
-                out.push(c);
-            }
-            '@' => out.push_str("@\u{200B}"),
-            '\n' | '\r' => out.push(' '),
-            _ => out.push(c),
-        }
-    }
-    out
-}
+/// Escape text for Discord markdown (see [`crate::channels::text::escape_discord`]).
+pub use super::text::escape_discord as escape;
 
 fn with_wait(url: &str) -> String {
     if url.contains("wait=") {
@@ -276,7 +265,7 @@ fn main_embed(m: &Message) -> Value {
     }
     if let Some(f) = &m.footer {
         // Footers show plain text: no markdown to escape, and mentions never resolve there.
-        e["footer"] = json!({ "text": clip(f, FOOTER_MAX) });
+        e["footer"] = json!({ "text": clip(&clean::line(f), FOOTER_MAX) });
     }
     e
 }
@@ -414,7 +403,7 @@ mod tests {
     fn data_cannot_format_or_mention() {
         assert_eq!(
             escape("@everyone <@123> **b** a_b ~~s~~ `c` ||x|| > q [l](u) # h"),
-            "@\u{200B}everyone \\<@\u{200B}123\\> \\*\\*b\\*\\* a\\_b \\~\\~s\\~\\~ \\`c\\` \\|\\|x\\|\\| \\> q \\[l\\](u) \\# h"
+            "@\u{200B}everyone \\<@\u{200B}123\\> \\*\\*b\\*\\* a\\_b \\~\\~s\\~\\~ \\`c\\` \\|\\|x\\|\\| \\> q \\[l\\]\u{200B}(u) \\# h"
         );
         assert_eq!(escape("研发部-主力"), "研发部-主力");
     }

@@ -1,6 +1,8 @@
 //! From a channel's type to its platform file: one table, so adding a platform is one line
 //! per function. Pure.
 
+use chrono::{DateTime, Utc};
+
 use super::{
     dingtalk, discord, feishu, file, generic, slack, telegram, wecom, EncodeContext, Limits,
     Outcome, Request,
@@ -28,21 +30,22 @@ pub fn encode(
     }
 }
 
-/// What the platform's answer means.
+/// What the platform's answer, received at `now`, means.
 pub fn classify(
     kind: ChannelType,
     status: u16,
     headers: &[(String, String)],
     body: &[u8],
+    now: DateTime<Utc>,
 ) -> Outcome {
     match kind {
-        ChannelType::Slack => slack::classify(status, headers, body),
-        ChannelType::Discord => discord::classify(status, headers, body),
-        ChannelType::Dingtalk => dingtalk::classify(status, headers, body),
-        ChannelType::Wecom => wecom::classify(status, headers, body),
-        ChannelType::Feishu | ChannelType::Lark => feishu::classify(status, headers, body),
-        ChannelType::Telegram => telegram::classify(status, headers, body),
-        ChannelType::Generic => generic::classify(status, headers, body),
+        ChannelType::Slack => slack::classify(status, headers, body, now),
+        ChannelType::Discord => discord::classify(status, headers, body, now),
+        ChannelType::Dingtalk => dingtalk::classify(status, headers, body, now),
+        ChannelType::Wecom => wecom::classify(status, headers, body, now),
+        ChannelType::Feishu | ChannelType::Lark => feishu::classify(status, headers, body, now),
+        ChannelType::Telegram => telegram::classify(status, headers, body, now),
+        ChannelType::Generic => generic::classify(status, headers, body, now),
         ChannelType::File => Outcome::Delivered { code: None },
     }
 }

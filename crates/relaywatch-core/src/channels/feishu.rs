@@ -7,11 +7,13 @@
 use std::fmt::Write;
 use std::time::Duration;
 
+use chrono::{DateTime, Utc};
 use serde_json::{json, Map, Value};
 
 use super::budget::fit;
 use super::sign::{base64_encode, hmac_sha256, scrub};
 use super::{classify_http, Body, EncodeContext, Limits, Outcome, Part, Request, SizeUnit};
+use crate::render::clean;
 use crate::render::message::{Align, Level, Message, Table};
 use crate::secrets::Secret;
 
@@ -75,26 +77,9 @@ pub fn api_base(ctx: &EncodeContext) -> String {
     }
 }
 
-/// Escape data for card markdown, as little as keeps data from turning into markup: `\\`, `*`,
-/// `~` and `` ` `` with a backslash, `<` `>` as entities (the card takes `<font>` and `<at>`
-/// tags), line breaks flattened; `_`, `[` and `]` left alone as in `dingtalk::escape`. Table
-/// cells need none of it: they are `text` columns.
-pub fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '\\' | '*' | '~' | '`' => {
-                out.push('\\');
-                out.push(c);
-            }
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '\n' | '\r' => out.push(' '),
-            _ => out.push(c),
-        }
-    }
-    out
-}
+/// Escape data for card markdown (see [`crate::channels::text::escape_card_markdown`]). Table cells need none
+/// of it: they are `text` columns, cleaned of hidden characters only.
+pub use super::text::escape_card_markdown as escape;
 
 /// The header colour of a level.
 pub fn template(level: Level) -> &'static str {
@@ -131,7 +116,7 @@ fn table(t: &Table) -> Value {
         .map(|r| {
             let mut row = Map::new();
             for (i, cell) in r.iter().enumerate() {
-                row.insert(format!("c{i}"), Value::String(cell.clone()));
+                row.insert(format!("c{i}"), Value::String(super::text::plain(cell)));
             }
             Value::Object(row)
         })
@@ -195,7 +180,7 @@ pub fn card(m: &Message, image_keys: &[(String, String)], mentions: &[String]) -
         if let Some(text) = &s.text {
             elements.push(json!({
                 "tag": "div",
-                "text": { "tag": "plain_text", "content": text, "text_color": "grey" },
+                "text": { "tag": "plain_text", "content": clean::text(text), "text_color": "grey" },
             }));
         }
     }
@@ -204,7 +189,7 @@ pub fn card(m: &Message, image_keys: &[(String, String)], mentions: &[String]) -
             elements.push(json!({
                 "tag": "img",
                 "img_key": key,
-                "alt": { "tag": "plain_text", "content": c.title },
+                "alt": { "tag": "plain_text", "content": clean::line(&c.title) },
                 "scale_type": "fit_horizontal",
             }));
         }
@@ -224,7 +209,10 @@ pub fn card(m: &Message, image_keys: &[(String, String)], mentions: &[String]) -
     json!({
         "schema": "2.0",
         "header": {
-            "title": { "tag": "plain_text", "content": format!("{} {}", m.level.emoji(), m.title) },
+            "title": {
+                "tag": "plain_text",
+                "content": format!("{} {}", m.level.emoji(), clean::line(&m.title)),
+            },
             "template": template(m.level),
         },
         "body": { "elements": elements },
@@ -398,7 +386,12 @@ fn code(body: &[u8]) -> Option<(i64, String)> {
 
 /// What the bot's answer means: a nonzero body `code` first (Feishu sends some with HTTP 4xx),
 /// then the HTTP status by the shared rule.
-pub fn classify(status: u16, headers: &[(String, String)], body: &[u8]) -> Outcome {
+pub fn classify(
+    status: u16,
+    headers: &[(String, String)],
+    body: &[u8],
+    now: DateTime<Utc>,
+) -> Outcome {
     let ok = (200..300).contains(&status);
     let (code, msg) = match code(body) {
         Some((c, msg)) if c != 0 => (c, msg),
@@ -407,12 +400,12 @@ pub fn classify(status: u16, headers: &[(String, String)], body: &[u8]) -> Outco
                 code: found.map(|(c, _)| c),
             }
         }
-        _ => return super::dingtalk::scrubbed(classify_http(status, headers, body)),
+        _ => return super::dingtalk::scrubbed(classify_http(status, headers, body, now)),
     };
     let reason = format!("Feishu code {code}: {}", scrub(&msg));
     match code {
         codes::RATE_LIMITED => Outcome::Retry {
-            after: super::retry_after(headers),
+            after: super::retry_after(headers, now),
             reason,
             code: Some(code),
         },
@@ -429,7 +422,7 @@ pub fn classify(status: u16, headers: &[(String, String)], body: &[u8]) -> Outco
             code: Some(code),
         },
         _ if !ok && (status == 429 || status >= 500) => Outcome::Retry {
-            after: super::retry_after(headers),
+            after: super::retry_after(headers, now),
             reason,
             code: Some(code),
         },

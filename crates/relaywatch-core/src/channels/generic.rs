@@ -5,10 +5,12 @@
 
 use std::time::Duration;
 
+use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 
 use super::sign::{base64_decode, base64_encode, hmac_sha256, scrub};
 use super::{classify_http, Body, EncodeContext, Limits, Outcome, Request, SizeUnit};
+use crate::render::clean;
 use crate::render::message::Message;
 use crate::secrets::Secret;
 
@@ -83,8 +85,10 @@ pub fn signature(key: &[u8], id: &str, timestamp: i64, body: &[u8]) -> String {
 }
 
 /// The JSON document of a message.
+/// Every string is cleaned of control, bidi and invisible characters (`clean::json_strings`),
+/// `data` included; nothing is cut.
 pub fn document(m: &Message) -> Value {
-    json!({
+    let mut doc = json!({
         "version": VERSION,
         "kind": m.kind,
         "state": m.state,
@@ -95,7 +99,9 @@ pub fn document(m: &Message) -> Value {
         "sections": m.sections,
         "data": m.data,
         "timestamp": m.timestamp.to_rfc3339(),
-    })
+    });
+    clean::json_strings(&mut doc);
+    doc
 }
 
 /// One request, unsigned unless the channel has a usable secret (an undecodable `whsec_` secret
@@ -139,7 +145,12 @@ pub fn encode(msg: &Message, ctx: &EncodeContext) -> Vec<Request> {
 
 /// 2xx delivered; 410 Gone disables the channel; 3xx fails (redirects are not followed);
 /// 408, 429 and 5xx retry (Retry-After honoured); other 4xx fail.
-pub fn classify(status: u16, headers: &[(String, String)], body: &[u8]) -> Outcome {
+pub fn classify(
+    status: u16,
+    headers: &[(String, String)],
+    body: &[u8],
+    now: DateTime<Utc>,
+) -> Outcome {
     let text = scrub(&String::from_utf8_lossy(&body[..body.len().min(300)]));
     match status {
         410 => Outcome::Disable {
@@ -154,6 +165,6 @@ pub fn classify(status: u16, headers: &[(String, String)], body: &[u8]) -> Outco
                 .to_string(),
             code: None,
         },
-        _ => super::dingtalk::scrubbed(classify_http(status, headers, body)),
+        _ => super::dingtalk::scrubbed(classify_http(status, headers, body, now)),
     }
 }

@@ -164,22 +164,72 @@ pub fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str
         .map(|(_, v)| v.as_str())
 }
 
-/// `Retry-After` in seconds (integer or float) as a duration.
-pub fn retry_after(headers: &[(String, String)]) -> Option<Duration> {
-    header(headers, "retry-after")
-        .and_then(|v| v.trim().parse::<f64>().ok())
-        .filter(|s| s.is_finite() && *s >= 0.0)
-        .map(Duration::from_secs_f64)
+/// The longest pause a platform may ask for: a longer `Retry-After` / `retry_after` (a date
+/// next year, `1e30`, twenty digits) is taken as this. The delivery policy bounds the wait
+/// further (`BackoffPolicy::max_retry_after`).
+pub const RETRY_AFTER_MAX: Duration = Duration::from_secs(24 * 3600);
+
+/// A pause given in seconds (a JSON `retry_after`, integer or float) as a duration, at most
+/// [`RETRY_AFTER_MAX`]; `None` for NaN, infinities and negatives. Never panics.
+pub fn pause_from_secs(secs: f64) -> Option<Duration> {
+    if !secs.is_finite() || secs < 0.0 {
+        return None;
+    }
+    let max = RETRY_AFTER_MAX.as_secs_f64();
+    Some(Duration::try_from_secs_f64(secs.min(max)).unwrap_or(RETRY_AFTER_MAX))
+}
+
+/// A `Retry-After` value (RFC 9110 §10.2.3) as the wait from `now` (pure): delay-seconds
+/// (a decimal fraction is taken too) or an HTTP date (IMF-fixdate, RFC 850 or asctime form).
+/// A date in the past is no wait; anything longer than [`RETRY_AFTER_MAX`] is that; a value
+/// that is neither (garbage, a negative number, NaN) is `None`. Never panics.
+pub fn parse_retry_after(value: &str, now: DateTime<Utc>) -> Option<Duration> {
+    let v = value.trim();
+    if v.is_empty() {
+        return None;
+    }
+    if v.bytes().all(|b| b.is_ascii_digit()) {
+        // Digits only: seconds; more than u64 holds is still "very long".
+        let secs = v.parse::<u64>().unwrap_or(u64::MAX);
+        return Some(Duration::from_secs(secs).min(RETRY_AFTER_MAX));
+    }
+    if let Ok(secs) = v.parse::<f64>() {
+        // A number too large for f64 parses as infinity: very long, not garbage (the words
+        // `inf` and `NaN` are).
+        let number = v.starts_with(|c: char| c.is_ascii_digit() || c == '.');
+        if number && secs == f64::INFINITY {
+            return Some(RETRY_AFTER_MAX);
+        }
+        return pause_from_secs(secs);
+    }
+    let at: DateTime<Utc> = httpdate::parse_http_date(v).ok()?.into();
+    let wait = at
+        .signed_duration_since(now)
+        .to_std()
+        .unwrap_or(Duration::ZERO);
+    Some(wait.min(RETRY_AFTER_MAX))
+}
+
+/// The `Retry-After` header of an answer received at `now`, as a wait (see
+/// [`parse_retry_after`]).
+pub fn retry_after(headers: &[(String, String)], now: DateTime<Utc>) -> Option<Duration> {
+    header(headers, "retry-after").and_then(|v| parse_retry_after(v, now))
 }
 
 /// The one retry rule every channel starts from (Alertmanager's): 2xx delivered; 408, 429 and
-/// 5xx retried (Retry-After honoured); other statuses fail for good.
-pub fn classify_http(status: u16, headers: &[(String, String)], body: &[u8]) -> Outcome {
+/// 5xx retried (Retry-After honoured, measured from `now`, when the answer came); other
+/// statuses fail for good.
+pub fn classify_http(
+    status: u16,
+    headers: &[(String, String)],
+    body: &[u8],
+    now: DateTime<Utc>,
+) -> Outcome {
     let text = String::from_utf8_lossy(&body[..body.len().min(300)]).into_owned();
     match status {
         200..=299 => Outcome::Delivered { code: None },
         408 | 429 | 500..=599 => Outcome::Retry {
-            after: retry_after(headers),
+            after: retry_after(headers, now),
             reason: format!("HTTP {status}: {}", text.trim()),
             code: None,
         },
@@ -187,5 +237,134 @@ pub fn classify_http(status: u16, headers: &[(String, String)], body: &[u8]) -> 
             reason: format!("HTTP {status}: {}", text.trim()),
             code: None,
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn now() -> DateTime<Utc> {
+        // Tue, 01 Dec 2026 12:00:00 GMT
+        DateTime::from_timestamp(1_796_126_400, 0).expect("a valid time")
+    }
+
+    fn parse(v: &str) -> Option<Duration> {
+        parse_retry_after(v, now())
+    }
+
+    #[test]
+    fn retry_after_takes_seconds() {
+        assert_eq!(parse("0"), Some(Duration::ZERO));
+        assert_eq!(parse("120"), Some(Duration::from_secs(120)));
+        assert_eq!(parse(" 7 "), Some(Duration::from_secs(7)));
+        assert_eq!(parse("1.5"), Some(Duration::from_millis(1500)));
+    }
+
+    #[test]
+    fn retry_after_takes_http_dates_in_every_form() {
+        assert_eq!(
+            httpdate::fmt_http_date(now().into()),
+            "Tue, 01 Dec 2026 12:00:00 GMT"
+        );
+        let four = Some(Duration::from_secs(4));
+        assert_eq!(parse("Tue, 01 Dec 2026 12:00:04 GMT"), four);
+        assert_eq!(parse("Tuesday, 01-Dec-26 12:00:04 GMT"), four);
+        assert_eq!(parse("Tue Dec  1 12:00:04 2026"), four);
+        assert_eq!(
+            parse("Tue, 01 Dec 2026 13:00:00 GMT"),
+            Some(Duration::from_secs(3600))
+        );
+        // In the past, or now: no wait.
+        assert_eq!(parse("Tue, 01 Dec 2026 11:59:00 GMT"), Some(Duration::ZERO));
+        assert_eq!(parse("Thu, 01 Jan 1970 00:00:00 GMT"), Some(Duration::ZERO));
+        // Far ahead: the ceiling.
+        assert_eq!(
+            parse("Fri, 31 Dec 9999 23:59:59 GMT"),
+            Some(RETRY_AFTER_MAX)
+        );
+    }
+
+    #[test]
+    fn retry_after_never_panics_and_is_clamped() {
+        assert_eq!(parse("1e30"), Some(RETRY_AFTER_MAX));
+        assert_eq!(parse("86401"), Some(RETRY_AFTER_MAX));
+        assert_eq!(parse("18446744073709551615"), Some(RETRY_AFTER_MAX));
+        assert_eq!(parse(&"9".repeat(400)), Some(RETRY_AFTER_MAX));
+        assert_eq!(
+            parse(&format!("{}.5", "9".repeat(400))),
+            Some(RETRY_AFTER_MAX)
+        );
+        assert_eq!(parse("1e400"), Some(RETRY_AFTER_MAX));
+        assert_eq!(parse("1e308"), Some(RETRY_AFTER_MAX));
+        for bad in [
+            "-5",
+            "-0.5",
+            "NaN",
+            "nan",
+            "inf",
+            "-inf",
+            "",
+            "  ",
+            "soon",
+            "5s",
+            "0x10",
+            "Tue, 32 Dec 2026 12:00:00 GMT",
+            "2026-12-01T12:00:04Z",
+        ] {
+            assert_eq!(parse(bad), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn pauses_in_seconds_are_checked() {
+        assert_eq!(pause_from_secs(0.25), Some(Duration::from_millis(250)));
+        assert_eq!(pause_from_secs(1e30), Some(RETRY_AFTER_MAX));
+        assert_eq!(pause_from_secs(f64::MAX), Some(RETRY_AFTER_MAX));
+        assert_eq!(pause_from_secs(-5.0), None);
+        assert_eq!(pause_from_secs(f64::NAN), None);
+        assert_eq!(pause_from_secs(f64::INFINITY), None);
+    }
+
+    #[test]
+    fn the_header_is_found_whatever_its_case() {
+        let h = vec![(
+            "retry-after".to_string(),
+            "Tue, 01 Dec 2026 12:00:04 GMT".to_string(),
+        )];
+        assert_eq!(retry_after(&h, now()), Some(Duration::from_secs(4)));
+        let h = vec![("Retry-After".to_string(), "1e30".to_string())];
+        assert!(matches!(
+            classify_http(429, &h, b"slow down", now()),
+            Outcome::Retry { after: Some(a), .. } if a == RETRY_AFTER_MAX
+        ));
+    }
+
+    #[test]
+    fn json_retry_after_fields_are_clamped_too() {
+        let discord = |body: &str| match discord::classify(429, &[], body.as_bytes(), now()) {
+            Outcome::Retry { after, .. } => after,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(discord(r#"{"retry_after":1e30}"#), Some(RETRY_AFTER_MAX));
+        assert_eq!(discord(r#"{"retry_after":-5}"#), None);
+        assert_eq!(
+            discord(r#"{"retry_after":0.5}"#),
+            Some(Duration::from_millis(500))
+        );
+        let telegram = |body: &str| match telegram::classify(429, &[], body.as_bytes(), now()) {
+            Outcome::Retry { after, .. } => after,
+            other => panic!("{other:?}"),
+        };
+        let body = r#"{"ok":false,"error_code":429,"description":"Too Many Requests","parameters":{"retry_after":1e30}}"#;
+        assert_eq!(telegram(body), Some(RETRY_AFTER_MAX));
+        let body = r#"{"ok":false,"error_code":429,"description":"Too Many Requests","parameters":{"retry_after":18446744073709551615}}"#;
+        assert_eq!(telegram(body), Some(RETRY_AFTER_MAX));
+        // A bad body value falls back to the header.
+        let h = vec![("Retry-After".to_string(), "3".to_string())];
+        assert!(matches!(
+            discord::classify(429, &h, br#"{"retry_after":-1}"#, now()),
+            Outcome::Retry { after: Some(a), .. } if a == Duration::from_secs(3)
+        ));
     }
 }

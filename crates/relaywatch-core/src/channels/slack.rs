@@ -10,10 +10,12 @@
 
 use std::time::Duration;
 
+use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 
 use super::text::{clip, clip_block, reason_text, stand_in, text_table, utf16_len};
 use super::{budget, retry_after, Body, EncodeContext, Limits, Outcome, Request, SizeUnit};
+use crate::render::clean;
 use crate::render::message::{Fact, Message, Section, Table};
 
 /// Blocks in one message. <https://api.slack.com/reference/block-kit/blocks>
@@ -79,7 +81,12 @@ pub fn encode(msg: &Message, ctx: &EncodeContext) -> Vec<Request> {
 /// `no_team`, `team_disabled` (and any 410) disable the channel; 408, 429 and 5xx are retried
 /// (`Retry-After` honoured); other 4xx (`invalid_payload`, `invalid_token`, `action_prohibited`…)
 /// fail; an error word containing `too_long` asks for a smaller message.
-pub fn classify(status: u16, headers: &[(String, String)], body: &[u8]) -> Outcome {
+pub fn classify(
+    status: u16,
+    headers: &[(String, String)],
+    body: &[u8],
+    now: DateTime<Utc>,
+) -> Outcome {
     let text = reason_text(body);
     let word = text
         .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
@@ -89,7 +96,7 @@ pub fn classify(status: u16, headers: &[(String, String)], body: &[u8]) -> Outco
     match status {
         200..=299 => Outcome::Delivered { code: None },
         408 | 429 | 500..=599 => Outcome::Retry {
-            after: retry_after(headers),
+            after: retry_after(headers, now),
             reason,
             code: None,
         },
@@ -101,20 +108,8 @@ pub fn classify(status: u16, headers: &[(String, String)], body: &[u8]) -> Outco
     }
 }
 
-/// Escape text for mrkdwn: only `&`, `<` and `>` (Slack's rule), which is what keeps data from
-/// forming `<url|link>`, `<@U…>` or `<!channel>`.
-pub fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            _ => out.push(c),
-        }
-    }
-    out
-}
+/// Escape text for mrkdwn: `&`, `<` and `>` (see [`crate::channels::text::escape_mrkdwn`]).
+pub use super::text::escape_mrkdwn as escape;
 
 /// One block before it becomes JSON; texts are final mrkdwn (or plain text for the header).
 enum Block {
@@ -168,7 +163,11 @@ fn section_blocks(s: &Section, out: &mut Vec<Block>) {
 }
 
 fn blocks(m: &Message) -> Vec<Block> {
-    let mut out = vec![Block::Header(format!("{} {}", m.level.emoji(), m.title))];
+    let mut out = vec![Block::Header(format!(
+        "{} {}",
+        m.level.emoji(),
+        clean::line(&m.title)
+    ))];
     if let Some(s) = &m.summary {
         out.push(Block::Section {
             text: Some(escape(s)),

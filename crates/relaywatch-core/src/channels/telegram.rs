@@ -10,6 +10,7 @@
 
 use std::time::Duration;
 
+use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 
 use super::text::{clip, reason_text, stand_in, text_table};
@@ -86,7 +87,12 @@ pub fn encode(msg: &Message, ctx: &EncodeContext) -> Vec<Request> {
 /// `parameters.retry_after` (or `Retry-After`); 5xx retried; "message is too long" and the like
 /// too long; every other error (400 "chat not found", 401, 403 "bot was blocked by the user",
 /// a group upgraded to a supergroup…) fails for good, with Telegram's `description`.
-pub fn classify(status: u16, headers: &[(String, String)], body: &[u8]) -> Outcome {
+pub fn classify(
+    status: u16,
+    headers: &[(String, String)],
+    body: &[u8],
+    now: DateTime<Utc>,
+) -> Outcome {
     let json: Option<Value> = serde_json::from_slice(body).ok();
     let ok = json.as_ref().and_then(|v| v["ok"].as_bool());
     let code = json.as_ref().and_then(|v| v["error_code"].as_i64());
@@ -114,14 +120,13 @@ pub fn classify(status: u16, headers: &[(String, String)], body: &[u8]) -> Outco
             after: json
                 .as_ref()
                 .and_then(|v| v["parameters"]["retry_after"].as_f64())
-                .filter(|s| s.is_finite() && *s >= 0.0)
-                .map(Duration::from_secs_f64)
-                .or_else(|| retry_after(headers)),
+                .and_then(super::pause_from_secs)
+                .or_else(|| retry_after(headers, now)),
             reason,
             code,
         },
         408 | 500..=599 => Outcome::Retry {
-            after: retry_after(headers),
+            after: retry_after(headers, now),
             reason,
             code,
         },
@@ -130,20 +135,8 @@ pub fn classify(status: u16, headers: &[(String, String)], body: &[u8]) -> Outco
     }
 }
 
-/// Escape text for HTML parse mode: `&`, `<`, `>` (all Telegram needs outside tags).
-/// <https://core.telegram.org/bots/api#html-style>
-pub fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            _ => out.push(c),
-        }
-    }
-    out
-}
+/// Escape text for HTML parse mode (see [`crate::channels::text::escape_html`]).
+pub use super::text::escape_html as escape;
 
 /// The whole message as Bot API HTML: bold title and labels, tables in `<pre>`, section text in
 /// `<blockquote>`, the footer in italics.
@@ -179,7 +172,8 @@ pub fn render(m: &Message) -> String {
             lines.push(format!("<pre>{}</pre>", rows.join("\n")));
         }
         if let Some(text) = &s.text {
-            lines.push(format!("<blockquote>{}</blockquote>", escape(text)));
+            let quoted: Vec<String> = text.lines().map(escape).collect();
+            lines.push(format!("<blockquote>{}</blockquote>", quoted.join("\n")));
         }
         if !lines.is_empty() {
             blocks.push(lines.join("\n"));

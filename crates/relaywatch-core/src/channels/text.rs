@@ -1,7 +1,10 @@
-//! Text helpers the chat dialects share (Slack, Discord, Telegram): UTF-16 sizing, display
-//! width with CJK counted double, monospace tables aligned by display width, clipping that
-//! keeps markup whole, and error bodies as redacted reasons. Pure.
+//! Text helpers the chat dialects share: one escape per dialect (Slack mrkdwn, Discord markdown,
+//! DingTalk/WeCom markdown, Feishu card markdown, Telegram HTML), UTF-16 sizing, display width
+//! with CJK counted double, monospace tables aligned by display width, clipping that keeps markup
+//! whole, and error bodies as redacted reasons. Rule: data escaped here can never become markup,
+//! a link, an entity, a mention or a second line, and carries no control or bidi character. Pure.
 
+use crate::render::clean;
 use crate::render::message::{Align, Table};
 use crate::secrets::redact;
 
@@ -17,40 +20,21 @@ pub(crate) fn stand_in(n: usize) -> String {
     " ".repeat(n)
 }
 
-/// Columns a character takes in a monospace font: East Asian wide and fullwidth characters
-/// (CJK, Hangul, kana, fullwidth forms, most emoji) take two, zero-width joiners and variation
-/// selectors none, everything else one.
+/// Columns a character takes in a monospace font (see [`clean::char_width`]).
 pub fn char_width(c: char) -> usize {
-    match c as u32 {
-        0x200B..=0x200F | 0xFE00..=0xFE0F | 0x0300..=0x036F => 0,
-        0x1100..=0x115F
-        | 0x2E80..=0x303E
-        | 0x3041..=0x33FF
-        | 0x3400..=0x4DBF
-        | 0x4E00..=0x9FFF
-        | 0xA000..=0xA4CF
-        | 0xAC00..=0xD7A3
-        | 0xF900..=0xFAFF
-        | 0xFE30..=0xFE4F
-        | 0xFF00..=0xFF60
-        | 0xFFE0..=0xFFE6
-        | 0x1F300..=0x1F64F
-        | 0x1F900..=0x1F9FF
-        | 0x20000..=0x3FFFD => 2,
-        _ => 1,
-    }
+    clean::char_width(c)
 }
 
-/// Columns a text takes in a monospace font (see [`char_width`]).
+/// Columns a text takes in a monospace font: East Asian wide = 2 (see [`clean::width`]).
 pub fn display_width(s: &str) -> usize {
-    s.chars().map(char_width).sum()
+    clean::width(s)
 }
 
 /// A table as plain monospace lines: header, a rule of `-`, then the rows, every column padded
 /// to its widest cell by display width (CJK counts double) and aligned as the column says.
 /// Cells are single-line; the caller escapes the lines for its dialect.
 pub fn text_table(t: &Table) -> Vec<String> {
-    let cell = |s: &str| s.replace(['\n', '\r'], " ");
+    let cell = |s: &str| plain(s);
     let header: Vec<String> = t.columns.iter().map(|c| cell(&c.header)).collect();
     let rows: Vec<Vec<String>> = t
         .rows
@@ -156,6 +140,127 @@ pub fn clip_block(s: &str, max: usize, fence: &str) -> String {
     out
 }
 
+/// Data as one line of plain text that no client turns into a link: hidden characters
+/// (controls, bidi, invisible) dropped, line breaks as spaces, bare URLs defused
+/// ([`clean::defuse_autolinks`]), `[x](url)` broken by a zero-width space between `]` and `(`.
+/// What table cells in code blocks and plain-text fields get; every dialect escape starts here.
+pub fn plain(s: &str) -> String {
+    let line: String = s.chars().filter_map(clean::line_char).collect();
+    let line = clean::defuse_autolinks(&line);
+    if line.contains("](") {
+        line.replace("](", "]\u{200B}(")
+    } else {
+        line
+    }
+}
+
+fn one_line(s: &str) -> String {
+    plain(s)
+}
+
+/// `&`, `<`, `>` as entities: all that Slack mrkdwn and Telegram HTML parse in text.
+fn entities(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in one_line(s).chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+/// Slack mrkdwn: only `&`, `<` and `>` (Slack's rule), which keeps data from forming
+/// `<url|link>`, `<@U…>` or `<!channel>`, and shows `&amp;` as typed.
+/// <https://api.slack.com/reference/surfaces/formatting#escaping>
+pub fn escape_mrkdwn(s: &str) -> String {
+    entities(s)
+}
+
+/// Telegram HTML parse mode: `&`, `<`, `>` (all Telegram needs outside tags).
+/// <https://core.telegram.org/bots/api#html-style>
+pub fn escape_html(s: &str) -> String {
+    entities(s)
+}
+
+/// Discord markdown: `\`, `*`, `_`, `~`, `` ` ``, `|`, `>`, `<`, `[`, `]`, `#` get a backslash
+/// (no bold, spoiler, quote, heading, masked link, `<@id>` mention), `@` a zero-width space after
+/// it (no `@everyone`). Discord shows entities as typed.
+pub fn escape_discord(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in one_line(s).chars() {
+        match c {
+            '\\' | '*' | '_' | '~' | '`' | '|' | '>' | '<' | '[' | ']' | '#' => {
+                out.push('\\');
+                out.push(c);
+            }
+            '@' => out.push_str("@\u{200B}"),
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+/// Markdown of the Chinese robots (DingTalk, WeCom `markdown` and `markdown_v2`), as little as
+/// keeps data from turning into markup (a stray backslash shows in clients that do not take
+/// escapes): `\\`, `*` and `` ` `` with a backslash, `&`, `<` and `>` as entities (the robots
+/// render HTML: `<overloaded_error>` is no tag and `&amp;` shows as typed), `[x](url)` broken
+/// between `]` and `(` ([`plain`]). `_` is left alone (inside a word it is no emphasis).
+pub fn escape_robot_markdown(s: &str) -> String {
+    markdown_with(s, &['\\', '*', '`'])
+}
+
+/// Feishu card markdown: as [`escape_robot_markdown`], and `~` too (strikethrough); `<` `>`
+/// matter doubly here, the card takes `<font>` and `<at>` tags.
+pub fn escape_card_markdown(s: &str) -> String {
+    markdown_with(s, &['\\', '*', '~', '`'])
+}
+
+fn markdown_with(s: &str, backslashed: &[char]) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in one_line(s).chars() {
+        match c {
+            c if backslashed.contains(&c) => {
+                out.push('\\');
+                out.push(c);
+            }
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+/// The longest run of whole leading lines of `s` that, with a last line "…", measures at most
+/// `max`: the last resort when a rendered text is over a platform's limit, so a cut never falls
+/// inside a cell, a `**` pair or a character. `s` itself when it fits.
+pub fn cut_lines(s: &str, max: usize, measure: impl Fn(&str) -> usize) -> String {
+    if measure(s) <= max {
+        return s.to_string();
+    }
+    let mut out = String::new();
+    for line in s.lines() {
+        let candidate = if out.is_empty() {
+            line.to_string()
+        } else {
+            format!("{out}\n{line}")
+        };
+        if measure(&format!("{candidate}\n…")) > max {
+            break;
+        }
+        out = candidate;
+    }
+    if out.is_empty() {
+        "…".to_string()
+    } else {
+        format!("{out}\n…")
+    }
+}
+
 /// A platform's error body as text for an outcome's reason: lossy UTF-8, token-bearing URLs
 /// masked (`secrets::redact`), at most 300 characters.
 pub(crate) fn reason_text(body: &[u8]) -> String {
@@ -165,4 +270,46 @@ pub(crate) fn reason_text(body: &[u8]) -> String {
         out.push('…');
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_dialect_defuses_links_entities_and_controls() {
+        let data = "[x](http://evil.example) &amp; <b>\u{0}\u{7}\u{1b}\u{202E}\n**b**";
+        assert_eq!(
+            escape_mrkdwn(data),
+            "[x]\u{200B}(http:\u{200B}//evil.example) &amp;amp; &lt;b&gt; **b**"
+        );
+        assert_eq!(escape_html(data), escape_mrkdwn(data));
+        assert_eq!(
+            escape_robot_markdown(data),
+            "[x]\u{200B}(http:\u{200B}//evil.example) &amp;amp; &lt;b&gt; \\*\\*b\\*\\*"
+        );
+        assert_eq!(escape_card_markdown("~~s~~ &lt;"), "\\~\\~s\\~\\~ &amp;lt;");
+        assert_eq!(
+            escape_discord(data),
+            "\\[x\\]\u{200B}(http:\u{200B}//evil.example) &amp; \\<b\\> \\*\\*b\\*\\*"
+        );
+        assert_eq!(plain("a\tb\u{2066}c"), "a bc");
+    }
+
+    #[test]
+    fn cuts_fall_between_lines() {
+        let text = "**a**\n**bb**\n**ccc**";
+        assert_eq!(cut_lines(text, 100, str::len), text);
+        assert_eq!(cut_lines(text, 16, str::len), "**a**\n**bb**\n…");
+        assert_eq!(cut_lines(text, 9, str::len), "**a**\n…");
+        assert_eq!(cut_lines("研发部研发部", 4, str::len), "…");
+        let table = text_table(&Table {
+            columns: vec![crate::render::message::Column {
+                header: "Key".into(),
+                align: Align::Left,
+            }],
+            rows: vec![vec!["a\u{0}\nb\u{202E}".into()]],
+        });
+        assert_eq!(table, vec!["Key", "---", "a b"]);
+    }
 }

@@ -7,11 +7,13 @@ use std::fmt::Write;
 use std::io::Cursor;
 use std::time::Duration;
 
+use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 
 use super::budget::fit;
 use super::dingtalk::{errcode, escape, row_line, scrubbed};
-use super::sign::{base64_encode, cut_bytes, md5_hex, scrub};
+use super::sign::{base64_encode, md5_hex, scrub};
+use super::text::cut_lines;
 use super::{classify_http, Body, EncodeContext, Limits, Outcome, Request, SizeUnit};
 use crate::render::markdown;
 use crate::render::message::{Level, Message};
@@ -273,8 +275,8 @@ pub fn encode(msg: &Message, ctx: &EncodeContext) -> Vec<Request> {
         let who: &[String] = if i == 0 { mentions } else { &[] };
         let mut content = render(p, format, who);
         if content.len() > MAX_MARKDOWN_BYTES {
-            let keep = MAX_MARKDOWN_BYTES - "…".len();
-            content = format!("{}…", cut_bytes(&content, keep));
+            // Whole lines only: never inside a cell, a `**` pair or a character.
+            content = cut_lines(&content, MAX_MARKDOWN_BYTES, str::len);
         }
         out.push(request(markdown_body(format, &content)));
     }
@@ -287,9 +289,14 @@ pub fn encode(msg: &Message, ctx: &EncodeContext) -> Vec<Request> {
 }
 
 /// What WeCom's answer means: HTTP failures by the shared rule, then `errcode`.
-pub fn classify(status: u16, headers: &[(String, String)], body: &[u8]) -> Outcome {
+pub fn classify(
+    status: u16,
+    headers: &[(String, String)],
+    body: &[u8],
+    now: DateTime<Utc>,
+) -> Outcome {
     if !(200..300).contains(&status) {
-        return scrubbed(classify_http(status, headers, body));
+        return scrubbed(classify_http(status, headers, body, now));
     }
     let Some((code, msg)) = errcode(body) else {
         return Outcome::Delivered { code: None };

@@ -140,7 +140,8 @@ pub struct ChannelSettings {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct NetworkSettings {
-    /// CIDRs or host names that may be reached although private or loopback.
+    /// CIDRs or host names that may be reached although private or loopback; an entry with a
+    /// port (`10.0.0.5:6379`, `hooks.internal:2525`) also opens that refused port on that host.
     pub allow: Vec<String>,
     pub timeout_ms: u64,
     /// Permit plain `http://` webhook URLs.
@@ -161,20 +162,22 @@ impl Default for NetworkSettings {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct DeliverySettings {
-    /// Attempts per message before it is dead-lettered.
+    /// Attempts per message before it is dead-lettered (24).
     pub attempts: u32,
-    /// First retry delay; doubles each attempt (±20 % jitter).
+    /// First retry delay; doubles each attempt (±20 % jitter) (1 s).
     pub backoff_ms: u64,
-    /// Longest retry delay.
+    /// Longest retry delay (2 min).
     pub backoff_cap_ms: u64,
 }
 
 impl Default for DeliverySettings {
     fn default() -> Self {
+        // 1, 2, 4 … 64 s, then every 2 min: 24 attempts span about 34 minutes, so a receiver
+        // that is down for a quarter of an hour (a deploy, a restart) still gets its message.
         DeliverySettings {
-            attempts: 6,
+            attempts: 24,
             backoff_ms: 1_000,
-            backoff_cap_ms: 300_000,
+            backoff_cap_ms: 120_000,
         }
     }
 }
@@ -363,7 +366,7 @@ pub fn delivery_problems(
     }
     for (i, a) in n.allow.iter().enumerate() {
         if a.trim().is_empty() || a.contains("://") || a.contains(' ') {
-            err(&mut e, format!("network.allow[{i}]"), format!("{a:?}"), "give a CIDR such as 10.0.0.0/8 or a host name such as hooks.internal, without a scheme");
+            err(&mut e, format!("network.allow[{i}]"), format!("{a:?}"), "give a CIDR such as 10.0.0.0/8, a host name such as hooks.internal, or a host and port such as 10.0.0.5:6379, without a scheme");
         }
     }
     if !(1..=50).contains(&d.attempts) {

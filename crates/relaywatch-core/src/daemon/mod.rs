@@ -86,6 +86,14 @@ pub struct Context {
 /// The sender callback, shared by the session's sender loop.
 pub type DeliverFn = Arc<dyn Fn(Item) -> DeliverFuture + Send + Sync>;
 
+/// Whether the daemon can run on `settings` at all (pure): it needs a state Redis. A config
+/// reload that fails this is refused like an invalid config, so the running daemon stays.
+pub fn can_run(settings: &Settings) -> Result<(), DaemonError> {
+    state_redis_url(settings)
+        .map(|_| ())
+        .ok_or(DaemonError::NoStateRedis)
+}
+
 /// Runs until `shutdown` resolves. Returns an error only when it cannot run at all.
 pub async fn run(
     settings: Settings,
@@ -94,9 +102,8 @@ pub async fn run(
     options: DaemonOptions,
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), DaemonError> {
-    let url = state_redis_url(&settings)
-        .ok_or(DaemonError::NoStateRedis)?
-        .to_string();
+    can_run(&settings)?;
+    let url = state_redis_url(&settings).unwrap_or_default().to_string();
     status.set_standby(!settings.alerts.enabled);
     if !settings.alerts.enabled {
         tracing::warn!("standing by: [alerts] enabled = false (or DASHBOARD_WEBHOOK_ENABLE is not true); nothing is sent");

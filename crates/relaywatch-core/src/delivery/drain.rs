@@ -430,6 +430,7 @@ mod tests {
         let c = outbox_config(&s);
         assert_eq!(c.prefix, "relaywatch:");
         assert_eq!(c.lease, Duration::from_secs(60));
-        assert_eq!(c.backoff.max_attempts, 6);
+        assert_eq!(c.backoff.max_attempts, 24);
+        assert_eq!(c.backoff, BackoffPolicy::default());
     }
 }

@@ -918,7 +918,9 @@ where
         ),
     };
     if let (Verdict::Retry { after: Some(after) }, Some(_)) = (&result.verdict, window) {
-        limiter.pause(&channel, *after).await?;
+        // The channel waits as long as its items do: no longer than the policy honours.
+        let pause = (*after).min(outbox.config().backoff.max_retry_after);
+        limiter.pause(&channel, pause).await?;
     }
     let t = outbox.complete(&claim, &result, clock(), unit).await?;
     Ok(Step::Done(t))

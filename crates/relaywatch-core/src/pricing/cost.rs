@@ -1,9 +1,10 @@
 //! CRS's `CostCalculator.calculateCost` and, for its detailed path, `pricingService.calculateCost`.
-//! Rule kept: the same branches and the same float operations in the same order (per-Mtok price
-//! times tokens/1e6 on the legacy path, per-token price times tokens on the detailed path), so a
-//! total equals CRS's to the last bit, not just to the cent.
+//! Rule kept: the same branches, the detailed path's fall back to the legacy path included, and
+//! the same float operations in the same order (per-Mtok price times tokens/1e6 on the legacy
+//! path, per-token price times tokens on the detailed path), so a total equals CRS's to the last
+//! bit, not just to the cent.
 
-use super::table::{or_zero, truthy, ModelPrice, Pricing};
+use super::table::{or_zero, JsPrice, ModelPrice, PriceField, Pricing};
 use super::{CostBreakdown, TokenCounts};
 
 /// A row of CRS's static fallback table (`MODEL_PRICING` in `costCalculator.js`), USD per Mtok.
@@ -65,19 +66,32 @@ impl Pricing {
     /// aggregated from Redis (no service tier, no beta headers, as every admin recompute calls
     /// it).
     ///
-    /// The detailed path (`pricingService.calculateCost`) is taken when the 5m/1h split is
-    /// present (`ephemeral_5m > 0 || ephemeral_1h > 0`, which is when CRS's routes attach a
-    /// `cache_creation` object) or when `model` contains `[1m]`; otherwise the legacy path.
+    /// CRS's branches, in its order:
+    ///
+    /// 1. **Detailed** (`isDetailedPricingRequest`): the routes attach a `cache_creation` object
+    ///    only when `ephemeral5mTokens > 0 || ephemeral1hTokens > 0`, or `model` contains
+    ///    `[1m]`. Then `pricingService.calculateCost(usage, model)` prices it; its result is
+    ///    used only when `isValidPricingServiceResult` holds: the model has a price entry
+    ///    (`hasPricing === true`) and the four chosen prices and the five costs are finite.
+    /// 2. **Detailed, then legacy**: otherwise (a model missing from the price list, above all)
+    ///    CRS prices the same usage on the legacy path: the price entry if one exists, else its
+    ///    static table row or the `unknown` row (Sonnet 3 / 15 / 3.75 / 0.30 USD per Mtok), all
+    ///    of `cacheCreateTokens` at the cache-write price (the 5m/1h split is ignored).
+    /// 3. **Legacy**: neither a split nor `[1m]`.
     pub fn cost(&self, usage: &TokenCounts, model: &str) -> CostBreakdown {
         if usage.ephemeral_5m > 0 || usage.ephemeral_1h > 0 || model.contains("[1m]") {
-            self.detailed_cost(usage, model)
-        } else {
-            self.legacy_cost(usage, model)
+            if let Some(detailed) = self.detailed_cost(usage, model) {
+                return detailed;
+            }
         }
+        self.legacy_cost(usage, model)
     }
 
-    /// `CostCalculator.calculateCost`'s own (legacy) branch.
+    /// `CostCalculator.buildLegacyCostResult`: the price entry's per-token prices times 1e6,
+    /// or, without an entry, the static table (`MODEL_PRICING[model] || MODEL_PRICING.unknown`).
     fn legacy_cost(&self, usage: &TokenCounts, model: &str) -> CostBreakdown {
+        // `typeof model === 'string' && model ? model : 'unknown'`.
+        let model = if model.is_empty() { "unknown" } else { model };
         let input_tokens = usage.input as f64;
         let output_tokens = usage.output as f64;
         let cache_create_tokens = usage.cache_create as f64;
@@ -93,8 +107,9 @@ impl Pricing {
                 let is_openai = model.contains("gpt")
                     || model.contains("o1")
                     || p.litellm_provider.as_deref() == Some("openai");
-                if is_openai && !truthy(p.cache_creation_input_token_cost) && usage.cache_create > 0
-                {
+                // `!pricingData.cache_creation_input_token_cost`: a string such as "0" is truthy.
+                let has_write_price = p.js(PriceField::CacheCreate).is_some_and(|v| v.truthy);
+                if is_openai && !has_write_price && usage.cache_create > 0 {
                     cache_write = input;
                 }
                 (sp(input, output, cache_write, cache_read), false)
@@ -117,8 +132,10 @@ impl Pricing {
     }
 
     /// `pricingService.calculateCost(usage, model)` without beta headers or speed signals, so
-    /// no 1M-context beta and no fast-mode multiplier.
-    fn detailed_cost(&self, usage: &TokenCounts, model: &str) -> CostBreakdown {
+    /// no 1M-context beta and no fast-mode multiplier; `None` where CRS's
+    /// `isValidPricingServiceResult` rejects the result (no price entry, or a chosen price or a
+    /// cost that is not finite) and CRS falls back to the legacy path.
+    fn detailed_cost(&self, usage: &TokenCounts, model: &str) -> Option<CostBreakdown> {
         let stripped = strip_long_context_suffix(model);
         let is_long_context_model = model.contains("[1m]");
 
@@ -127,13 +144,8 @@ impl Pricing {
         let cache_read_tokens = usage.cache_read as f64;
         let total_input_tokens = input_tokens + cache_creation_tokens + cache_read_tokens;
 
-        // The full name, `[1m]` included, is what CRS looks up.
-        let Some(pricing) = self.get_model_pricing(model) else {
-            return CostBreakdown {
-                used_fallback: true,
-                ..CostBreakdown::default()
-            };
-        };
+        // The full name, `[1m]` included, is what CRS looks up; no entry is `hasPricing: false`.
+        let pricing = self.get_model_pricing(model)?;
         let provider_is_anthropic = pricing
             .litellm_provider
             .as_deref()
@@ -146,100 +158,108 @@ impl Pricing {
 
         let prices = detailed_prices(pricing, use_long_context_pricing, is_claude);
 
-        let input = input_tokens * prices.input;
-        let output = (usage.output as f64) * prices.output;
+        // JavaScript's `*` makes a number of a non-number price.
+        let input = input_tokens * prices.input.num;
+        let output = (usage.output as f64) * prices.output.num;
         let cache_write = if usage.ephemeral_5m > 0 || usage.ephemeral_1h > 0 {
-            let ephemeral_5m = (usage.ephemeral_5m as f64) * prices.cache_create;
-            let ephemeral_1h = (usage.ephemeral_1h as f64) * prices.ephemeral_1h;
+            let ephemeral_5m = (usage.ephemeral_5m as f64) * prices.cache_create.num;
+            let ephemeral_1h = (usage.ephemeral_1h as f64) * prices.ephemeral_1h.num;
             ephemeral_5m + ephemeral_1h
         } else if usage.cache_create > 0 {
-            cache_creation_tokens * prices.cache_create
+            cache_creation_tokens * prices.cache_create.num
         } else {
             0.0
         };
-        let cache_read = cache_read_tokens * prices.cache_read;
-        CostBreakdown {
+        let cache_read = cache_read_tokens * prices.cache_read.num;
+        let total = input + output + cache_write + cache_read;
+        // `isValidPricingServiceResult`: four prices of type number and finite
+        // (`pricing.ephemeral1h` is not checked, but a non-finite 1h price with 1h tokens makes
+        // `cacheCreateCost` non-finite), and five finite costs.
+        let valid = [
+            prices.input,
+            prices.output,
+            prices.cache_create,
+            prices.cache_read,
+        ]
+        .iter()
+        .all(|p| p.is_finite_number())
+            && [input, output, cache_write, cache_read, total]
+                .iter()
+                .all(|v| v.is_finite());
+        valid.then_some(CostBreakdown {
             input,
             output,
             cache_write,
             cache_read,
-            total: input + output + cache_write + cache_read,
+            total,
             used_fallback: false,
-        }
+        })
     }
 }
 
-/// Per-token prices chosen by the detailed path.
+/// Per-token prices chosen by the detailed path, as JavaScript holds them.
 struct DetailedPrices {
-    input: f64,
-    output: f64,
-    cache_create: f64,
-    cache_read: f64,
-    ephemeral_1h: f64,
+    input: JsPrice,
+    output: JsPrice,
+    cache_create: JsPrice,
+    cache_read: JsPrice,
+    ephemeral_1h: JsPrice,
 }
 
+/// `pricingService.calculateCost`'s choice of prices: `x || 0` and `x || y || 0` keep the first
+/// truthy value as it is, `x !== null && x !== undefined ? x : …` keeps `x` as it is (even `0`
+/// or `""`), and arithmetic makes a number.
 fn detailed_prices(p: &ModelPrice, long: bool, is_claude: bool) -> DetailedPrices {
-    let base_input = or_zero(p.input_cost_per_token);
-    // `x !== null && x !== undefined`, then the raw value.
-    let input = match (long, p.input_cost_per_token_above_200k_tokens) {
+    use PriceField as F;
+    let base_input = p.js_or_zero(F::Input);
+    let input = match (long, p.js(F::Input200k)) {
         (false, _) => base_input,
         (true, Some(v)) => v,
-        (true, None) if is_claude => base_input * 2.0,
+        (true, None) if is_claude => JsPrice::number(base_input.num * 2.0),
         (true, None) => base_input,
     };
-    let base_output = or_zero(p.output_cost_per_token);
-    let output = match (long, p.output_cost_per_token_above_200k_tokens) {
+    let base_output = p.js_or_zero(F::Output);
+    let output = match (long, p.js(F::Output200k)) {
         (true, Some(v)) => v,
         _ => base_output,
     };
 
-    let first_truthy = |a: Option<f64>, b: Option<f64>| {
-        if truthy(a) {
-            or_zero(a)
-        } else {
-            or_zero(b)
-        }
-    };
     let (mut cache_create, mut cache_read, mut ephemeral_1h) = if long {
         let cache_create = if is_claude {
-            or_zero(p.cache_creation_input_token_cost_above_200k_tokens)
+            p.js_or_zero(F::CacheCreate200k)
         } else {
-            first_truthy(
-                p.cache_creation_input_token_cost_above_200k_tokens,
-                p.cache_creation_input_token_cost,
-            )
+            p.js_or_zero(F::CacheCreate200k)
+                .or(p.js_or_zero(F::CacheCreate))
         };
         let cache_read = if is_claude {
-            or_zero(p.cache_read_input_token_cost_above_200k_tokens)
+            p.js_or_zero(F::CacheRead200k)
         } else {
-            first_truthy(
-                p.cache_read_input_token_cost_above_200k_tokens,
-                p.cache_read_input_token_cost,
-            )
+            p.js_or_zero(F::CacheRead200k)
+                .or(p.js_or_zero(F::CacheRead))
         };
-        let ephemeral_1h = match p.cache_creation_input_token_cost_above_1hr_above_200k_tokens {
+        let ephemeral_1h = match p.js(F::CacheCreate1h200k) {
             Some(v) => v,
-            None if is_claude => 0.0,
-            None => or_zero(p.cache_creation_input_token_cost_above_1hr),
+            None if is_claude => JsPrice::ZERO,
+            None => p.js_or_zero(F::CacheCreate1h),
         };
         (cache_create, cache_read, ephemeral_1h)
     } else {
         (
-            or_zero(p.cache_creation_input_token_cost),
-            or_zero(p.cache_read_input_token_cost),
-            or_zero(p.cache_creation_input_token_cost_above_1hr),
+            p.js_or_zero(F::CacheCreate),
+            p.js_or_zero(F::CacheRead),
+            p.js_or_zero(F::CacheCreate1h),
         )
     };
 
     if is_claude {
-        if !truthy(Some(cache_create)) {
-            cache_create = input * CLAUDE_WRITE_5M;
+        if !cache_create.truthy {
+            cache_create = JsPrice::number(input.num * CLAUDE_WRITE_5M);
         }
-        if !truthy(Some(cache_read)) {
-            cache_read = input * CLAUDE_READ;
+        if !cache_read.truthy {
+            cache_read = JsPrice::number(input.num * CLAUDE_READ);
         }
-        if !truthy(Some(ephemeral_1h)) {
-            ephemeral_1h = input * CLAUDE_WRITE_1H;
+        if !ephemeral_1h.truthy {
+            ephemeral_1h = JsPrice::number(input.num * CLAUDE_WRITE_1H);
         }
     }
 
@@ -288,6 +308,8 @@ mod tests {
     fn table(json: &str) -> Pricing {
         Pricing::from_json_str(json).unwrap()
     }
+
+    const SONNET_4: &str = "claude-sonnet-4-20250514";
 
     #[test]
     fn legacy_exact_match() {
@@ -460,16 +482,254 @@ mod tests {
         assert!((plain.input - 0.3125).abs() < 1e-12);
     }
 
+    /// A newer Claude model that the bundled list does not know (no key matches it, fuzzily
+    /// either).
+    const NEW_CLAUDE: &str = "claude-opus-5-20270101";
+
+    fn split(input: u64, output: u64, five_m: u64, one_h: u64, cache_read: u64) -> TokenCounts {
+        TokenCounts {
+            input,
+            output,
+            cache_create: five_m + one_h,
+            cache_read,
+            ephemeral_5m: five_m,
+            ephemeral_1h: one_h,
+        }
+    }
+
     #[test]
-    fn detailed_path_without_price_is_zero() {
-        let u = TokenCounts {
-            input: 1_000_000,
-            ephemeral_1h: 10,
-            ..TokenCounts::default()
-        };
-        let c = Pricing::bundled().cost(&u, "no-such-model-qqq");
+    fn unknown_model_with_cache_split_falls_back_to_the_unknown_row() {
+        let p = Pricing::bundled();
+        assert!(p.get_model_pricing(NEW_CLAUDE).is_none());
+        // Detailed path: pricingService has no price (hasPricing=false), so CRS takes the legacy
+        // path with MODEL_PRICING.unknown = 3 / 15 / 3.75 / 0.30 USD per Mtok, and bills all
+        // cache creation (5m and 1h alike) at 3.75:
+        //   input        1_000_000 / 1e6 × 3     = 3
+        //   output         200_000 / 1e6 × 15    = 3
+        //   cache write    300_000 / 1e6 × 3.75  = 1.125 (not 0.375 + 200k × 6/1e6)
+        //   cache read     500_000 / 1e6 × 0.30  = 0.15
+        //   total                                  7.275
+        let c = p.cost(
+            &split(1_000_000, 200_000, 100_000, 200_000, 500_000),
+            NEW_CLAUDE,
+        );
         assert!(c.used_fallback);
-        assert_eq!(c.total, 0.0);
+        assert_eq!(c.input, 3.0);
+        assert_eq!(c.output, 3.0);
+        assert!((c.cache_write - 1.125).abs() < 1e-15);
+        assert!((c.cache_read - 0.15).abs() < 1e-15);
+        assert!((c.total - 7.275).abs() < 1e-12);
+        // Same operations as CRS's legacy path: (tokens / 1e6) × per-Mtok price, summed in order.
+        assert_eq!(c.cache_read, (500_000f64 / 1e6) * 0.3);
+        assert_eq!(c.total, 3.0 + 3.0 + 1.125 + (500_000f64 / 1e6) * 0.3);
+    }
+
+    #[test]
+    fn crs_own_test_cases_for_the_fallback() {
+        // CRS's tests/costCalculator.test.js (v1.1.314), with the bundled list in place of its
+        // mock (neither model has an entry, fuzzily either).
+        let p = Pricing::bundled();
+        // "falls back to unknown pricing for detailed-cache requests with missing model
+        // pricing": 1000×3/1e6 + 500×15/1e6 + 200×3.75/1e6 + 100×0.3/1e6
+        //   = 0.003 + 0.0075 + 0.00075 + 0.00003 = 0.01128.
+        let c = p.cost(&split(1_000, 500, 100, 100, 100), "kimi-k2.5");
+        assert!(c.used_fallback);
+        assert!((c.total - 0.01128).abs() < 1e-10);
+        // "falls back instead of throwing for unknown long-context models":
+        // 250_000×3/1e6 + 1000×15/1e6 = 0.75 + 0.015 = 0.765.
+        let c = p.cost(&usage(250_000, 1_000, 0, 0), "mystery-model[1m]");
+        assert!(c.used_fallback);
+        assert!((c.total - 0.765).abs() < 1e-10);
+    }
+
+    #[test]
+    fn unknown_model_with_1h_only_split_bills_it_at_the_5m_write_price() {
+        // 1h-only: 200_000 / 1e6 × 3.75 = 0.75 (the unknown row has no 1h price);
+        // input 10_000 / 1e6 × 3 = 0.03; total 0.78.
+        let c = Pricing::bundled().cost(&split(10_000, 0, 0, 200_000, 0), NEW_CLAUDE);
+        assert!(c.used_fallback);
+        assert_eq!(c.cache_write, 0.75);
+        assert!((c.total - 0.78).abs() < 1e-15);
+    }
+
+    #[test]
+    fn unknown_model_without_split_costs_the_same_as_with_one() {
+        // Legacy path straight away, same row, same figures: the split changes nothing here.
+        let p = Pricing::bundled();
+        let with = p.cost(&split(1_000, 2_000, 1_000, 2_000, 4_000), NEW_CLAUDE);
+        let without = p.cost(&usage(1_000, 2_000, 3_000, 4_000), NEW_CLAUDE);
+        assert_eq!(with, without);
+        // 1000 × 3/1e6 + 2000 × 15/1e6 + 3000 × 3.75/1e6 + 4000 × 0.3/1e6
+        //   = 0.003 + 0.03 + 0.01125 + 0.0012 = 0.04545
+        assert!((with.total - 0.04545).abs() < 1e-15);
+    }
+
+    #[test]
+    fn unknown_model_in_the_static_table_uses_its_own_row() {
+        // No price list at all: Claude 3.5 Haiku's static row is 0.25 / 1.25 / 0.30 / 0.03.
+        // 1M input 0.25 + 1M output 1.25 + 1M cache write (400k 5m + 600k 1h) 0.30 = 1.8.
+        let p = table("{}");
+        let c = p.cost(
+            &split(1_000_000, 1_000_000, 400_000, 600_000, 0),
+            "claude-3-5-haiku-20241022",
+        );
+        assert!(c.used_fallback);
+        assert!((c.total - 1.8).abs() < 1e-12);
+        // The static table is looked up by the exact name: "[1m]" misses its row, so the
+        // unknown row prices it: 250_000 / 1e6 × 3 = 0.75, 1_000 / 1e6 × 15 = 0.015.
+        let c = p.cost(
+            &usage(250_000, 1_000, 0, 0),
+            "claude-3-5-haiku-20241022[1m]",
+        );
+        assert!(c.used_fallback);
+        assert_eq!(c.input, 0.75);
+        assert!((c.total - 0.765).abs() < 1e-15);
+    }
+
+    #[test]
+    fn unknown_long_context_model_falls_back_to_the_unknown_row() {
+        // An unknown [1m] model takes the detailed path even without a split; no price, so the
+        // legacy path with the unknown row, flat above 200k (no 200k+ tier, no 2× input):
+        //   300_000 / 1e6 × 3 = 0.9; 10_000 / 1e6 × 15 = 0.15; 50_000 / 1e6 × 3.75 = 0.1875;
+        //   total 1.2375.
+        let c = Pricing::bundled().cost(
+            &split(300_000, 10_000, 20_000, 30_000, 0),
+            "claude-opus-5-20270101[1m]",
+        );
+        assert!(c.used_fallback);
+        assert!((c.input - 0.9).abs() < 1e-15);
+        assert!((c.cache_write - 0.1875).abs() < 1e-15);
+        assert!((c.total - 1.2375).abs() < 1e-12);
+    }
+
+    #[test]
+    fn empty_model_name_is_priced_as_unknown() {
+        // `model || 'unknown'`: 1M input × 3 + 100k 1h cache write × 3.75 = 3.375.
+        let c = Pricing::bundled().cost(&split(1_000_000, 0, 0, 100_000, 0), "");
+        assert!(c.used_fallback);
+        assert!((c.total - 3.375).abs() < 1e-12);
+    }
+
+    #[test]
+    fn known_model_with_split_stays_on_the_detailed_path() {
+        // claude-sonnet-4-20250514 per token: input 3e-6, output 1.5e-5, 5m write 3.75e-6,
+        // 1h write 6e-6, read 3e-7:
+        //   1000 × 3e-6 + 1000 × 1.5e-5 + (1000 × 3.75e-6 + 2000 × 6e-6) + 0
+        //   = 0.003 + 0.015 + 0.01575 = 0.03375
+        let c = Pricing::bundled().cost(&split(1_000, 1_000, 1_000, 2_000, 0), SONNET_4);
+        assert!(!c.used_fallback);
+        assert!((c.cache_write - 0.01575).abs() < 1e-15);
+        assert!((c.total - 0.03375).abs() < 1e-15);
+    }
+
+    #[test]
+    fn non_finite_detailed_result_falls_back_to_the_legacy_path_with_the_entry() {
+        // The 1h price parses to Infinity (as JSON.parse reads 1e400): 200k 1h tokens × ∞ make
+        // cacheCreateCost non-finite, so CRS rejects the detailed result and prices the entry
+        // on the legacy path, every cache-creation token at the 5m price:
+        //   1M × 2 + 0.1M × 10 + 0.3M × 2.5 + 1M × 0.2 (USD per Mtok) = 2 + 1 + 0.75 + 0.2 = 3.95
+        let p = table(
+            r#"{"claude-inf": {"input_cost_per_token": 2e-6, "output_cost_per_token": 1e-5,
+                 "cache_creation_input_token_cost": 2.5e-6, "cache_read_input_token_cost": 2e-7,
+                 "cache_creation_input_token_cost_above_1hr": 1e400,
+                 "litellm_provider": "anthropic"}}"#,
+        );
+        let c = p.cost(
+            &split(1_000_000, 100_000, 100_000, 200_000, 1_000_000),
+            "claude-inf",
+        );
+        assert!(
+            !c.used_fallback,
+            "the entry exists; only the detailed result was rejected"
+        );
+        assert!((c.cache_write - 0.75).abs() < 1e-15);
+        assert!((c.total - 3.95).abs() < 1e-12);
+        // 5m only: 0 × ∞ is NaN in JavaScript too, so the same fallback.
+        let c = p.cost(&split(0, 0, 100_000, 0, 0), "claude-inf");
+        assert!((c.total - 0.25).abs() < 1e-15);
+    }
+
+    #[test]
+    fn non_number_price_fails_the_detailed_check_as_in_crs() {
+        // Claude entry per token: input 3e-6, read 3e-7, 1h write 6e-6; the 5m write price
+        // varies. Usage: 1M input, 100k 5m + 200k 1h write.
+        let u = split(1_000_000, 0, 100_000, 200_000, 0);
+        let entry = |write: &str, one_hour: &str| {
+            table(&format!(
+                r#"{{"claude-s": {{"input_cost_per_token": 3e-6, "output_cost_per_token": 1.5e-5,
+                     "cache_read_input_token_cost": 3e-7,
+                     "cache_creation_input_token_cost": {write},
+                     "cache_creation_input_token_cost_above_1hr": {one_hour},
+                     "litellm_provider": "anthropic"}}}}"#
+            ))
+        };
+        // A number: detailed path, 3 + 100k × 3.75e-6 + 200k × 6e-6 = 3 + 0.375 + 1.2 = 4.575.
+        let c = entry("3.75e-6", "6e-6").cost(&u, "claude-s");
+        assert!((c.total - 4.575).abs() < 1e-12);
+        // A string: `"3.75e-6" || 0` keeps the string, `isFiniteNumber` rejects it, and the
+        // legacy path bills all 300k write tokens at ("3.75e-6" × 1e6) = 3.75 per Mtok:
+        // 3 + 0.3 × 3.75 = 4.125.
+        let c = entry(r#""3.75e-6""#, "6e-6").cost(&u, "claude-s");
+        assert!(!c.used_fallback);
+        assert!((c.total - 4.125).abs() < 1e-12);
+        // An empty string is falsy: `"" || 0` is the number 0, then the Claude multiplier
+        // 1.25 × 3e-6 = 3.75e-6 applies, and the detailed result stands: 4.575.
+        let c = entry(r#""""#, "6e-6").cost(&u, "claude-s");
+        assert!((c.total - 4.575).abs() < 1e-12);
+        // The 1h price is not checked: a numeric string multiplies as a number, 4.575 again.
+        let c = entry("3.75e-6", r#""6e-6""#).cost(&u, "claude-s");
+        assert!((c.total - 4.575).abs() < 1e-12);
+        // `true` is truthy and not a number: legacy path, where (true || 0) × 1e6 is 1e6 USD
+        // per Mtok: 3 + 300_000 / 1e6 × 1e6 = 300_003.
+        let c = entry("true", "6e-6").cost(&u, "claude-s");
+        assert!((c.total - (3.0 + 300_000.0)).abs() < 1e-6);
+    }
+
+    #[test]
+    fn non_number_200k_price_is_kept_even_when_falsy() {
+        // `x !== null && x !== undefined ? x : …` keeps "" for a non-Claude [1m] model above
+        // 200k; it is not a number, so CRS takes the legacy path with the entry (read as the
+        // number 0 it would have made the input free): input 300_000 / 1e6 × 1.25 = 0.375,
+        // and no 200k+ output tier: 100_000 / 1e6 × 10 = 1.
+        let p = table(
+            r#"{"gemini-y": {"input_cost_per_token": 1.25e-6, "output_cost_per_token": 1e-5,
+                 "input_cost_per_token_above_200k_tokens": "",
+                 "output_cost_per_token_above_200k_tokens": 1.5e-5,
+                 "litellm_provider": "vertex_ai"}}"#,
+        );
+        let c = p.cost(&usage(300_000, 100_000, 0, 0), "gemini-y[1m]");
+        assert!((c.input - 0.375).abs() < 1e-15);
+        assert!(
+            (c.output - 1.0).abs() < 1e-15,
+            "legacy path: no 200k+ output tier"
+        );
+        // The same entry with a number there takes the 200k+ output tier: 100k × 1.5e-5 = 1.5.
+        let p = table(
+            r#"{"gemini-y": {"input_cost_per_token": 1.25e-6, "output_cost_per_token": 1e-5,
+                 "input_cost_per_token_above_200k_tokens": 0,
+                 "output_cost_per_token_above_200k_tokens": 1.5e-5,
+                 "litellm_provider": "vertex_ai"}}"#,
+        );
+        let c = p.cost(&usage(300_000, 100_000, 0, 0), "gemini-y[1m]");
+        assert_eq!(c.input, 0.0, "a numeric 0 is kept: 200k+ input is free");
+        assert!((c.output - 1.5).abs() < 1e-15);
+    }
+
+    #[test]
+    fn openai_write_price_string_zero_is_truthy() {
+        // `!pricingData.cache_creation_input_token_cost` is false for "0", so CRS does not bill
+        // cache creation as input: ("0" || 0) × 1e6 = 0.
+        let p = table(
+            r#"{"gpt-z": {"input_cost_per_token": 1e-6, "cache_creation_input_token_cost": "0",
+                 "litellm_provider": "openai"}}"#,
+        );
+        assert_eq!(p.cost(&usage(0, 0, 1_000_000, 0), "gpt-z").cache_write, 0.0);
+        // A repeated field keeps its last value and kind: a number 0 is falsy, so input price.
+        let p = table(
+            r#"{"gpt-z": {"input_cost_per_token": 1e-6, "cache_creation_input_token_cost": "0",
+                 "cache_creation_input_token_cost": 0, "litellm_provider": "openai"}}"#,
+        );
+        assert_eq!(p.cost(&usage(0, 0, 1_000_000, 0), "gpt-z").cache_write, 1.0);
     }
 
     #[test]

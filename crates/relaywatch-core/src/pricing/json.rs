@@ -6,7 +6,7 @@
 use std::borrow::Cow;
 use std::collections::HashMap;
 
-use super::table::ModelPrice;
+use super::table::{ModelPrice, PriceField};
 
 /// Where and why a price file is not valid JSON.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -95,6 +95,14 @@ impl Field<'_> {
                 })
             }
             Field::Compound { .. } => Some(f64::NAN),
+        }
+    }
+
+    /// For a string, boolean, array or object, its truthiness; `None` for a number or `null`.
+    fn non_number_truthiness(&self) -> Option<bool> {
+        match self {
+            Field::Null | Field::Num(_) => None,
+            other => Some(other.truthy()),
         }
     }
 
@@ -211,37 +219,62 @@ impl<'a> Parser<'a> {
             self.expect(b':', "expected `:` after a field name")?;
             self.ws();
             let slot = match name.as_ref() {
-                "input_cost_per_token" => Some(&mut p.input_cost_per_token),
-                "output_cost_per_token" => Some(&mut p.output_cost_per_token),
-                "cache_creation_input_token_cost" => Some(&mut p.cache_creation_input_token_cost),
-                "cache_read_input_token_cost" => Some(&mut p.cache_read_input_token_cost),
-                "cache_creation_input_token_cost_above_1hr" => {
-                    Some(&mut p.cache_creation_input_token_cost_above_1hr)
+                "input_cost_per_token" => {
+                    Some((&mut p.input_cost_per_token, Some(PriceField::Input)))
                 }
-                "input_cost_per_token_above_200k_tokens" => {
-                    Some(&mut p.input_cost_per_token_above_200k_tokens)
+                "output_cost_per_token" => {
+                    Some((&mut p.output_cost_per_token, Some(PriceField::Output)))
                 }
-                "output_cost_per_token_above_200k_tokens" => {
-                    Some(&mut p.output_cost_per_token_above_200k_tokens)
+                "cache_creation_input_token_cost" => Some((
+                    &mut p.cache_creation_input_token_cost,
+                    Some(PriceField::CacheCreate),
+                )),
+                "cache_read_input_token_cost" => Some((
+                    &mut p.cache_read_input_token_cost,
+                    Some(PriceField::CacheRead),
+                )),
+                "cache_creation_input_token_cost_above_1hr" => Some((
+                    &mut p.cache_creation_input_token_cost_above_1hr,
+                    Some(PriceField::CacheCreate1h),
+                )),
+                "input_cost_per_token_above_200k_tokens" => Some((
+                    &mut p.input_cost_per_token_above_200k_tokens,
+                    Some(PriceField::Input200k),
+                )),
+                "output_cost_per_token_above_200k_tokens" => Some((
+                    &mut p.output_cost_per_token_above_200k_tokens,
+                    Some(PriceField::Output200k),
+                )),
+                "cache_creation_input_token_cost_above_200k_tokens" => Some((
+                    &mut p.cache_creation_input_token_cost_above_200k_tokens,
+                    Some(PriceField::CacheCreate200k),
+                )),
+                "cache_read_input_token_cost_above_200k_tokens" => Some((
+                    &mut p.cache_read_input_token_cost_above_200k_tokens,
+                    Some(PriceField::CacheRead200k),
+                )),
+                "cache_creation_input_token_cost_above_1hr_above_200k_tokens" => Some((
+                    &mut p.cache_creation_input_token_cost_above_1hr_above_200k_tokens,
+                    Some(PriceField::CacheCreate1h200k),
+                )),
+                "input_cost_per_token_priority" => {
+                    Some((&mut p.input_cost_per_token_priority, None))
                 }
-                "cache_creation_input_token_cost_above_200k_tokens" => {
-                    Some(&mut p.cache_creation_input_token_cost_above_200k_tokens)
+                "output_cost_per_token_priority" => {
+                    Some((&mut p.output_cost_per_token_priority, None))
                 }
-                "cache_read_input_token_cost_above_200k_tokens" => {
-                    Some(&mut p.cache_read_input_token_cost_above_200k_tokens)
-                }
-                "cache_creation_input_token_cost_above_1hr_above_200k_tokens" => {
-                    Some(&mut p.cache_creation_input_token_cost_above_1hr_above_200k_tokens)
-                }
-                "input_cost_per_token_priority" => Some(&mut p.input_cost_per_token_priority),
-                "output_cost_per_token_priority" => Some(&mut p.output_cost_per_token_priority),
                 "cache_read_input_token_cost_priority" => {
-                    Some(&mut p.cache_read_input_token_cost_priority)
+                    Some((&mut p.cache_read_input_token_cost_priority, None))
                 }
                 _ => None,
             };
-            if let Some(slot) = slot {
-                *slot = self.field(1, false)?.number();
+            if let Some((slot, kind)) = slot {
+                let value = self.field(1, false)?;
+                *slot = value.number();
+                // A repeated field keeps its last value, and so its last kind.
+                if let Some(kind) = kind {
+                    p.non_numbers.set(kind, value.non_number_truthiness());
+                }
             } else {
                 match name.as_ref() {
                     "litellm_provider" => {

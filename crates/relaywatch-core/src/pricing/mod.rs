@@ -54,9 +54,9 @@ pub struct CostBreakdown {
     pub cache_read: f64,
     /// `input + output + cache_write + cache_read`, added in that order as CRS does.
     pub total: f64,
-    /// The model had no entry in the price list. The legacy path then priced it from CRS's
-    /// static table (`unknown` = 3 / 15 / 3.75 / 0.30 USD per Mtok); the detailed path (1h/5m
-    /// split or `[1m]` model) returned 0, as CRS does.
+    /// The model had no entry in the price list, so CRS's static table priced it (its own row,
+    /// or `unknown` = 3 / 15 / 3.75 / 0.30 USD per Mtok), on the legacy path directly or after
+    /// the detailed path (1h/5m split or `[1m]` model) found no price, as CRS does.
     pub used_fallback: bool,
 }
 

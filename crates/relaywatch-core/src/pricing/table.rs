@@ -57,6 +57,127 @@ pub struct ModelPrice {
     pub supports_service_tier: bool,
     /// `provider_specific_entry.fast` (Claude fast-mode multiplier; per-request only in CRS).
     pub fast_multiplier: Option<f64>,
+    /// The [`PriceField`]s whose JSON value was not a number (a string, boolean, array or
+    /// object): CRS's detailed path keeps such a value as it is, and its result check then
+    /// rejects it. The numeric fields above hold what JavaScript arithmetic makes of it.
+    pub(crate) non_numbers: NonNumbers,
+}
+
+/// The price fields CRS's detailed path reads, one bit each in [`NonNumbers`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum PriceField {
+    Input,
+    Output,
+    CacheCreate,
+    CacheRead,
+    CacheCreate1h,
+    Input200k,
+    Output200k,
+    CacheCreate200k,
+    CacheRead200k,
+    CacheCreate1h200k,
+}
+
+impl PriceField {
+    fn bit(self) -> u16 {
+        1 << (self as u16)
+    }
+}
+
+/// Which price fields held a non-number, and which of those JavaScript holds truthy (a
+/// non-empty string, `true`, an array or an object).
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct NonNumbers {
+    any: u16,
+    truthy: u16,
+}
+
+impl NonNumbers {
+    /// Record what `field` held: a non-number of this truthiness, or (`None`) a number or null.
+    pub(crate) fn set(&mut self, field: PriceField, non_number_truthy: Option<bool>) {
+        self.any &= !field.bit();
+        self.truthy &= !field.bit();
+        if let Some(truthy) = non_number_truthy {
+            self.any |= field.bit();
+            if truthy {
+                self.truthy |= field.bit();
+            }
+        }
+    }
+}
+
+/// A price as JavaScript holds it in CRS's detailed path: the number arithmetic makes of it,
+/// whether it is of type `number` (`isFiniteNumber` needs that), and its truthiness.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct JsPrice {
+    pub num: f64,
+    pub is_number: bool,
+    pub truthy: bool,
+}
+
+impl JsPrice {
+    pub const ZERO: JsPrice = JsPrice {
+        num: 0.0,
+        is_number: true,
+        truthy: false,
+    };
+
+    /// A value of type `number`.
+    pub fn number(num: f64) -> JsPrice {
+        JsPrice {
+            num,
+            is_number: true,
+            truthy: num != 0.0 && !num.is_nan(),
+        }
+    }
+
+    /// JavaScript `self || other`.
+    pub fn or(self, other: JsPrice) -> JsPrice {
+        if self.truthy {
+            self
+        } else {
+            other
+        }
+    }
+
+    /// A number of type `number` that is finite (`CostCalculator.isFiniteNumber`).
+    pub fn is_finite_number(self) -> bool {
+        self.is_number && self.num.is_finite()
+    }
+}
+
+impl ModelPrice {
+    /// The field as JavaScript holds it; `None` when it is missing or `null`.
+    pub(crate) fn js(&self, field: PriceField) -> Option<JsPrice> {
+        let num = match field {
+            PriceField::Input => self.input_cost_per_token,
+            PriceField::Output => self.output_cost_per_token,
+            PriceField::CacheCreate => self.cache_creation_input_token_cost,
+            PriceField::CacheRead => self.cache_read_input_token_cost,
+            PriceField::CacheCreate1h => self.cache_creation_input_token_cost_above_1hr,
+            PriceField::Input200k => self.input_cost_per_token_above_200k_tokens,
+            PriceField::Output200k => self.output_cost_per_token_above_200k_tokens,
+            PriceField::CacheCreate200k => self.cache_creation_input_token_cost_above_200k_tokens,
+            PriceField::CacheRead200k => self.cache_read_input_token_cost_above_200k_tokens,
+            PriceField::CacheCreate1h200k => {
+                self.cache_creation_input_token_cost_above_1hr_above_200k_tokens
+            }
+        }?;
+        if self.non_numbers.any & field.bit() == 0 {
+            return Some(JsPrice::number(num));
+        }
+        Some(JsPrice {
+            num,
+            is_number: false,
+            truthy: self.non_numbers.truthy & field.bit() != 0,
+        })
+    }
+
+    /// JavaScript `field || 0`, kept as JavaScript holds it.
+    pub(crate) fn js_or_zero(&self, field: PriceField) -> JsPrice {
+        self.js(field)
+            .map_or(JsPrice::ZERO, |v| v.or(JsPrice::ZERO))
+    }
 }
 
 /// JavaScript truthiness of a numeric field: present, not 0, not NaN.
@@ -456,6 +577,13 @@ mod tests {
         assert_eq!(e.input_cost_per_token_above_200k_tokens, Some(0.0));
         assert_eq!(e.output_cost_per_token_above_200k_tokens, None);
         assert_eq!(e.input_cost_per_token, Some(0.5));
+        // As JavaScript holds them: the string stays a (truthy) non-number, 0 a falsy number.
+        let js = e.js(PriceField::Input).unwrap();
+        assert_eq!((js.num, js.is_number, js.truthy), (0.5, false, true));
+        let js = e.js(PriceField::Input200k).unwrap();
+        assert_eq!((js.num, js.is_number, js.truthy), (0.0, true, false));
+        assert_eq!(e.js(PriceField::Output200k), None);
+        assert_eq!(e.js_or_zero(PriceField::Output), JsPrice::ZERO);
         assert!(e.supports_service_tier);
         assert_eq!(e.fast_multiplier, Some(6.0));
         assert_eq!(e.litellm_provider, None);

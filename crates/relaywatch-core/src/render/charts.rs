@@ -10,6 +10,7 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 
 use super::canvas::{downsample, encode_png, finish_svg};
+use super::clean;
 use super::text::{self, HAlign, Label, TextLayer, VAlign};
 pub use super::theme::Theme;
 use super::theme::{self, Colors};
@@ -371,8 +372,10 @@ impl<'a> Ctx<'a> {
         h: HAlign,
         v: VAlign,
     ) {
+        // Whatever a label comes from, no control or bidi character is drawn (`clean`).
+        let text: String = t.into().chars().filter_map(clean::line_char).collect();
         self.texts.push(Label {
-            text: t.into(),
+            text,
             x,
             y,
             size: self.s(size),
@@ -718,7 +721,7 @@ fn model_slices(snap: &Snapshot, other: &str) -> Vec<(String, u64, RGBColor)> {
         .iter()
         .take(10)
         .enumerate()
-        .map(|(i, m)| (m.model.clone(), m.all_tokens, theme::series(i)))
+        .map(|(i, m)| (clean::name(&m.model), m.all_tokens, theme::series(i)))
         .collect();
     let rest: u64 = models.iter().skip(10).map(|m| m.all_tokens).sum();
     if rest > 0 {
@@ -1198,10 +1201,11 @@ fn top_keys<DB: DrawingBackend>(
     let bottom = ctx.h - plot_top - plot_h;
 
     let name_of = |k: &crate::model::KeyUsage| {
-        if k.name.trim().is_empty() {
-            k.id.clone()
+        let name = clean::name(&k.name);
+        if name.is_empty() {
+            clean::name(&k.id)
         } else {
-            k.name.clone()
+            name
         }
     };
     let name_col = keys

@@ -3,18 +3,22 @@
 
 use std::fmt::Write;
 
+use super::clean;
 use super::message::{Align, Message, Table};
 
-/// Escape text for a Markdown table cell or line.
+/// Escape text for a Markdown table cell or line: Markdown punctuation (`|`, `\\`, `*`, `_`,
+/// `~`, `` ` ``, `[`, `]`, `<`, `>`, `&`) with a backslash, so data forms no table cell, emphasis,
+/// link, autolink, tag or entity (`\\&amp;` shows as typed); hidden characters dropped and line
+/// breaks as spaces (`clean::line_char`); bare URLs defused (`clean::defuse_autolinks`).
 pub fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
+    let line: String = s.chars().filter_map(clean::line_char).collect();
+    let mut out = String::with_capacity(line.len());
+    for c in clean::defuse_autolinks(&line).chars() {
         match c {
-            '|' | '\\' | '*' | '_' | '`' | '[' | ']' | '<' | '>' => {
+            '|' | '\\' | '*' | '_' | '~' | '`' | '[' | ']' | '<' | '>' | '&' => {
                 out.push('\\');
                 out.push(c);
             }
-            '\n' | '\r' => out.push(' '),
             _ => out.push(c),
         }
     }
@@ -122,6 +126,11 @@ mod tests {
     #[test]
     fn data_cannot_break_a_table() {
         assert_eq!(escape("a|b*c_<d>\nx"), "a\\|b\\*c\\_\\<d\\> x");
+        assert_eq!(escape("&amp; ~~s~~"), "\\&amp; \\~\\~s\\~\\~");
+        assert_eq!(
+            escape("[x](http://e.x)\u{0}\u{202E}"),
+            "\\[x\\](http:\u{200B}//e.x)"
+        );
         assert_eq!(escape("研发部-主力"), "研发部-主力");
     }
 }

@@ -1,10 +1,13 @@
 //! Builders from engine data to Messages: the dashboard report, the daily leaderboard, quota,
 //! error-rate and circuit-breaker alerts, delivery-failure notices and the test message. Texts
-//! come from `i18n::message_texts`; numbers are formatted as the relay formats them. Pure.
+//! come from `i18n::message_texts`; numbers are formatted as the relay formats them. Rule: every
+//! name or text from the relay enters a Message through `clean` (names one line of at most
+//! `clean::NAME_COLUMNS`, texts without control or bidi characters), `data` included. Pure.
 
 use chrono::{DateTime, FixedOffset};
 use serde::{Deserialize, Serialize};
 
+use super::clean;
 use super::format::{cost, count, percent, tokens};
 use super::i18n::{message_texts, with_n, MessageTexts};
 use super::message::{
@@ -41,8 +44,9 @@ fn notice(
     kind: MessageKind,
     at: DateTime<FixedOffset>,
     lang: Lang,
-    data: serde_json::Value,
+    mut data: serde_json::Value,
 ) -> Message {
+    clean::json_strings(&mut data);
     Message {
         kind,
         state: None,
@@ -130,7 +134,7 @@ pub fn report(s: &Snapshot, charts: Vec<ChartImage>, lang: Lang) -> Message {
             .take(REPORT_ROWS)
             .map(|m| {
                 vec![
-                    m.model.clone(),
+                    clean::name(&m.model),
                     count(m.requests),
                     tokens(m.all_tokens),
                     cost(m.cost_usd),
@@ -183,7 +187,7 @@ pub fn report(s: &Snapshot, charts: Vec<ChartImage>, lang: Lang) -> Message {
             .take(REPORT_ROWS)
             .map(|k| {
                 vec![
-                    k.name.clone(),
+                    clean::name(&k.name),
                     share(k.daily_cost_usd, k.daily_limit_usd),
                     share(k.total_cost_usd, k.total_limit_usd),
                     share(k.weekly_opus_cost_usd, k.weekly_opus_limit_usd),
@@ -205,7 +209,7 @@ pub fn report(s: &Snapshot, charts: Vec<ChartImage>, lang: Lang) -> Message {
             .filter(|(_, c)| c.total > 0)
             .map(|(p, c)| {
                 vec![
-                    p.clone(),
+                    clean::name(p),
                     c.total.to_string(),
                     c.normal.to_string(),
                     c.rate_limited.to_string(),
@@ -227,7 +231,7 @@ pub fn report(s: &Snapshot, charts: Vec<ChartImage>, lang: Lang) -> Message {
     sections.push(section(t.by_platform, platforms, true));
     if !s.warnings.is_empty() {
         sections.push(Section {
-            text: Some(s.warnings.join("\n")),
+            text: Some(clean::text(&s.warnings.join("\n"))),
             ..section(t.warnings, None, true)
         });
     }
@@ -257,8 +261,14 @@ pub fn report(s: &Snapshot, charts: Vec<ChartImage>, lang: Lang) -> Message {
         )),
         timestamp: s.generated_at,
         lang,
-        data: serde_json::to_value(s).unwrap_or(serde_json::Value::Null),
+        data: clean_data(serde_json::to_value(s).unwrap_or(serde_json::Value::Null)),
     }
+}
+
+/// `data` with every string cleaned of hidden characters (see `clean::json_strings`).
+fn clean_data(mut data: serde_json::Value) -> serde_json::Value {
+    clean::json_strings(&mut data);
+    data
 }
 
 /// "1,234 requests · 5.67M tokens · $8.90".
@@ -290,7 +300,7 @@ fn key_table(t: &MessageTexts, keys: &[KeyUsage]) -> Option<Table> {
             .map(|(i, k)| {
                 vec![
                     (i + 1).to_string(),
-                    k.name.clone(),
+                    clean::name(&k.name),
                     count(k.requests),
                     tokens(k.all_tokens),
                     cost(k.cost_usd),
@@ -318,7 +328,7 @@ pub fn leaderboard(b: &Leaderboard, at: DateTime<FixedOffset>, lang: Lang) -> Me
     Message {
         state: None,
         level: Level::Info,
-        title: format!("{} · {}", t.leaderboard_title, b.period),
+        title: format!("{} · {}", t.leaderboard_title, clean::line(&b.period)),
         summary: Some(if empty {
             t.no_usage.to_string()
         } else {
@@ -377,9 +387,9 @@ pub fn quota(
         .iter()
         .map(|i| {
             vec![
-                i.key_name.clone(),
+                clean::name(&i.key_name),
                 limit_name(t, &i.limit).to_string(),
-                i.period.clone(),
+                clean::line(&i.period),
                 format!("{} / {}", cost(i.cost_usd), cost(i.limit_usd)),
                 if i.limit_usd > 0.0 {
                     percent(i.cost_usd / i.limit_usd)
@@ -461,7 +471,9 @@ pub struct ErrorRateAlert {
 /// Longest error text carried in a message.
 pub const ERROR_TEXT_MAX: usize = 200;
 
+/// `s` cleaned (`clean::text`) and cut to `max` characters with "…".
 fn truncate_chars(s: &str, max: usize) -> String {
+    let s = clean::text(s);
     if s.chars().count() <= max {
         s.to_string()
     } else {
@@ -488,9 +500,13 @@ pub fn error_rate(
         sections.push(Section {
             facts: top
                 .iter()
-                .map(|(v, n)| Fact::new(v.clone(), count(*n)))
+                .map(|(v, n)| Fact::new(clean::name(v), count(*n)))
                 .collect(),
-            ..section(format!("{} · {dim}", t.top_offenders), None, true)
+            ..section(
+                format!("{} · {}", t.top_offenders, clean::name(dim)),
+                None,
+                true,
+            )
         });
     }
     if let Some(s) = &a.sample {
@@ -504,7 +520,7 @@ pub fn error_rate(
             (t.key, &s.key),
         ] {
             if let Some(v) = v {
-                facts.push(Fact::new(label, v.clone()));
+                facts.push(Fact::new(label, clean::name(v)));
             }
         }
         sections.push(Section {
@@ -520,8 +536,18 @@ pub fn error_rate(
         state: Some(state),
         level: alert_level(state),
         title: match state {
-            AlertState::Firing => format!("{} · {}", t.error_rate_firing_title, a.subject),
-            AlertState::Resolved => format!("{} · {}", t.error_rate_resolved_title, a.subject),
+            AlertState::Firing => {
+                format!(
+                    "{} · {}",
+                    t.error_rate_firing_title,
+                    clean::name(&a.subject)
+                )
+            }
+            AlertState::Resolved => format!(
+                "{} · {}",
+                t.error_rate_resolved_title,
+                clean::name(&a.subject)
+            ),
         },
         summary: Some(
             with_n(t.error_rate_summary, a.errors)
@@ -578,8 +604,10 @@ pub fn breaker(
         state: Some(state),
         level: alert_level(state),
         title: match state {
-            AlertState::Firing => format!("{} · {}", t.breaker_open_title, b.subject),
-            AlertState::Resolved => format!("{} · {}", t.breaker_closed_title, b.subject),
+            AlertState::Firing => format!("{} · {}", t.breaker_open_title, clean::name(&b.subject)),
+            AlertState::Resolved => {
+                format!("{} · {}", t.breaker_closed_title, clean::name(&b.subject))
+            }
         },
         summary: None,
         facts,
@@ -603,11 +631,12 @@ pub fn delivery_failure(
     lang: Lang,
 ) -> Message {
     let t = message_texts(lang);
+    let channel = &clean::name(channel);
     Message {
         state: None,
         level: Level::Warning,
         title: format!("{} · {channel}", t.delivery_failure_title),
-        summary: Some(crate::secrets::redact(reason)),
+        summary: Some(clean::text(&crate::secrets::redact(reason))),
         facts: vec![
             Fact::new(t.channel, channel),
             Fact::new(t.message_kind, kind.as_str()),
@@ -626,6 +655,7 @@ pub fn delivery_failure(
 /// The test message a user sends from settings or `relaywatch test`.
 pub fn test_message(channel: &str, at: DateTime<FixedOffset>, lang: Lang) -> Message {
     let t = message_texts(lang);
+    let channel = &clean::name(channel);
     Message {
         state: None,
         level: Level::Info,
@@ -672,7 +702,7 @@ pub fn digest(items: &[DigestItem], at: DateTime<FixedOffset>, lang: Lang) -> Me
         .map(|i| {
             vec![
                 i.at.format("%m-%d %H:%M").to_string(),
-                format!("{} {}", i.level.emoji(), i.title),
+                format!("{} {}", i.level.emoji(), clean::line(&i.title)),
             ]
         })
         .collect();

@@ -3,6 +3,7 @@
 pub mod bundle;
 mod canvas;
 pub mod charts;
+pub mod clean;
 pub mod fonts;
 pub mod format;
 pub mod i18n;

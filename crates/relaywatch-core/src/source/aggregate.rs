@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use super::accounts::{classify, Platform};
 use super::model_name::normalize_model_name;
-use super::raw::{KeyDay, RawUsage, RelayData};
+use super::raw::{add_capped, capped_add, KeyDay, RawUsage, RelayData};
 use crate::model::{
     AccountCounts, ApiKeyCounts, CostBasis, KeyLimit, KeyUsage, ModelUsage, Realtime, Snapshot,
     SourceKind, TrendDay, Usage,
@@ -40,7 +40,7 @@ fn usage_of(u: &RawUsage, cost_usd: f64) -> Usage {
         cache_read_tokens: u.cache_read,
         all_tokens: u.all_tokens,
         cost_usd,
-        core_tokens: u.input + u.output,
+        core_tokens: capped_add(u.input, u.output).0,
     }
 }
 
@@ -53,8 +53,9 @@ pub struct Scope {
 }
 
 /// Build the snapshot.
-pub fn aggregate(data: RelayData, pricing: &Pricing, scope: Scope) -> Snapshot {
+pub fn aggregate(mut data: RelayData, pricing: &Pricing, scope: Scope) -> Snapshot {
     let now = data.now;
+    let mut warnings = std::mem::take(&mut data.warnings);
     let live_keys = data.keys.iter().filter(|k| !k.is_deleted);
 
     let api_keys = ApiKeyCounts {
@@ -81,15 +82,24 @@ pub fn aggregate(data: RelayData, pricing: &Pricing, scope: Scope) -> Snapshot {
     let total_cost = if data.lifetime_models.is_empty() {
         data.lifetime_cost_fallback
             .map(|u| {
-                pricing
-                    .cost(&u.token_counts(), LIFETIME_FALLBACK_MODEL)
-                    .total
+                // `getAllApiKeysFast` builds `usage.total` without the ephemeral split, so CRS
+                // prices it on the legacy path: all cache creation at the 5m write price.
+                let tokens = crate::pricing::TokenCounts {
+                    ephemeral_5m: 0,
+                    ephemeral_1h: 0,
+                    ..u.token_counts()
+                };
+                pricing.cost(&tokens, LIFETIME_FALLBACK_MODEL).total
             })
             .unwrap_or(0.0)
     } else {
         let mut by_model: BTreeMap<&str, RawUsage> = BTreeMap::new();
         for b in &data.lifetime_models {
-            by_model.entry(b.model.as_str()).or_default().add(&b.usage);
+            by_model.entry(b.model.as_str()).or_default().add_or_warn(
+                &b.usage,
+                &mut warnings,
+                || format!("all-time usage of model {}", b.model),
+            );
         }
         by_model
             .iter()
@@ -99,10 +109,12 @@ pub fn aggregate(data: RelayData, pricing: &Pricing, scope: Scope) -> Snapshot {
     let usage_total = usage_of(&data.lifetime, total_cost);
 
     let w = data.window_minutes.max(1) as f64;
-    let (req, tok) = data
-        .minutes
-        .iter()
-        .fold((0u64, 0u64), |(r, t), (a, b)| (r + a, t + b));
+    let (mut req, mut tok) = (0u64, 0u64);
+    for (r, t) in &data.minutes {
+        if add_capped(&mut req, *r) | add_capped(&mut tok, *t) {
+            warnings.capped(|| "requests and tokens of the real-time window".to_string());
+        }
+    }
     let realtime = Realtime {
         rpm: round2(req as f64 / w),
         tpm: round2(tok as f64 / w),
@@ -116,11 +128,13 @@ pub fn aggregate(data: RelayData, pricing: &Pricing, scope: Scope) -> Snapshot {
         let mut sum = RawUsage::default();
         let cost = if !day.models.is_empty() {
             for b in &day.models {
-                sum.add(&b.usage);
-                per_model
-                    .entry(normalize_model_name(&b.model))
-                    .or_default()
-                    .add(&b.usage);
+                sum.add_or_warn(&b.usage, &mut warnings, || format!("usage on {}", day.date));
+                let model = normalize_model_name(&b.model);
+                per_model.entry(model.clone()).or_default().add_or_warn(
+                    &b.usage,
+                    &mut warnings,
+                    || format!("usage of model {model} over the trend"),
+                );
             }
             models_cost(pricing, &day.models)
         } else if let Some(k) = &day.keys_fallback {
@@ -241,7 +255,7 @@ pub fn aggregate(data: RelayData, pricing: &Pricing, scope: Scope) -> Snapshot {
             pricing: pricing.source().to_string(),
             ..CostBasis::default()
         },
-        warnings: data.warnings.lines(),
+        warnings: warnings.lines(),
     }
 }
 

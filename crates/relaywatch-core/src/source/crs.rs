@@ -11,6 +11,7 @@ use redis::{Cmd, Value};
 use super::accounts::{Platform, Storage};
 use super::model_name::{model_from_bucket_key, model_from_dated_key, BucketKind};
 use super::parse::{self, Fields, UsageNames};
+use super::raw::add_capped;
 use super::raw::{
     AccountRecord, DayData, KeyCosts, KeyDay, KeyModelDay, KeyRangeUsage, KeyRecord,
     LifetimeSource, ModelBucket, RawUsage, RelayData, Warnings,
@@ -22,6 +23,12 @@ use crate::tz::{epoch_minute, RelayTz};
 
 /// Keys per MGET.
 const MGET_CHUNK: usize = 1_000;
+
+/// Warning kinds shared by several read paths (one line each, however many paths meet a key).
+const WRONG_INDEX: &str = "index set(s) of the wrong type (their keys found by SCAN instead)";
+const WRONG_KEY_DAILY: &str = "key daily usage hash(es) of the wrong type";
+const WRONG_API_KEY: &str = "API key record(s) of the wrong type";
+const WRONG_COST: &str = "cost value(s) of the wrong type";
 
 /// Read for every key: what counts and which limits it has.
 const KEY_FIELDS: [&str; 6] = [
@@ -120,7 +127,8 @@ impl CrsReader {
         // strands so Redis answers one while another's reply is parsed.
         let keys_part = async {
             let mut f = base.clone();
-            let ids = f.key_ids().await?;
+            let mut w_ids = Warnings::default();
+            let ids = f.key_ids(&mut w_ids).await?;
             let third = ids.len().div_ceil(3);
             let part =
                 |i: usize| &ids[(i * third).min(ids.len())..((i + 1) * third).min(ids.len())];
@@ -140,7 +148,7 @@ impl CrsReader {
             };
             let ((keys, mut w), (c0, w0), (c1, w1), (c2, w2)) =
                 tokio::try_join!(records, costs(0), costs(1), costs(2))?;
-            for other in [w0, w1, w2] {
+            for other in [w_ids, w0, w1, w2] {
                 w.merge(other);
             }
             let deleted: std::collections::HashSet<&str> = keys
@@ -284,17 +292,26 @@ struct Fetch {
 
 impl Fetch {
     /// Members of an index set, or None when the relay keeps no index sets and this one is
-    /// missing or empty without an `:empty` marker, meaning "fall back to SCAN".
-    async fn index_members(&mut self, index: &str) -> Result<Option<Vec<String>>> {
+    /// missing or empty without an `:empty` marker, or when it is not a set: "fall back to SCAN".
+    async fn index_members(
+        &mut self,
+        index: &str,
+        w: &mut Warnings,
+    ) -> Result<Option<Vec<String>>> {
         Ok(self
-            .index_members_many(&[index.to_string()])
+            .index_members_many(&[index.to_string()], w)
             .await?
             .pop()
             .flatten())
     }
 
-    /// `index_members` for several sets in one round trip.
-    async fn index_members_many(&mut self, indexes: &[String]) -> Result<Vec<Option<Vec<String>>>> {
+    /// `index_members` for several sets in one round trip. An index of the wrong type is
+    /// skipped with a warning and its keys are found by SCAN, as on a relay without indexes.
+    async fn index_members_many(
+        &mut self,
+        indexes: &[String],
+        w: &mut Warnings,
+    ) -> Result<Vec<Option<Vec<String>>>> {
         let indexed = self.indexed;
         let cmds = indexes
             .iter()
@@ -303,7 +320,12 @@ impl Fetch {
         let replies = self.conn.batch(cmds).await?;
         Ok(replies
             .chunks(2)
-            .map(|r| {
+            .zip(indexes)
+            .map(|(r, index)| {
+                if redis_io::is_error(&r[0]) {
+                    w.add(WRONG_INDEX, || index.clone());
+                    return None;
+                }
                 let members = redis_io::strings(&r[0]);
                 let marked_empty = matches!(r[1], Value::Int(n) if n > 0);
                 if !members.is_empty() {
@@ -318,8 +340,8 @@ impl Fetch {
     }
 
     /// Every API key id: `apikey:idx:all`, or SCAN `apikey:*` with CRS's two-part rule.
-    async fn key_ids(&mut self) -> Result<Vec<String>> {
-        Ok(match self.index_members("apikey:idx:all").await? {
+    async fn key_ids(&mut self, w: &mut Warnings) -> Result<Vec<String>> {
+        Ok(match self.index_members("apikey:idx:all", w).await? {
             Some(ids) if !ids.is_empty() => ids,
             _ => self
                 .conn
@@ -344,9 +366,7 @@ impl Fetch {
             .each(cmds, |i, v| {
                 let id = &ids[i];
                 if redis_io::is_error(&v) {
-                    w.add("API key record(s) of the wrong type", || {
-                        format!("apikey:{id}")
-                    });
+                    w.add(WRONG_API_KEY, || format!("apikey:{id}"));
                     return;
                 }
                 let vals = redis_io::optionals(&v);
@@ -368,7 +388,7 @@ impl Fetch {
 
     async fn read_accounts(&mut self, w: &mut Warnings) -> Result<Vec<AccountRecord>> {
         let indexes: Vec<String> = Platform::ALL.iter().map(|p| p.index_key()).collect();
-        let members = self.index_members_many(&indexes).await?;
+        let members = self.index_members_many(&indexes, w).await?;
         // Platforms without an index set are found with one SCAN pass for all of them.
         let scanned = if members.iter().any(Option::is_none) {
             self.conn.scan("*account*").await?
@@ -447,7 +467,7 @@ impl Fetch {
     /// Σ `usage:daily:{key}:{date}` and how many hashes were summed.
     async fn key_daily_sum(&mut self, date: &str, w: &mut Warnings) -> Result<(RawUsage, usize)> {
         let keys: Vec<String> = match self
-            .index_members(&format!("usage:daily:index:{date}"))
+            .index_members(&format!("usage:daily:index:{date}"), w)
             .await?
         {
             Some(ids) => ids
@@ -471,7 +491,7 @@ impl Fetch {
             .each(keys.iter().map(|k| cmd("HGETALL", k)), |i, v| {
                 let k = &keys[i];
                 if redis_io::is_error(&v) {
-                    w.add("usage hash(es) of the wrong type", || k.clone());
+                    w.add(WRONG_KEY_DAILY, || k.clone());
                     return;
                 }
                 let pairs = redis_io::pairs(&v);
@@ -479,7 +499,8 @@ impl Fetch {
                     return;
                 }
                 n += 1;
-                sum.add(&parse::usage(&Fields::new(k, &pairs), UsageNames::Plain, w));
+                let u = parse::usage(&Fields::new(k, &pairs), UsageNames::Plain, w);
+                sum.add_or_warn(&u, w, || format!("usage:daily:*:{date}"));
             })
             .await?;
         Ok((sum, n))
@@ -500,7 +521,7 @@ impl Fetch {
             .iter()
             .map(|b| format!("{index_prefix}{b}"))
             .collect();
-        let members = self.index_members_many(&indexes).await?;
+        let members = self.index_members_many(&indexes, w).await?;
         // (bucket position, key, model)
         let mut keys: Vec<(usize, String, String)> = Vec::new();
         for (i, (bucket, found)) in buckets.iter().zip(members).enumerate() {
@@ -530,7 +551,16 @@ impl Fetch {
         let mut out: Vec<Vec<ModelBucket>> = vec![Vec::new(); buckets.len()];
         for ((i, k, model), v) in keys.into_iter().zip(replies) {
             if redis_io::is_error(&v) {
-                continue; // an index set or marker matching the pattern, as CRS drops them
+                // Index sets matching the SCAN pattern were left out above.
+                w.add(
+                    match kind {
+                        BucketKind::Day => "daily model hash(es) of the wrong type",
+                        BucketKind::Month => "monthly model hash(es) of the wrong type",
+                        BucketKind::Hour => "hourly model hash(es) of the wrong type",
+                    },
+                    || k.clone(),
+                );
+                continue;
             }
             let pairs = redis_io::pairs(&v);
             if pairs.is_empty() {
@@ -542,17 +572,27 @@ impl Fetch {
         Ok(out)
     }
 
-    /// `usage:global:total` when it carries `requests` (CRS v1.1.263+).
+    /// `usage:global:total` when it carries `requests` (CRS v1.1.263+). Of the wrong type or
+    /// with unreadable `requests`, it is skipped with a warning and the lifetime totals are
+    /// summed per key, as on relays without it.
     async fn global_total(&mut self, w: &mut Warnings) -> Result<Option<RawUsage>> {
-        let v = self.conn.one(cmd("HGETALL", "usage:global:total")).await?;
+        const KEY: &str = "usage:global:total";
+        let v = self.conn.batch(vec![cmd("HGETALL", KEY)]).await?.pop();
+        let v = v.unwrap_or(Value::Nil);
+        if redis_io::is_error(&v) {
+            w.add(
+                "global total hash(es) of the wrong type (lifetime summed per key instead)",
+                || KEY.to_string(),
+            );
+            return Ok(None);
+        }
         let pairs = redis_io::pairs(&v);
-        Ok(pairs.iter().any(|(f, _)| f == "requests").then(|| {
-            parse::usage(
-                &Fields::new("usage:global:total", &pairs),
-                UsageNames::Plain,
-                w,
-            )
-        }))
+        let f = Fields::new(KEY, &pairs);
+        // Unreadable `requests` (warned) leaves the hash untrusted: summed per key instead.
+        if f.get("requests").is_none() || f.counter("requests", w).is_none() {
+            return Ok(None);
+        }
+        Ok(Some(parse::usage(&f, UsageNames::Plain, w)))
     }
 
     /// Σ `usage:{id}` over keys that are not deleted (CRS's `getAllApiKeysFast` totals).
@@ -565,9 +605,16 @@ impl Fetch {
         let mut sum = RawUsage::default();
         self.conn
             .each(live.iter().map(|k| cmd("HGETALL", k)), |i, v| {
+                if redis_io::is_error(&v) {
+                    w.add("per-key lifetime hash(es) of the wrong type", || {
+                        live[i].clone()
+                    });
+                    return;
+                }
                 let pairs = redis_io::pairs(&v);
                 let f = Fields::new(&live[i], &pairs);
-                sum.add(&parse::usage(&f, UsageNames::Lifetime, w));
+                let u = parse::usage(&f, UsageNames::Lifetime, w);
+                sum.add_or_warn(&u, w, || "usage:{id} (lifetime per key)".to_string());
             })
             .await?;
         Ok(sum)
@@ -576,13 +623,13 @@ impl Fetch {
     /// Per-(model, month) usage for every month in `usage:model:monthly:months` (CRS reads no
     /// other list of months).
     async fn lifetime_models(&mut self, w: &mut Warnings) -> Result<Vec<ModelBucket>> {
-        let mut months = redis_io::strings(
-            &self
-                .conn
-                .one(cmd("SMEMBERS", "usage:model:monthly:months"))
-                .await
-                .unwrap_or(Value::Nil),
-        );
+        const MONTHS: &str = "usage:model:monthly:months";
+        let v = self.conn.batch(vec![cmd("SMEMBERS", MONTHS)]).await?.pop();
+        let v = v.unwrap_or(Value::Nil);
+        if redis_io::is_error(&v) {
+            w.add(WRONG_INDEX, || MONTHS.to_string());
+        }
+        let mut months = redis_io::strings(&v);
         months.sort();
         months.dedup();
         months.retain(|m| is_month(m));
@@ -618,6 +665,9 @@ impl Fetch {
             .iter()
             .zip(replies)
             .map(|(k, v)| {
+                if redis_io::is_error(&v) {
+                    w.add("metrics minute bucket(s) of the wrong type", || k.clone());
+                }
                 let pairs = redis_io::pairs(&v);
                 let f = Fields::new(k, &pairs);
                 (
@@ -638,30 +688,78 @@ impl Fetch {
         let n = dates.len();
         let name = |j: usize| format!("usage:cost:daily:{}:{}", keys[j / n], dates[j % n]);
         let mut out = vec![KeyCosts::default(); keys.len()];
-        let total = keys.len() * n;
-        let cmds = (0..total).step_by(MGET_CHUNK).map(|start| {
-            let mut c = redis::cmd("MGET");
-            for j in start..(start + MGET_CHUNK).min(total) {
-                c.arg(name(j));
+        self.mget_each(keys.len() * n, name, w, |j, val, w| {
+            let c = cost_value(&name(j), &Some(val), w);
+            out[j / n].range += c;
+            if j % n == n - 1 {
+                out[j / n].today = c;
             }
-            c
+        })
+        .await?;
+        Ok(out)
+    }
+
+    /// MGET the `total` string keys named by `name`, in chunks, handing each present value to
+    /// `f`. MGET answers nil for a key of another type, so each chunk also asks EXISTS; when
+    /// more keys exist than values came back, TYPE names the wrong-typed ones, which are
+    /// skipped with a warning. One extra round trip only for a chunk holding such a key.
+    async fn mget_each<N, F>(
+        &mut self,
+        total: usize,
+        name: N,
+        w: &mut Warnings,
+        mut f: F,
+    ) -> Result<()>
+    where
+        N: Fn(usize) -> String,
+        F: FnMut(usize, String, &mut Warnings),
+    {
+        let range = |c: usize| c * MGET_CHUNK..((c + 1) * MGET_CHUNK).min(total);
+        let cmds = (0..total.div_ceil(MGET_CHUNK)).flat_map(|c| {
+            let (mut get, mut exists) = (redis::cmd("MGET"), redis::cmd("EXISTS"));
+            for j in range(c) {
+                let key = name(j);
+                get.arg(&key);
+                exists.arg(key);
+            }
+            [get, exists]
         });
+        let (mut present, mut suspects) = (0i64, Vec::new());
         self.conn
-            .each(cmds, |chunk, v| {
-                for (o, val) in redis_io::optionals(&v).into_iter().enumerate() {
-                    let j = chunk * MGET_CHUNK + o;
-                    if j >= total || val.is_none() {
-                        continue;
+            .each(cmds, |i, v| {
+                let c = i / 2;
+                if i % 2 == 1 {
+                    if matches!(v, Value::Int(n) if n > present) {
+                        suspects.push(c);
                     }
-                    let c = cost_value(&name(j), &val, w);
-                    out[j / n].range += c;
-                    if j % n == n - 1 {
-                        out[j / n].today = c;
+                    return;
+                }
+                present = 0;
+                for (o, val) in redis_io::optionals(&v).into_iter().enumerate() {
+                    let j = c * MGET_CHUNK + o;
+                    if let (true, Some(val)) = (j < total, val) {
+                        present += 1;
+                        f(j, val, w);
                     }
                 }
             })
             .await?;
-        Ok(out)
+        for c in suspects {
+            let names: Vec<String> = range(c).map(&name).collect();
+            let types = self
+                .conn
+                .batch(names.iter().map(|n| cmd("TYPE", n)).collect())
+                .await?;
+            for (n, t) in names.iter().zip(types) {
+                if !matches!(
+                    redis_io::text(&t).as_deref(),
+                    None | Some("string" | "none")
+                ) {
+                    w.add(WRONG_COST, || n.clone());
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Total and weekly Opus cost of the keys that have a limit: `usage:cost:total:{id}` and
@@ -686,7 +784,7 @@ impl Fetch {
             names.push(format!("usage:opus:weekly:{}:{period}", k.id));
             names.push(format!("usage:opus:weekly:{}:{legacy_week}", k.id));
         }
-        let values = self.mget(&names).await?;
+        let values = self.mget(&names, w).await?;
         for (i, k) in limited.iter().enumerate() {
             let j = 4 * i;
             let c = costs.entry(k.id.clone()).or_default();
@@ -726,6 +824,11 @@ impl Fetch {
             .collect();
         let replies = self.conn.batch(cmds).await?;
         for (&i, v) in shown.iter().zip(replies) {
+            if redis_io::is_error(&v) {
+                let id = &keys[i].id;
+                w.add(WRONG_API_KEY, || format!("apikey:{id}"));
+                continue;
+            }
             let pairs: Vec<(String, String)> = KEY_DETAIL_FIELDS
                 .iter()
                 .zip(redis_io::optionals(&v))
@@ -737,23 +840,16 @@ impl Fetch {
         Ok(())
     }
 
-    /// GET many string keys with MGET in chunks.
-    async fn mget(&mut self, names: &[String]) -> Result<Vec<Option<String>>> {
-        let cmds: Vec<Cmd> = names
-            .chunks(MGET_CHUNK)
-            .map(|chunk| {
-                let mut c = redis::cmd("MGET");
-                for n in chunk {
-                    c.arg(n);
-                }
-                c
-            })
-            .collect();
-        let mut values = Vec::with_capacity(names.len());
-        for r in self.conn.batch(cmds).await? {
-            values.extend(redis_io::optionals(&r));
-        }
-        values.resize(names.len(), None);
+    /// GET many string keys with MGET in chunks (wrong-typed ones skipped with a warning).
+    async fn mget(&mut self, names: &[String], w: &mut Warnings) -> Result<Vec<Option<String>>> {
+        let mut values = vec![None; names.len()];
+        self.mget_each(
+            names.len(),
+            |j| names[j].clone(),
+            w,
+            |j, v, _| values[j] = Some(v),
+        )
+        .await?;
         Ok(values)
     }
 
@@ -783,15 +879,22 @@ impl Fetch {
         let mut key_days: HashMap<String, Vec<KeyDay>> = HashMap::new();
         let mut model_keys: Vec<(usize, usize, String, String)> = Vec::new();
         for ((i, j, k), v) in daily.iter().zip(replies) {
-            let pairs = redis_io::pairs(&v);
             let e = range.entry(ids[*i].clone()).or_default();
             let days_of_key = key_days.entry(ids[*i].clone()).or_default();
+            if redis_io::is_error(&v) {
+                w.add(WRONG_KEY_DAILY, || k.clone());
+                continue;
+            }
+            let pairs = redis_io::pairs(&v);
             if pairs.is_empty() {
                 continue;
             }
             let u = parse::usage(&Fields::new(k, &pairs), UsageNames::Plain, w);
-            e.requests += u.requests;
-            e.all_tokens += u.four_kinds();
+            if add_capped(&mut e.requests, u.requests)
+                | add_capped(&mut e.all_tokens, u.four_kinds())
+            {
+                w.capped(|| format!("usage of key {} over the trend", ids[*i]));
+            }
             days_of_key.push(KeyDay {
                 usage: u,
                 models: Vec::new(),
@@ -814,6 +917,10 @@ impl Fetch {
             .batch(model_keys.iter().map(|(.., k)| cmd("HGETALL", k)).collect())
             .await?;
         for ((i, slot, model, k), v) in model_keys.into_iter().zip(replies) {
+            if redis_io::is_error(&v) {
+                w.add("per-key model hash(es) of the wrong type", || k.clone());
+                continue;
+            }
             let pairs = redis_io::pairs(&v);
             if pairs.is_empty() {
                 continue;
@@ -851,7 +958,13 @@ fn cost_value(name: &str, v: &Option<String>, w: &mut Warnings) -> f64 {
     match v {
         None => 0.0,
         Some(s) => parse::parse_float(s).unwrap_or_else(|| {
-            w.add("non-numeric cost value(s)", || format!("{name} = {s:?}"));
+            let kind = if s.trim().parse::<f64>().is_ok_and(f64::is_finite) {
+                "cost value(s) negative or above 2^53 micro-USD"
+            } else {
+                "non-numeric cost value(s)"
+            };
+            let shown: String = s.chars().take(40).collect();
+            w.add(kind, || format!("{name} = {shown:?}"));
             0.0
         }),
     }

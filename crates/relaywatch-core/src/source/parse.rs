@@ -4,7 +4,7 @@
 
 use chrono::{DateTime, Utc};
 
-use super::raw::{RawUsage, Warnings};
+use super::raw::{capped_add, RawUsage, Warnings, MAX_COUNT};
 
 /// Field lookup over a hash's (field, value) pairs.
 pub struct Fields<'a> {
@@ -24,13 +24,14 @@ impl<'a> Fields<'a> {
             .map(|(_, v)| v.as_str())
     }
 
-    /// A HINCRBY counter; missing is None, non-numeric or negative is skipped with a warning.
+    /// A HINCRBY counter; missing is None, anything but an integer in 0…2^53 is skipped with a
+    /// warning naming the key and field.
     pub fn counter(&self, name: &str, w: &mut Warnings) -> Option<u64> {
         let raw = self.get(name)?;
-        match parse_counter(raw) {
-            Some(v) => Some(v),
-            None => {
-                w.add("non-numeric counter(s)", || {
+        match read_counter(raw) {
+            Ok(v) => Some(v),
+            Err(bad) => {
+                w.add(bad.kind(), || {
                     format!("{} field {} = {:?}", self.key, name, truncate(raw))
                 });
                 None
@@ -90,21 +91,68 @@ fn truncate(s: &str) -> String {
     s.chars().take(40).collect()
 }
 
-/// An integer counter as HINCRBY stores it. Accepts "12" and "12.0" (older float writes).
-pub fn parse_counter(raw: &str) -> Option<u64> {
-    let t = raw.trim();
-    if let Ok(v) = t.parse::<u64>() {
-        return Some(v);
-    }
-    match t.parse::<f64>() {
-        Ok(f) if f.is_finite() && f >= 0.0 && f.fract() == 0.0 && f < 9.0e15 => Some(f as u64),
-        _ => None,
+/// Why a stored counter was not read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BadCounter {
+    /// Not a plain decimal integer (text, a fraction, an exponent, empty).
+    NotANumber,
+    /// An integer, but negative or above 2^53.
+    OutOfRange,
+}
+
+impl BadCounter {
+    /// The warning kind.
+    pub fn kind(self) -> &'static str {
+        match self {
+            BadCounter::NotANumber => "non-numeric counter(s)",
+            BadCounter::OutOfRange => "counter(s) outside 0…2^53",
+        }
     }
 }
 
-/// A float cost string (INCRBYFLOAT).
+/// An integer counter as HINCRBY stores it, in 0…2^53 (`MAX_COUNT`). Accepts "12" and "12.0"
+/// (older float writes); rejects fractions, exponents, signs other than a lone minus (negative:
+/// out of range) and values past 2^53, which CRS's JavaScript could not hold exactly.
+pub fn read_counter(raw: &str) -> Result<u64, BadCounter> {
+    let t = raw.trim();
+    let (negative, t) = match t.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, t),
+    };
+    let (int, frac) = t.split_once('.').unwrap_or((t, ""));
+    let digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+    if int.is_empty() || !digits(int) || !digits(frac) {
+        return Err(BadCounter::NotANumber);
+    }
+    if frac.bytes().any(|b| b != b'0') {
+        return Err(BadCounter::NotANumber);
+    }
+    let zero = int.bytes().all(|b| b == b'0');
+    if negative && !zero {
+        return Err(BadCounter::OutOfRange);
+    }
+    match int.parse::<u64>() {
+        Ok(v) if v <= MAX_COUNT => Ok(v),
+        _ => Err(BadCounter::OutOfRange),
+    }
+}
+
+/// `read_counter`, without the reason.
+pub fn parse_counter(raw: &str) -> Option<u64> {
+    read_counter(raw).ok()
+}
+
+/// The largest cost read, in USD: 2^53 micro-USD, where CRS's integer micro counters stop being
+/// exact. No key spends nine billion dollars; a larger value is corrupt.
+pub const MAX_COST_USD: f64 = MAX_COUNT as f64 / 1e6;
+
+/// A float cost string (INCRBYFLOAT): finite, not negative (CRS only ever adds positive costs)
+/// and at most `MAX_COST_USD`.
 pub fn parse_float(raw: &str) -> Option<f64> {
-    raw.trim().parse::<f64>().ok().filter(|v| v.is_finite())
+    raw.trim()
+        .parse::<f64>()
+        .ok()
+        .filter(|v| v.is_finite() && (0.0..=MAX_COST_USD).contains(v))
 }
 
 pub fn parse_bool(raw: &str) -> Option<bool> {
@@ -169,7 +217,16 @@ pub fn usage(f: &Fields, names: UsageNames, w: &mut Warnings) -> RawUsage {
             cache_read = 0;
         }
     }
-    let four = input + output + cache_create + cache_read;
+    let (four, capped) =
+        [output, cache_create, cache_read]
+            .into_iter()
+            .fold((input, false), |(s, c), v| {
+                let (s, now) = capped_add(s, v);
+                (s, c || now)
+            });
+    if capped {
+        w.capped(|| format!("{} token kinds", f.key));
+    }
     let all_tokens = match (all, names) {
         (a, _) if a > 0 => a,
         (_, UsageNames::Lifetime) if four == 0 => core,
@@ -210,8 +267,13 @@ mod tests {
         assert_eq!(u.requests, 12);
         assert_eq!(u.input, 0);
         assert_eq!(u.output, 0);
-        assert_eq!(w.count("non-numeric counter(s)"), 2);
-        assert_eq!(w.lines().len(), 1);
+        assert_eq!(w.count("non-numeric counter(s)"), 1);
+        assert_eq!(w.count("counter(s) outside 0…2^53"), 1);
+        assert_eq!(w.lines().len(), 2);
+        assert!(w
+            .lines()
+            .iter()
+            .any(|l| l.contains("usage:daily:k:2026-11-22 field outputTokens")));
     }
 
     #[test]
@@ -249,5 +311,48 @@ mod tests {
         assert_eq!(parse_bool("yes"), None);
         assert_eq!(parse_counter("12.0"), Some(12));
         assert_eq!(parse_counter("1.5"), None);
+    }
+
+    #[test]
+    fn counters_are_integers_in_0_to_2_pow_53() {
+        use BadCounter::*;
+        assert_eq!(read_counter(" 717 "), Ok(717));
+        assert_eq!(read_counter("9007199254740992"), Ok(MAX_COUNT));
+        assert_eq!(read_counter("9007199254740993"), Err(OutOfRange));
+        assert_eq!(read_counter("18446744073709551615"), Err(OutOfRange)); // 2^64 − 1
+        assert_eq!(read_counter("9223372036854776391"), Err(OutOfRange)); // 2^63 + …
+        assert_eq!(read_counter("99999999999999999999999"), Err(OutOfRange));
+        assert_eq!(read_counter("-3"), Err(OutOfRange));
+        assert_eq!(read_counter("-0"), Ok(0));
+        assert_eq!(read_counter("12.00"), Ok(12));
+        for bad in [
+            "", "-", "abc", "12abc", "1e3", "+5", "1.5", "0x10", "NaN", "inf", ".5", "1 2",
+        ] {
+            assert_eq!(read_counter(bad), Err(NotANumber), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn costs_are_finite_non_negative_and_bounded() {
+        assert_eq!(parse_float("0.0123"), Some(0.0123));
+        assert_eq!(parse_float("-1"), None);
+        assert_eq!(parse_float("inf"), None);
+        assert_eq!(parse_float("NaN"), None);
+        assert_eq!(parse_float("1e300"), None);
+        assert_eq!(parse_float("9007199254.740992"), Some(MAX_COST_USD));
+    }
+
+    #[test]
+    fn huge_token_kinds_stop_at_2_pow_53() {
+        let mut w = Warnings::default();
+        let big = MAX_COUNT.to_string();
+        let p = pairs(&[("inputTokens", &big), ("outputTokens", &big)]);
+        let u = usage(
+            &Fields::new("usage:model:daily:m:2026-11-22", &p),
+            UsageNames::Plain,
+            &mut w,
+        );
+        assert_eq!(u.all_tokens, MAX_COUNT);
+        assert_eq!(w.count(crate::source::raw::CAPPED_SUMS), 1);
     }
 }

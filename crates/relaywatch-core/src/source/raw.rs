@@ -2,7 +2,7 @@
 //! usage counters per bucket. The CRS reader fills it from Redis, the demo from its generator,
 //! and `aggregate` turns it into a Snapshot, so both share one set of rules.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 
@@ -53,21 +53,57 @@ pub struct RawUsage {
     pub ephemeral_1h: u64,
 }
 
+/// The largest count relaywatch reads or adds up to: 2^53, the largest integer a JSON number (and
+/// CRS's JavaScript) holds exactly. A stored counter above it is skipped; a sum reaching it stops
+/// there (with a warning) instead of wrapping.
+pub const MAX_COUNT: u64 = 1 << 53;
+
+/// `a + b`, stopping at `MAX_COUNT`; the flag says whether it stopped.
+pub fn capped_add(a: u64, b: u64) -> (u64, bool) {
+    match a.checked_add(b) {
+        Some(s) if s <= MAX_COUNT => (s, false),
+        _ => (MAX_COUNT, true),
+    }
+}
+
+/// `*a += b` stopping at `MAX_COUNT`; true when it stopped.
+pub fn add_capped(a: &mut u64, b: u64) -> bool {
+    let (s, capped) = capped_add(*a, b);
+    *a = s;
+    capped
+}
+
 impl RawUsage {
-    pub fn add(&mut self, o: &RawUsage) {
-        self.requests += o.requests;
-        self.input += o.input;
-        self.output += o.output;
-        self.cache_create += o.cache_create;
-        self.cache_read += o.cache_read;
-        self.all_tokens += o.all_tokens;
-        self.ephemeral_5m += o.ephemeral_5m;
-        self.ephemeral_1h += o.ephemeral_1h;
+    /// Add `o` field by field, each sum stopping at `MAX_COUNT`; true when any stopped there.
+    pub fn add(&mut self, o: &RawUsage) -> bool {
+        let mut capped = false;
+        for (a, b) in [
+            (&mut self.requests, o.requests),
+            (&mut self.input, o.input),
+            (&mut self.output, o.output),
+            (&mut self.cache_create, o.cache_create),
+            (&mut self.cache_read, o.cache_read),
+            (&mut self.all_tokens, o.all_tokens),
+            (&mut self.ephemeral_5m, o.ephemeral_5m),
+            (&mut self.ephemeral_1h, o.ephemeral_1h),
+        ] {
+            capped |= add_capped(a, b);
+        }
+        capped
     }
 
-    /// The four token kinds added up.
+    /// `add`, recording a warning naming `what` was summed when a sum stopped at `MAX_COUNT`.
+    pub fn add_or_warn(&mut self, o: &RawUsage, w: &mut Warnings, what: impl FnOnce() -> String) {
+        if self.add(o) {
+            w.capped(what);
+        }
+    }
+
+    /// The four token kinds added up (stopping at `MAX_COUNT`).
     pub fn four_kinds(&self) -> u64 {
-        self.input + self.output + self.cache_create + self.cache_read
+        [self.output, self.cache_create, self.cache_read]
+            .into_iter()
+            .fold(self.input.min(MAX_COUNT), |s, v| capped_add(s, v).0)
     }
 
     pub fn token_counts(&self) -> crate::pricing::TokenCounts {
@@ -177,27 +213,58 @@ pub struct RelayData {
     pub warnings: Warnings,
 }
 
-/// Bad data skipped while reading, counted per kind with one example each.
+/// Bad data skipped while reading, counted per kind with one example each. Each item (a key, or
+/// a key's field) counts once however many read paths meet it.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Warnings {
-    kinds: BTreeMap<String, (u64, String)>,
+    kinds: BTreeMap<String, Kind>,
+}
+
+/// One kind of bad data: the first example and a fingerprint of every item seen.
+#[derive(Debug, Clone, Default, PartialEq)]
+struct Kind {
+    example: String,
+    seen: HashSet<u64>,
+}
+
+/// The kind of a sum that stopped at `MAX_COUNT`.
+pub const CAPPED_SUMS: &str = "sum(s) stopped at 2^53 instead of overflowing";
+
+fn fingerprint(item: &str) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    item.hash(&mut h);
+    h.finish()
 }
 
 impl Warnings {
-    /// Record one skipped item; logs the first of each kind.
-    pub fn add(&mut self, kind: &str, example: impl FnOnce() -> String) {
+    /// Record one skipped item (its text is the example shown when it is the first of its kind);
+    /// an item already recorded under this kind is not counted again. Logs the first of each kind.
+    pub fn add(&mut self, kind: &str, item: impl FnOnce() -> String) {
+        let item = item();
         let entry = self.kinds.entry(kind.to_string()).or_insert_with(|| {
-            let ex = example();
-            tracing::warn!(kind, example = %ex, "skipping bad relay data");
-            (0, ex)
+            tracing::warn!(kind, example = %item, "skipping bad relay data");
+            Kind {
+                example: item.clone(),
+                seen: HashSet::new(),
+            }
         });
-        entry.0 += 1;
+        entry.seen.insert(fingerprint(&item));
+    }
+
+    /// A sum of `what` stopped at `MAX_COUNT`.
+    pub fn capped(&mut self, what: impl FnOnce() -> String) {
+        self.add(CAPPED_SUMS, what);
     }
 
     pub fn merge(&mut self, other: Warnings) {
-        for (k, (n, ex)) in other.kinds {
-            let e = self.kinds.entry(k).or_insert((0, ex));
-            e.0 += n;
+        for (k, kind) in other.kinds {
+            match self.kinds.get_mut(&k) {
+                Some(mine) => mine.seen.extend(kind.seen),
+                None => {
+                    self.kinds.insert(k, kind);
+                }
+            }
         }
     }
 
@@ -206,14 +273,62 @@ impl Warnings {
     }
 
     pub fn count(&self, kind: &str) -> u64 {
-        self.kinds.get(kind).map(|e| e.0).unwrap_or(0)
+        self.kinds
+            .get(kind)
+            .map(|e| e.seen.len() as u64)
+            .unwrap_or(0)
     }
 
     /// One line per kind: "skipped 3 non-numeric counter(s), e.g. …".
     pub fn lines(&self) -> Vec<String> {
         self.kinds
             .iter()
-            .map(|(k, (n, ex))| format!("skipped {n} {k}, e.g. {ex}"))
+            .map(|(k, e)| format!("skipped {} {k}, e.g. {}", e.seen.len(), e.example))
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sums_stop_at_two_to_the_53() {
+        let mut w = Warnings::default();
+        let big = RawUsage {
+            requests: MAX_COUNT - 1,
+            input: 5,
+            ..RawUsage::default()
+        };
+        let mut sum = RawUsage::default();
+        sum.add_or_warn(&big, &mut w, || "today".into());
+        assert!(w.is_empty());
+        sum.add_or_warn(&big, &mut w, || "today".into());
+        assert_eq!((sum.requests, sum.input), (MAX_COUNT, 10));
+        assert_eq!(w.count(CAPPED_SUMS), 1);
+        let four = RawUsage {
+            input: MAX_COUNT,
+            output: MAX_COUNT,
+            ..RawUsage::default()
+        };
+        assert_eq!(four.four_kinds(), MAX_COUNT);
+        assert_eq!(capped_add(u64::MAX, 1), (MAX_COUNT, true));
+    }
+
+    #[test]
+    fn the_same_item_is_counted_once_across_merges() {
+        let mut a = Warnings::default();
+        a.add("bad", || "k1 field x".into());
+        a.add("bad", || "k1 field x".into());
+        let mut b = Warnings::default();
+        b.add("bad", || "k1 field x".into());
+        b.add("bad", || "k2 field x".into());
+        b.add("other", || "k3".into());
+        a.merge(b);
+        assert_eq!(a.count("bad"), 2);
+        assert_eq!(
+            a.lines(),
+            ["skipped 2 bad, e.g. k1 field x", "skipped 1 other, e.g. k3"]
+        );
     }
 }

@@ -88,12 +88,13 @@ impl Conn {
         }
     }
 
-    /// Every key matching `pattern`, by SCAN (never KEYS).
+    /// Every key matching `pattern`, by SCAN (never KEYS). Names that are not UTF-8 (no relay
+    /// writes them, and no key relaywatch reads has one) are left out rather than failing the read.
     pub async fn scan(&mut self, pattern: &str) -> Result<Vec<String>> {
         let mut out = Vec::new();
         let mut cursor: u64 = 0;
         loop {
-            let (next, keys): (u64, Vec<String>) = redis::cmd("SCAN")
+            let (next, keys): (u64, Vec<Vec<u8>>) = redis::cmd("SCAN")
                 .arg(cursor)
                 .arg("MATCH")
                 .arg(pattern)
@@ -102,7 +103,7 @@ impl Conn {
                 .query_async(&mut self.con)
                 .await
                 .map_err(|e| self.err(e))?;
-            out.extend(keys);
+            out.extend(keys.into_iter().filter_map(|k| String::from_utf8(k).ok()));
             if next == 0 {
                 break;
             }

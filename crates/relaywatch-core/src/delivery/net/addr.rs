@@ -237,7 +237,8 @@ pub enum Rule {
     Scheme,
     /// `http://` while `[network] allow_http` is off.
     PlainHttp,
-    /// A port that belongs to a database, mail or shell service.
+    /// A port that belongs to a service a webhook never is; the refusal's full rule name
+    /// carries the family (`port:database`, see `ports` and `Refusal::rule_name`).
     Port,
     /// A cloud metadata name or address.
     Metadata,
@@ -274,7 +275,7 @@ impl Rule {
             Rule::InvalidUrl => "invalid URL",
             Rule::Scheme => "scheme",
             Rule::PlainHttp => "plain http",
-            Rule::Port => "port",
+            Rule::Port => "a refused port",
             Rule::Metadata => "cloud metadata",
             Rule::NoAddress => "no address",
             Rule::Proxy => "proxy",
@@ -294,9 +295,38 @@ impl Rule {
     }
 }
 
+impl Rule {
+    /// The rule's name: `loopback`, `private`, `metadata`, `port`, … (a port refusal's
+    /// message names the family too: `port:database`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Rule::InvalidUrl => "invalid-url",
+            Rule::Scheme => "scheme",
+            Rule::PlainHttp => "plain-http",
+            Rule::Port => "port",
+            Rule::Metadata => "metadata",
+            Rule::NoAddress => "no-address",
+            Rule::Proxy => "proxy",
+            Rule::Loopback => "loopback",
+            Rule::Private => "private",
+            Rule::LinkLocal => "link-local",
+            Rule::Cgnat => "cgnat",
+            Rule::Unspecified => "unspecified",
+            Rule::Broadcast => "broadcast",
+            Rule::Multicast => "multicast",
+            Rule::Benchmarking => "benchmarking",
+            Rule::UniqueLocal => "unique-local",
+            Rule::SiteLocal => "site-local",
+            Rule::Documentation => "documentation",
+            Rule::Reserved => "reserved",
+        }
+    }
+}
+
 impl fmt::Display for Rule {
+    /// The rule's name (see [`Rule::name`]).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
+        f.write_str(self.name())
     }
 }
 
@@ -436,38 +466,94 @@ fn classify_v4(a: Ipv4Addr) -> Option<Range> {
         .map(|(_, _, range)| *range)
 }
 
-/// Cloud metadata endpoints by address (AWS, GCP, Azure, OpenStack at 169.254.169.254; ECS task
-/// metadata; Alibaba; Oracle's legacy address; AWS's IPv6 IMDS).
-const METADATA_ADDRS: [IpAddr; 5] = [
-    IpAddr::V4(Ipv4Addr::new(169, 254, 169, 254)),
-    IpAddr::V4(Ipv4Addr::new(169, 254, 170, 2)),
-    IpAddr::V4(Ipv4Addr::new(100, 100, 100, 200)),
-    IpAddr::V4(Ipv4Addr::new(192, 0, 0, 192)),
-    IpAddr::V6(Ipv6Addr::new(0xfd00, 0xec2, 0, 0, 0, 0, 0, 0x254)),
+/// Cloud metadata and platform-agent ranges, refused whatever `[network] allow` says: AWS's
+/// link-local services (IMDS .254, DNS .253, time .123; ECS task metadata 169.254.170.2, EKS
+/// Pod Identity 169.254.170.23), which GCP, Azure, OpenStack, Oracle, DigitalOcean, Hetzner,
+/// Linode, Vultr and IBM share at 169.254.169.254.
+const METADATA_V4_RANGES: [(Ipv4Addr, u8); 2] = [
+    (Ipv4Addr::new(169, 254, 169, 0), 24),
+    (Ipv4Addr::new(169, 254, 170, 0), 24),
 ];
 
-/// Cloud metadata endpoints by name.
-const METADATA_NAMES: [&str; 7] = [
+/// Single metadata addresses: Tencent (169.254.0.23), Scaleway (169.254.42.42), Alibaba
+/// (100.100.100.200), Azure WireServer and its DNS (168.63.129.16), Oracle's legacy address
+/// (192.0.0.192); IPv6: AWS IMDS, DNS, time and EKS Pod Identity (fd00:ec2::254, ::253, ::123,
+/// ::23), GCP (fd20:ce::254), Scaleway (fd00:42::42).
+const METADATA_ADDRS: [IpAddr; 11] = [
+    IpAddr::V4(Ipv4Addr::new(169, 254, 0, 23)),
+    IpAddr::V4(Ipv4Addr::new(169, 254, 42, 42)),
+    IpAddr::V4(Ipv4Addr::new(100, 100, 100, 200)),
+    IpAddr::V4(Ipv4Addr::new(168, 63, 129, 16)),
+    IpAddr::V4(Ipv4Addr::new(192, 0, 0, 192)),
+    IpAddr::V6(Ipv6Addr::new(0xfd00, 0xec2, 0, 0, 0, 0, 0, 0x254)),
+    IpAddr::V6(Ipv6Addr::new(0xfd00, 0xec2, 0, 0, 0, 0, 0, 0x253)),
+    IpAddr::V6(Ipv6Addr::new(0xfd00, 0xec2, 0, 0, 0, 0, 0, 0x123)),
+    IpAddr::V6(Ipv6Addr::new(0xfd00, 0xec2, 0, 0, 0, 0, 0, 0x23)),
+    IpAddr::V6(Ipv6Addr::new(0xfd20, 0xce, 0, 0, 0, 0, 0, 0x254)),
+    IpAddr::V6(Ipv6Addr::new(0xfd00, 0x42, 0, 0, 0, 0, 0, 0x42)),
+];
+
+/// Cloud metadata endpoints by name (matched exactly, after IDNA and case folding).
+const METADATA_NAMES: [&str; 9] = [
     "metadata",
     "metadata.google.internal",
     "metadata.goog",
     "instance-data",
     "instance-data.ec2.internal",
+    "metadata.ec2.internal",
     "metadata.tencentyun.com",
     "metadata.platformequinix.com",
+    "metadata.packet.net",
 ];
 
-/// Whether `ip` (or the IPv4 address it carries) is a cloud metadata endpoint.
+/// The metadata list entry `ip` is, by address or range.
+fn is_metadata_exact(ip: IpAddr) -> bool {
+    if METADATA_ADDRS.contains(&ip) {
+        return true;
+    }
+    match ip {
+        IpAddr::V4(a) => METADATA_V4_RANGES
+            .iter()
+            .any(|(net, p)| u32::from(a) & mask32(*p) == u32::from(*net)),
+        IpAddr::V6(_) => false,
+    }
+}
+
+/// Every IPv4 address an IPv6 address could carry to a gateway: the usual embeddings (mapped,
+/// compatible, translated, NAT64, 6to4), Teredo's server and (inverted) client, and the
+/// local-use NAT64 prefix 64:ff9b:1::/48 at its /96 and /48 positions (RFC 6052).
+pub fn carried_v4(a: Ipv6Addr) -> Vec<Ipv4Addr> {
+    let v = u128::from(a);
+    let mut out: Vec<Ipv4Addr> = embedded_v4(a).map(|(v4, _)| v4).into_iter().collect();
+    if v >> 96 == 0x2001_0000 {
+        out.push(Ipv4Addr::from((v >> 64) as u32));
+        out.push(Ipv4Addr::from(!(v as u32)));
+    }
+    if v >> 80 == 0x0064_ff9b_0001 {
+        out.push(Ipv4Addr::from(v as u32));
+        let hi = ((v >> 64) & 0xffff) as u32;
+        let lo = ((v >> 40) & 0xffff) as u32;
+        out.push(Ipv4Addr::from(hi << 16 | lo));
+    }
+    out
+}
+
+/// Whether `ip`, or an IPv4 address it carries in any form, is a cloud metadata endpoint.
 pub fn is_metadata_addr(ip: IpAddr) -> bool {
-    let unwrapped = match ip {
-        IpAddr::V6(a) => embedded_v4(a).map(|(v4, _)| IpAddr::V4(v4)),
-        IpAddr::V4(_) => None,
-    };
-    METADATA_ADDRS.contains(&ip) || unwrapped.is_some_and(|u| METADATA_ADDRS.contains(&u))
+    match ip {
+        IpAddr::V4(_) => is_metadata_exact(ip),
+        IpAddr::V6(a) => {
+            is_metadata_exact(ip)
+                || carried_v4(a)
+                    .into_iter()
+                    .any(|v4| is_metadata_exact(IpAddr::V4(v4)))
+        }
+    }
 }
 
 /// Whether `name` (lower-case, no trailing dot) is a cloud metadata name.
 pub fn is_metadata_name(name: &str) -> bool {
+    let name = name.strip_suffix('.').unwrap_or(name);
     METADATA_NAMES.contains(&name)
 }
 
@@ -618,5 +704,27 @@ mod tests {
         assert!(!is_metadata_addr("169.254.1.1".parse().unwrap()));
         assert!(is_metadata_name("metadata.google.internal"));
         assert!(!is_metadata_name("example.com"));
+        for s in [
+            "168.63.129.16",
+            "169.254.169.253",
+            "169.254.170.23",
+            "::ffff:168.63.129.16",
+            "64:ff9b::a83f:8110",
+            "2002:a83f:8110::1",
+            "64:ff9b:1::a9fe:a9fe",
+            "fd20:ce::254",
+            // Teredo: server 169.254.169.254, then client 168.63.129.16 inverted.
+            "2001:0:a9fe:a9fe::1",
+            "2001:0:4136:e378:8000:63bf:57c0:7eef",
+        ] {
+            assert!(is_metadata_addr(s.parse().unwrap()), "{s}");
+        }
+        for s in [
+            "169.254.1.1",
+            "168.63.129.17",
+            "2001:0:4136:e378:8000:63bf:3fff:fdd2",
+        ] {
+            assert!(!is_metadata_addr(s.parse().unwrap()), "{s}");
+        }
     }
 }

@@ -6,14 +6,15 @@
 //!
 //! With a proxy, the proxy's own address is checked the same way; the target is checked by its
 //! literal address or name, and with `http://` or `socks5h://` proxies the proxy resolves the
-//! name itself, out of this guard's sight (`socks5://` resolves here, through the guard).
+//! name itself, out of this guard's sight (`socks5://` resolves here, through the guard). A
+//! proxy whose name resolves to a refused address fails the send permanently under that rule.
 
 use std::collections::HashMap;
 use std::future::Future;
 use std::net::{IpAddr, SocketAddr};
 use std::pin::Pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use super::{addr, check_proxy, check_resolved, check_url, HostKind, NetError, NetPolicy, Refusal};
@@ -98,21 +99,34 @@ impl Lookup for StaticLookup {
     }
 }
 
+/// The last refusal per host name the resolver made (cleared when the name passes): the SOCKS
+/// connector drops the cause of a failed proxy connection, so a refused proxy is found here.
+type Refused = Arc<Mutex<HashMap<String, Refusal>>>;
+
 /// reqwest's resolver: look up, check every address, return only the checked ones.
 struct GuardedResolver {
     policy: Arc<NetPolicy>,
     lookup: Arc<dyn Lookup>,
+    refused: Refused,
 }
 
 impl reqwest::dns::Resolve for GuardedResolver {
     fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
         let policy = Arc::clone(&self.policy);
         let lookup = Arc::clone(&self.lookup);
+        let refused = Arc::clone(&self.refused);
         let host = name.as_str().to_string();
         Box::pin(async move {
             let ips = lookup.lookup(&host).await?;
             let addrs: Vec<SocketAddr> = ips.into_iter().map(|ip| SocketAddr::new(ip, 0)).collect();
-            check_resolved(&policy, &host, &addrs)?;
+            let checked = check_resolved(&policy, &host, &addrs);
+            let mut last = refused.lock().unwrap_or_else(|e| e.into_inner());
+            match &checked {
+                Ok(()) => last.remove(&host.to_ascii_lowercase()),
+                Err(r) => last.insert(host.to_ascii_lowercase(), r.clone()),
+            };
+            drop(last);
+            checked?;
             let addrs: reqwest::dns::Addrs = Box::new(addrs.into_iter());
             Ok(addrs)
         })
@@ -125,6 +139,9 @@ pub struct HttpClient {
     client: reqwest::Client,
     policy: Arc<NetPolicy>,
     proxied: bool,
+    /// The proxy's host when it is a name (resolved through the guard), and the proxy redacted.
+    proxy_name: Option<(String, String)>,
+    refused: Refused,
 }
 
 impl std::fmt::Debug for HttpClient {
@@ -151,6 +168,7 @@ impl HttpClient {
     ) -> Result<Self, NetError> {
         ensure_crypto_provider();
         let policy = Arc::new(policy);
+        let refused = Refused::default();
         let mut builder = reqwest::Client::builder()
             .user_agent(concat!("relaywatch/", env!("CARGO_PKG_VERSION")))
             .redirect(reqwest::redirect::Policy::none())
@@ -159,11 +177,16 @@ impl HttpClient {
             .dns_resolver(Arc::new(GuardedResolver {
                 policy: Arc::clone(&policy),
                 lookup,
+                refused: Arc::clone(&refused),
             }));
+        let mut proxy_name = None;
         builder = match proxy {
             None => builder.no_proxy(),
             Some(p) => {
                 let url = check_proxy(&policy, p)?;
+                if let Some(url::Host::Domain(d)) = url.host() {
+                    proxy_name = Some((d.to_ascii_lowercase(), redact_url(p)));
+                }
                 let proxy = reqwest::Proxy::all(url).map_err(|e| NetError::Proxy {
                     proxy_redacted: redact_url(p),
                     reason: error_text(&e),
@@ -178,6 +201,8 @@ impl HttpClient {
             client,
             policy,
             proxied: proxy.is_some(),
+            proxy_name,
+            refused,
         })
     }
 
@@ -257,7 +282,9 @@ impl HttpClient {
                 url_redacted: shown,
                 after: timeout,
             }),
-            Ok(Err(e)) => Err(map_error(e, shown, timeout)),
+            Ok(Err(e)) => Err(self
+                .proxy_refusal()
+                .unwrap_or_else(|| map_error(e, shown, timeout))),
             Ok(Ok((status, headers, body))) => Ok(HttpResponse {
                 status,
                 headers,
@@ -285,19 +312,35 @@ pub fn host_shown(raw: &str) -> String {
 fn hide_url(r: Refusal, host: &str) -> NetError {
     let host = host.to_string();
     match r {
-        Refusal::InvalidUrl { reason, .. } => NetError::InvalidUrl {
-            url_redacted: host,
-            reason,
-        },
+        Refusal::InvalidUrl { reason, .. } => Refusal::InvalidUrl { url: host, reason }.into(),
         Refusal::Scheme { scheme, .. } => Refusal::Scheme { url: host, scheme }.into(),
         Refusal::PlainHttp { .. } => Refusal::PlainHttp { url: host }.into(),
-        Refusal::Port { port, service, .. } => Refusal::Port {
+        Refusal::Port {
+            port,
+            family,
+            service,
+            ..
+        } => Refusal::Port {
             target: host,
             port,
+            family,
             service,
         }
         .into(),
         other => other.into(),
+    }
+}
+
+impl HttpClient {
+    /// The refusal of this client's proxy, when its name last resolved to a refused address.
+    fn proxy_refusal(&self) -> Option<NetError> {
+        let (host, shown) = self.proxy_name.as_ref()?;
+        let last = self.refused.lock().unwrap_or_else(|e| e.into_inner());
+        let inner = last.get(host)?.clone();
+        Some(NetError::Refused(Refusal::ProxyAddress {
+            proxy: shown.clone(),
+            inner: Box::new(inner),
+        }))
     }
 }
 

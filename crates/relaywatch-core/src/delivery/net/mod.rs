@@ -1,17 +1,22 @@
 //! The SSRF guard every outbound webhook goes through: the `[network]` policy, the pure checks
 //! of a URL and of resolved addresses, and (in `client`) the HTTP client that connects only to
-//! the addresses it checked. Rule: a refusal always names its rule, and no URL reaches an error
-//! unredacted.
+//! the addresses it checked. Rule: a refusal always names its rule
+//! (`refused by the SSRF guard: rule port:database: …`), is permanent, and no URL reaches an
+//! error unredacted.
 //!
 //! What is refused, unless `[network] allow` lists the address (CIDR) or the host name: loopback,
 //! private, link-local, CGNAT, 0.0.0.0/8, broadcast, multicast, benchmarking, unique-local,
 //! site-local, documentation and reserved ranges, and the IPv4-mapped, -compatible,
-//! -translated, NAT64 and 6to4 forms of all of them. Refused always, whatever `allow` says: cloud
-//! metadata names and addresses, the ports of databases, mail and shells, schemes other than
-//! https (http only with `allow_http`). Redirects are never followed (see `client`).
+//! -translated, NAT64 and 6to4 forms of all of them. The ports of `ports::REFUSED_PORTS` (mail,
+//! shells, file sharing, databases, caches, queues, container and cluster control planes, the
+//! Fetch standard's bad ports) are refused unless an allow entry names the host *and* the port
+//! (`"10.0.0.5:6379"`, `"hooks.internal:2525"`, `"[fd00::5]:5432"`). Refused always, whatever
+//! `allow` says: cloud metadata names and addresses (every embedded form too), schemes other
+//! than https (http only with `allow_http`). Redirects are never followed (see `client`).
 
 pub mod addr;
 pub mod client;
+pub mod ports;
 
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -23,25 +28,13 @@ use crate::secrets::redact_url;
 
 pub use addr::{parse_host, Cidr, Embedding, HostKind, InvalidHost, Range, Rule};
 pub use client::{HttpClient, HttpResponse, Lookup, LookupFuture, StaticLookup, SystemLookup};
+pub use ports::{refused_port, PortFamily, REFUSED_PORTS};
 
 /// `[network] timeout_ms` when unset.
 pub const DEFAULT_TIMEOUT_MS: u64 = 10_000;
 
 /// The longest `[network] timeout_ms` accepted (10 minutes).
 pub const MAX_TIMEOUT_MS: u64 = 600_000;
-
-/// Ports that belong to services a webhook must never reach, with the service's name.
-pub const REFUSED_PORTS: [(u16, &str); 9] = [
-    (22, "ssh"),
-    (23, "telnet"),
-    (25, "smtp"),
-    (3306, "mysql"),
-    (5432, "postgresql"),
-    (6379, "redis"),
-    (9200, "elasticsearch"),
-    (11211, "memcached"),
-    (27017, "mongodb"),
-];
 
 /// One `[network] allow` entry.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -50,10 +43,17 @@ pub enum AllowRule {
     Cidr(Cidr),
     /// A host name, lower-case, no trailing dot; matched exactly against the URL's host.
     Host(String),
+    /// One address and one port (`10.0.0.5:6379`): opens the address as `Cidr` does, and the
+    /// port on it even when the port is refused.
+    AddrPort(IpAddr, u16),
+    /// One host name and one port (`hooks.internal:2525`): opens the name as `Host` does, and
+    /// the port on it even when the port is refused.
+    HostPort(String, u16),
 }
 
 impl AllowRule {
-    /// `10.0.0.0/8`, `192.168.1.20`, `::1/128`, `[fd00::1]`, `hooks.lan`, `localhost`.
+    /// `10.0.0.0/8`, `192.168.1.20`, `::1/128`, `[fd00::1]`, `hooks.lan`, `localhost`, and with
+    /// a port: `10.0.0.5:6379`, `[fd00::5]:5432`, `hooks.lan:2525`.
     pub fn parse(value: &str) -> Result<AllowRule, NetError> {
         let bad = |reason: String| NetError::AllowRule {
             value: value.to_string(),
@@ -62,15 +62,24 @@ impl AllowRule {
         let v = value.trim();
         if v.is_empty() {
             return Err(bad(
-                "empty entry; give a CIDR (10.0.0.0/8) or a host name".into()
+                "empty entry; give a CIDR (10.0.0.0/8), a host name (hooks.lan) or a host and \
+                 port (10.0.0.5:6379)"
+                    .into(),
             ));
         }
         if v.contains("://") {
             return Err(bad(
-                "give a CIDR (10.0.0.0/8) or a host name (hooks.lan), not a URL".into(),
+                "give a CIDR (10.0.0.0/8), a host name (hooks.lan) or a host and port \
+                 (hooks.lan:2525), not a URL"
+                    .into(),
             ));
         }
         if v.contains('/') {
+            if v.rsplit_once('/').is_some_and(|(_, p)| p.contains(':')) {
+                return Err(bad(
+                    "a port goes with one host or address (10.0.0.5:6379), not with a range".into(),
+                ));
+            }
             return Cidr::parse(v)
                 .map(AllowRule::Cidr)
                 .map_err(|e| bad(e.reason));
@@ -80,6 +89,18 @@ impl AllowRule {
                 "wildcards are not supported; list each host name, or use a CIDR".into(),
             ));
         }
+        let (host, port) = split_port(v).map_err(bad)?;
+        let rule = Self::parse_host_part(host).map_err(bad)?;
+        Ok(match (rule, port) {
+            (rule, None) => rule,
+            (AllowRule::Cidr(c), Some(p)) => AllowRule::AddrPort(c.addr(), p),
+            (AllowRule::Host(h), Some(p)) => AllowRule::HostPort(h, p),
+            (other, Some(_)) => other,
+        })
+    }
+
+    /// A bare address (its own /32 or /128) or a host name.
+    fn parse_host_part(v: &str) -> Result<AllowRule, String> {
         match parse_host(v) {
             Ok(HostKind::Ip(ip)) => Ok(AllowRule::Cidr(
                 Cidr::new(ip, if ip.is_ipv4() { 32 } else { 128 }).expect("full prefix"),
@@ -88,12 +109,40 @@ impl AllowRule {
                 // The URL parser's own normalisation (IDNA, case), so rule and URL compare alike.
                 match url::Host::parse(&name) {
                     Ok(url::Host::Domain(d)) => Ok(AllowRule::Host(d)),
-                    Ok(_) => Err(bad("not a host name".into())),
-                    Err(e) => Err(bad(format!("not a host name: {e}"))),
+                    Ok(_) => Err("not a host name".into()),
+                    Err(e) => Err(format!("not a host name: {e}")),
                 }
             }
-            Err(e) => Err(bad(e.reason.to_string())),
+            Err(e) => Err(e.reason.to_string()),
         }
+    }
+}
+
+/// `host:port` or `[v6]:port` into host and port; a bare IPv6 address (two or more colons, no
+/// brackets) has no port.
+fn split_port(v: &str) -> Result<(&str, Option<u16>), String> {
+    let port = |p: &str| -> Result<u16, String> {
+        p.parse::<u16>().ok().filter(|&p| p != 0).ok_or_else(|| {
+            format!("port {p:?} is not 1..=65535; write host:port, e.g. hooks.lan:2525")
+        })
+    };
+    if let Some(rest) = v.strip_prefix('[') {
+        return match rest.split_once(']') {
+            Some((inner, "")) => Ok((inner, None)),
+            Some((inner, tail)) => match tail.strip_prefix(':') {
+                Some(p) => Ok((inner, Some(port(p)?))),
+                None => Err("after ] comes :port or nothing, e.g. [fd00::5]:5432".into()),
+            },
+            None => Err("unclosed [".into()),
+        };
+    }
+    match v.matches(':').count() {
+        0 => Ok((v, None)),
+        1 => {
+            let (h, p) = v.split_once(':').expect("one colon");
+            Ok((h, Some(port(p)?)))
+        }
+        _ => Ok((v, None)),
     }
 }
 
@@ -102,6 +151,9 @@ impl fmt::Display for AllowRule {
         match self {
             AllowRule::Cidr(c) => write!(f, "{c}"),
             AllowRule::Host(h) => f.write_str(h),
+            AllowRule::AddrPort(IpAddr::V6(a), p) => write!(f, "[{a}]:{p}"),
+            AllowRule::AddrPort(a, p) => write!(f, "{a}:{p}"),
+            AllowRule::HostPort(h, p) => write!(f, "{h}:{p}"),
         }
     }
 }
@@ -159,25 +211,51 @@ impl NetPolicy {
         self.timeout
     }
 
-    /// Whether a host rule names `host` (compared lower-case, without a trailing dot).
+    /// Whether a host rule (with or without a port) names `host` (compared lower-case, without
+    /// a trailing dot).
     pub fn host_allowed(&self, host: &str) -> bool {
-        let host = host.strip_suffix('.').unwrap_or(host).to_ascii_lowercase();
-        self.allow
-            .iter()
-            .any(|r| matches!(r, AllowRule::Host(h) if *h == host))
-    }
-
-    /// Whether a CIDR rule holds `ip`, or the IPv4 address `ip` carries.
-    pub fn addr_allowed(&self, ip: IpAddr) -> bool {
-        let inner = match ip {
-            IpAddr::V6(a) => addr::embedded_v4(a).map(|(v4, _)| IpAddr::V4(v4)),
-            IpAddr::V4(_) => None,
-        };
+        let host = normal_name(host);
         self.allow.iter().any(|r| match r {
-            AllowRule::Cidr(c) => c.contains(ip) || inner.is_some_and(|i| c.contains(i)),
-            AllowRule::Host(_) => false,
+            AllowRule::Host(h) | AllowRule::HostPort(h, _) => *h == host,
+            _ => false,
         })
     }
+
+    /// Whether a CIDR or address rule (with or without a port) holds `ip`, or the IPv4
+    /// address `ip` carries.
+    pub fn addr_allowed(&self, ip: IpAddr) -> bool {
+        self.allow.iter().any(|r| match r {
+            AllowRule::Cidr(c) => ip_matches(ip, |a| c.contains(a)),
+            AllowRule::AddrPort(a, _) => ip_matches(ip, |b| b == *a),
+            AllowRule::Host(_) | AllowRule::HostPort(..) => false,
+        })
+    }
+
+    /// Whether an entry names this refused `port` together with the host it is reached by:
+    /// the URL's name (`name`) or the address (`ip`).
+    pub fn port_allowed(&self, name: Option<&str>, ip: Option<IpAddr>, port: u16) -> bool {
+        let name = name.map(normal_name);
+        self.allow.iter().any(|r| match r {
+            AllowRule::HostPort(h, p) => *p == port && name.as_deref() == Some(h.as_str()),
+            AllowRule::AddrPort(a, p) => {
+                *p == port && ip.is_some_and(|ip| ip_matches(ip, |b| b == *a))
+            }
+            AllowRule::Cidr(_) | AllowRule::Host(_) => false,
+        })
+    }
+}
+
+fn normal_name(host: &str) -> String {
+    host.strip_suffix('.').unwrap_or(host).to_ascii_lowercase()
+}
+
+/// `test` on `ip`, or on the IPv4 address `ip` carries.
+fn ip_matches(ip: IpAddr, test: impl Fn(IpAddr) -> bool) -> bool {
+    let inner = match ip {
+        IpAddr::V6(a) => addr::embedded_v4(a).map(|(v4, _)| IpAddr::V4(v4)),
+        IpAddr::V4(_) => None,
+    };
+    test(ip) || inner.is_some_and(test)
 }
 
 /// A URL that passed `check_url`: parsed once, and this parse is what is sent.
@@ -191,31 +269,30 @@ pub struct Target {
     pub host_allowed: bool,
 }
 
-/// Why a destination was refused. `Display` names the rule and the way to open it where there
-/// is one; URLs in it are redacted.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+/// Why a destination was refused. `Display` is `refused by the SSRF guard: rule <name>: <why>`
+/// and says how to open the door where there is one; URLs in it are redacted.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Refusal {
-    #[error("refused: {url} is not a valid URL: {reason}")]
-    InvalidUrl { url: String, reason: String },
-    #[error(
-        "refused: {url}: scheme {scheme}:// is not allowed; webhooks use https:// (http:// only \
-         with [network] allow_http = true)"
-    )]
-    Scheme { url: String, scheme: String },
-    #[error("refused: {url} is plain http; set [network] allow_http = true to allow it")]
-    PlainHttp { url: String },
-    #[error("refused: {target}: port {port} ({service}) is never a webhook port")]
+    InvalidUrl {
+        url: String,
+        reason: String,
+    },
+    Scheme {
+        url: String,
+        scheme: String,
+    },
+    PlainHttp {
+        url: String,
+    },
     Port {
         target: String,
         port: u16,
+        family: PortFamily,
         service: &'static str,
     },
-    #[error("refused: {host} is a cloud metadata endpoint; [network] allow never opens it")]
-    Metadata { host: String },
-    #[error(
-        "refused: {addr}{} is {} ({}{}); add it to [network] allow to reach a LAN target",
-        from_note(.host), .range.rule, .range.cidr, via_note(.via)
-    )]
+    Metadata {
+        host: String,
+    },
     Address {
         /// The name it was resolved from, when it was.
         host: Option<String>,
@@ -223,26 +300,31 @@ pub enum Refusal {
         range: Range,
         via: Option<(Ipv4Addr, Embedding)>,
     },
-    #[error(
-        "refused: {host} names this machine (loopback) and is not resolved here when a proxy is \
-         used; add it to [network] allow"
-    )]
-    LocalName { host: String },
-    #[error("refused: {host} resolved to no address")]
-    NoAddress { host: String },
-    #[error("refused: proxy {proxy}: {reason}")]
-    Proxy { proxy: String, reason: String },
+    LocalName {
+        host: String,
+    },
+    NoAddress {
+        host: String,
+    },
+    Proxy {
+        proxy: String,
+        reason: String,
+    },
+    /// The channel's proxy itself was refused (its name resolved to a refused address); the
+    /// rule is the inner refusal's.
+    ProxyAddress {
+        proxy: String,
+        inner: Box<Refusal>,
+    },
 }
 
-fn from_note(host: &Option<String>) -> String {
-    host.as_ref()
-        .map(|h| format!(" (resolved from {h})"))
-        .unwrap_or_default()
-}
+impl std::error::Error for Refusal {}
 
-fn via_note(via: &Option<(Ipv4Addr, Embedding)>) -> String {
-    via.map(|(v4, how)| format!(", as {v4} carried in {how}"))
-        .unwrap_or_default()
+impl fmt::Display for Refusal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "refused by the SSRF guard: rule {}: ", self.rule_name())?;
+        self.explain(f)
+    }
 }
 
 impl Refusal {
@@ -258,8 +340,94 @@ impl Refusal {
             Refusal::LocalName { .. } => Rule::Loopback,
             Refusal::NoAddress { .. } => Rule::NoAddress,
             Refusal::Proxy { .. } => Rule::Proxy,
+            Refusal::ProxyAddress { inner, .. } => inner.rule(),
         }
     }
+
+    /// The rule's full name, as the message carries it: the rule's name, or for a port its
+    /// family (`port:mail`, `port:database`, …).
+    pub fn rule_name(&self) -> &'static str {
+        match self {
+            Refusal::Port { family, .. } => family.name(),
+            Refusal::ProxyAddress { inner, .. } => inner.rule_name(),
+            other => other.rule().name(),
+        }
+    }
+
+    /// The family of a refused port.
+    pub fn port_family(&self) -> Option<PortFamily> {
+        match self {
+            Refusal::Port { family, .. } => Some(*family),
+            Refusal::ProxyAddress { inner, .. } => inner.port_family(),
+            _ => None,
+        }
+    }
+
+    /// The text after `rule <name>: `.
+    fn explain(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Refusal::InvalidUrl { url, reason } => write!(f, "{url} is not a valid URL: {reason}"),
+            Refusal::Scheme { url, scheme } => write!(
+                f,
+                "{url}: scheme {scheme}:// is not allowed; webhooks use https:// (http:// only \
+                 with [network] allow_http = true)"
+            ),
+            Refusal::PlainHttp { url } => write!(
+                f,
+                "{url} is plain http; set [network] allow_http = true to allow it"
+            ),
+            Refusal::Port {
+                target,
+                port,
+                family,
+                service,
+            } => write!(
+                f,
+                "{target}: port {port} ({service}) is {}, never a webhook's; to reach it anyway \
+                 name the host and this port in [network] allow (\"host:{port}\")",
+                family.words()
+            ),
+            Refusal::Metadata { host } => write!(
+                f,
+                "{host} is a cloud metadata endpoint; [network] allow never opens it"
+            ),
+            Refusal::Address {
+                host,
+                addr,
+                range,
+                via,
+            } => write!(
+                f,
+                "{addr}{} is {} ({}{}); add it to [network] allow to reach a LAN target",
+                from_note(host),
+                range.rule.as_str(),
+                range.cidr,
+                via_note(via)
+            ),
+            Refusal::LocalName { host } => write!(
+                f,
+                "{host} names this machine (loopback) and is refused without a lookup; add it \
+                 to [network] allow"
+            ),
+            Refusal::NoAddress { host } => write!(f, "{host} resolved to no address"),
+            Refusal::Proxy { proxy, reason } => write!(f, "proxy {proxy}: {reason}"),
+            Refusal::ProxyAddress { proxy, inner } => {
+                write!(f, "the channel's proxy {proxy}: ")?;
+                inner.explain(f)
+            }
+        }
+    }
+}
+
+fn from_note(host: &Option<String>) -> String {
+    host.as_ref()
+        .map(|h| format!(" (resolved from {h})"))
+        .unwrap_or_default()
+}
+
+fn via_note(via: &Option<(Ipv4Addr, Embedding)>) -> String {
+    via.map(|(v4, how)| format!(", as {v4} carried in {how}"))
+        .unwrap_or_default()
 }
 
 /// Errors of the network layer. None carries a URL unredacted.
@@ -300,14 +468,6 @@ pub enum NetError {
     Client { reason: String },
     #[error("I/O error: {0}")]
     Io(#[from] std::io::Error),
-}
-
-/// The service behind a refused port.
-pub fn refused_port(port: u16) -> Option<&'static str> {
-    REFUSED_PORTS
-        .iter()
-        .find(|(p, _)| *p == port)
-        .map(|(_, s)| *s)
 }
 
 /// Check a webhook URL before anything is resolved or sent: it parses, its scheme is https (or
@@ -359,10 +519,18 @@ pub fn check_url(policy: &NetPolicy, url: &str) -> Result<Target, Refusal> {
             if addr::is_metadata_name(name) {
                 return Err(Refusal::Metadata { host: name.clone() });
             }
-            policy.host_allowed(name)
+            let allowed = policy.host_allowed(name);
+            if addr::is_localhost_name(name) && !allowed {
+                return Err(Refusal::LocalName { host: name.clone() });
+            }
+            allowed
         }
     };
-    check_port(port, shown)?;
+    let (name, ip) = match &host {
+        HostKind::Ip(ip) => (None, Some(*ip)),
+        HostKind::Name(n) => (Some(n.as_str()), None),
+    };
+    check_port(policy, name, ip, port, shown)?;
     Ok(Target {
         url: parsed,
         host,
@@ -371,17 +539,22 @@ pub fn check_url(policy: &NetPolicy, url: &str) -> Result<Target, Refusal> {
     })
 }
 
-fn check_port(port: u16, shown: impl FnOnce() -> String) -> Result<(), Refusal> {
+/// A refused port passes only when an allow entry names it with this host (`name`, the URL's
+/// host name) or address (`ip`).
+fn check_port(
+    policy: &NetPolicy,
+    name: Option<&str>,
+    ip: Option<IpAddr>,
+    port: u16,
+    shown: impl FnOnce() -> String,
+) -> Result<(), Refusal> {
     match refused_port(port) {
-        Some(service) => Err(Refusal::Port {
+        Some(_) if port != 0 && policy.port_allowed(name, ip, port) => Ok(()),
+        Some((family, service)) => Err(Refusal::Port {
             target: shown(),
             port,
+            family,
             service,
-        }),
-        None if port == 0 => Err(Refusal::Port {
-            target: shown(),
-            port,
-            service: "no service",
         }),
         None => Ok(()),
     }
@@ -391,14 +564,22 @@ fn check_port(port: u16, shown: impl FnOnce() -> String) -> Result<(), Refusal> 
 /// came from. Port 0 means "no port known here" and skips the port check.
 pub fn check_addr(policy: &NetPolicy, host_allowed: bool, addr: SocketAddr) -> Result<(), Refusal> {
     if addr.port() != 0 {
-        check_port(addr.port(), || addr.to_string())?;
+        check_port(policy, None, Some(addr.ip()), addr.port(), || {
+            addr.to_string()
+        })?;
     }
     check_ip(policy, None, host_allowed, addr.ip())
 }
 
 /// Check every address `host` resolved to: any refused address refuses the whole host (a name
-/// that resolves to a public and a private address is refused), and so does none.
+/// that resolves to a public and a private address is refused), and so does none. Metadata
+/// names are refused before their addresses are looked at.
 pub fn check_resolved(policy: &NetPolicy, host: &str, addrs: &[SocketAddr]) -> Result<(), Refusal> {
+    if addr::is_metadata_name(&normal_name(host)) {
+        return Err(Refusal::Metadata {
+            host: host.to_string(),
+        });
+    }
     if addrs.is_empty() {
         return Err(Refusal::NoAddress {
             host: host.to_string(),
@@ -407,7 +588,7 @@ pub fn check_resolved(policy: &NetPolicy, host: &str, addrs: &[SocketAddr]) -> R
     let host_allowed = policy.host_allowed(host);
     for a in addrs {
         if a.port() != 0 {
-            check_port(a.port(), || a.to_string())?;
+            check_port(policy, Some(host), Some(a.ip()), a.port(), || a.to_string())?;
         }
         check_ip(policy, Some(host), host_allowed, a.ip())?;
     }
@@ -441,13 +622,20 @@ pub fn check_proxy(policy: &NetPolicy, proxy: &str) -> Result<Url, Refusal> {
         .or_else(|| parsed.scheme().starts_with("socks5").then_some(1080))
         .ok_or_else(|| refuse("no port".into()))?;
     match &host {
-        HostKind::Ip(ip) => check_ip(policy, None, false, *ip)?,
+        HostKind::Ip(ip) => {
+            check_ip(policy, None, false, *ip)?;
+            check_port(policy, None, Some(*ip), port, shown)?;
+        }
         HostKind::Name(name) if addr::is_metadata_name(name) => {
             return Err(Refusal::Metadata { host: name.clone() })
         }
-        HostKind::Name(_) => {}
+        HostKind::Name(name) => {
+            if addr::is_localhost_name(name) && !policy.host_allowed(name) {
+                return Err(Refusal::LocalName { host: name.clone() });
+            }
+            check_port(policy, Some(name), None, port, shown)?;
+        }
     }
-    check_port(port, shown)?;
     Ok(parsed)
 }
 
@@ -503,6 +691,10 @@ mod tests {
             "[::1]",
             "Hooks.LAN.",
             "0x7f.1",
+            "10.0.0.5:6379",
+            "[fd00::5]:5432",
+            "hooks.internal:2525",
+            "[::1]",
         ]);
         assert_eq!(
             p.allow().iter().map(|r| r.to_string()).collect::<Vec<_>>(),
@@ -511,7 +703,11 @@ mod tests {
                 "192.168.1.20/32",
                 "::1/128",
                 "hooks.lan",
-                "127.0.0.1/32"
+                "127.0.0.1/32",
+                "10.0.0.5:6379",
+                "[fd00::5]:5432",
+                "hooks.internal:2525",
+                "::1/128",
             ]
         );
         for bad in [
@@ -521,6 +717,12 @@ mod tests {
             "*.lan",
             "1.2.3.4.5",
             "nope/8",
+            "10.0.0.0/8:6379",
+            "hooks.lan:0",
+            "hooks.lan:70000",
+            "hooks.lan:",
+            "[fd00::5]6379",
+            "[fd00::5",
         ] {
             let err = AllowRule::parse(bad).unwrap_err().to_string();
             assert!(err.contains("network.allow"), "{bad}: {err}");
@@ -534,14 +736,25 @@ mod tests {
         let e = check_url(&NetPolicy::default(), "https://10.0.0.1/hook/tok").unwrap_err();
         assert_eq!(
             e.to_string(),
-            "refused: 10.0.0.1 is private (10.0.0.0/8); add it to [network] allow to reach a LAN \
-             target"
+            "refused by the SSRF guard: rule private: 10.0.0.1 is private (10.0.0.0/8); add it to \
+             [network] allow to reach a LAN target"
         );
         let e = check_url(&NetPolicy::default(), "https://[::ffff:10.0.0.1]/").unwrap_err();
         assert_eq!(
             e.to_string(),
-            "refused: ::ffff:10.0.0.1 is private (10.0.0.0/8, as 10.0.0.1 carried in IPv4-mapped \
-             ::ffff:0:0/96); add it to [network] allow to reach a LAN target"
+            "refused by the SSRF guard: rule private: ::ffff:10.0.0.1 is private (10.0.0.0/8, as \
+             10.0.0.1 carried in IPv4-mapped ::ffff:0:0/96); add it to [network] allow to reach a \
+             LAN target"
+        );
+        let e = check_url(&NetPolicy::default(), "https://db.example:5432/x").unwrap_err();
+        assert_eq!(e.rule(), Rule::Port);
+        assert_eq!(e.port_family(), Some(PortFamily::Database));
+        assert_eq!(e.rule_name(), "port:database");
+        assert_eq!(
+            e.to_string(),
+            "refused by the SSRF guard: rule port:database: https://db.example:5432/x: port 5432 \
+             (postgresql) is a database port, never a webhook's; to reach it anyway name the host \
+             and this port in [network] allow (\"host:5432\")"
         );
     }
 
@@ -556,5 +769,61 @@ mod tests {
         let e = check_resolved(&p, "other.lan", &[a("10.1.1.1:0")]).unwrap_err();
         assert_eq!(e.rule(), Rule::Private);
         assert!(e.to_string().contains("resolved from other.lan"), "{e}");
+    }
+
+    #[test]
+    fn only_an_entry_naming_the_port_opens_it() {
+        let a = |s: &str| -> SocketAddr { s.parse().unwrap() };
+        let p = policy(&[
+            "10.0.0.0/8",
+            "10.0.0.5:6379",
+            "hooks.internal:2525",
+            "cache.lan",
+        ]);
+        assert!(check_url(&p, "https://10.0.0.5:6379/").is_ok());
+        assert!(check_url(&p, "https://[::ffff:10.0.0.5]:6379/").is_ok());
+        assert!(check_url(&p, "https://hooks.internal:2525/").is_ok());
+        assert!(check_url(&p, "https://HOOKS.internal.:2525/").is_ok());
+        for (url, family) in [
+            ("https://10.0.0.6:6379/", PortFamily::Cache),
+            ("https://10.0.0.5:6380/", PortFamily::Cache),
+            ("https://10.0.0.5:5432/", PortFamily::Database),
+            ("https://hooks.internal:25/", PortFamily::Mail),
+            ("https://other.internal:2525/", PortFamily::Mail),
+            ("https://cache.lan:6379/", PortFamily::Cache),
+        ] {
+            assert_eq!(
+                check_url(&p, url).unwrap_err().port_family(),
+                Some(family),
+                "{url}"
+            );
+        }
+        assert!(check_addr(&p, false, a("10.0.0.5:6379")).is_ok());
+        assert_eq!(
+            check_addr(&p, false, a("10.0.0.7:6379"))
+                .unwrap_err()
+                .rule_name(),
+            "port:cache"
+        );
+        // The port entry opens the name's addresses as a bare host entry does.
+        assert!(check_resolved(&p, "hooks.internal", &[a("192.168.3.3:0")]).is_ok());
+        // Metadata stays shut on every port.
+        let all = policy(&[
+            "0.0.0.0/0",
+            "::/0",
+            "169.254.169.254:80",
+            "168.63.129.16:32526",
+        ]);
+        for url in [
+            "https://169.254.169.254:80/",
+            "https://168.63.129.16:32526/",
+            "https://168.63.129.16/",
+        ] {
+            assert_eq!(
+                check_url(&all, url).unwrap_err().rule(),
+                Rule::Metadata,
+                "{url}"
+            );
+        }
     }
 }
