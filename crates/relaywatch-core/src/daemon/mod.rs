@@ -244,6 +244,7 @@ async fn watchdog(ctx: &Context) -> String {
                 missed = 0;
                 ctx.status.redis_up(Utc::now());
                 ctx.status.outbox_depth(stats.due + stats.claimed);
+                crate::metrics::outbox(stats.due + stats.claimed, stats.dead);
             }
             Ok(Err(e)) => {
                 missed += 1;
