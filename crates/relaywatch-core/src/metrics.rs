@@ -8,7 +8,9 @@ use std::collections::HashSet;
 use std::sync::{LazyLock, Mutex};
 use std::time::Duration;
 
-use prometheus_client::encoding::{EncodeLabelSet, EncodeLabelValue};
+use std::fmt::Write;
+
+use prometheus_client::encoding::{EncodeLabelSet, EncodeLabelValue, LabelValueEncoder};
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::ConstGauge;
@@ -30,58 +32,89 @@ pub const PROMETHEUS_TEXT: &str = prometheus_client::encoding::prometheus_text::
 pub const MAX_NAMES: usize = 256;
 
 /// How one delivery attempt ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EncodeLabelValue)]
-#[allow(non_camel_case_types)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Outcome {
     /// The platform took it.
-    delivered,
+    Delivered,
     /// Worth retrying: back in the queue with backoff.
-    retry,
+    Retry,
     /// Retried until the attempts ran out: dead-lettered.
-    dead,
+    Dead,
     /// A permanent failure (4xx, platform refusal, unreadable item): dead-lettered at once.
-    failed,
+    Failed,
 }
 
 impl Outcome {
     /// The outcome of an attempt from its verdict and the outbox transition it caused (pure).
     pub fn of(verdict: &Verdict, transition: Transition) -> Outcome {
         match (transition, verdict) {
-            (Transition::Delivered, _) => Outcome::delivered,
-            (Transition::Retrying { .. }, _) => Outcome::retry,
-            (Transition::Dead, Verdict::Fail) => Outcome::failed,
-            (Transition::Dead, _) => Outcome::dead,
+            (Transition::Delivered, _) => Outcome::Delivered,
+            (Transition::Retrying { .. }, _) => Outcome::Retry,
+            (Transition::Dead, Verdict::Fail) => Outcome::Failed,
+            (Transition::Dead, _) => Outcome::Dead,
+        }
+    }
+
+    /// The `outcome` label's word.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Delivered => "delivered",
+            Outcome::Retry => "retry",
+            Outcome::Dead => "dead",
+            Outcome::Failed => "failed",
         }
     }
 }
 
 /// The rules, as the `rule` label says them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EncodeLabelValue)]
-#[allow(non_camel_case_types)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Rule {
-    error_rate,
-    breaker,
-    quota,
-    leaderboard,
-    report,
+    ErrorRate,
+    Breaker,
+    Quota,
+    Leaderboard,
+    Report,
 }
 
 impl Rule {
     pub const ALL: [Rule; 5] = [
-        Rule::error_rate,
-        Rule::breaker,
-        Rule::quota,
-        Rule::leaderboard,
-        Rule::report,
+        Rule::ErrorRate,
+        Rule::Breaker,
+        Rule::Quota,
+        Rule::Leaderboard,
+        Rule::Report,
     ];
+
+    /// The `rule` label's word.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Rule::ErrorRate => "error_rate",
+            Rule::Breaker => "breaker",
+            Rule::Quota => "quota",
+            Rule::Leaderboard => "leaderboard",
+            Rule::Report => "report",
+        }
+    }
+}
+
+impl EncodeLabelValue for Outcome {
+    fn encode(&self, e: &mut LabelValueEncoder) -> std::fmt::Result {
+        e.write_str(self.as_str())
+    }
+}
+
+impl EncodeLabelValue for Rule {
+    fn encode(&self, e: &mut LabelValueEncoder) -> std::fmt::Result {
+        e.write_str(self.as_str())
+    }
 }
 
 impl From<RuleKind> for Rule {
     fn from(k: RuleKind) -> Rule {
         match k {
-            RuleKind::ErrorRate => Rule::error_rate,
-            RuleKind::Breaker => Rule::breaker,
-            RuleKind::Quota => Rule::quota,
+            RuleKind::ErrorRate => Rule::ErrorRate,
+            RuleKind::Breaker => Rule::Breaker,
+            RuleKind::Quota => Rule::Quota,
         }
     }
 }
@@ -89,8 +122,8 @@ impl From<RuleKind> for Rule {
 impl From<ScheduleKind> for Rule {
     fn from(k: ScheduleKind) -> Rule {
         match k {
-            ScheduleKind::Report => Rule::report,
-            ScheduleKind::Leaderboard => Rule::leaderboard,
+            ScheduleKind::Report => Rule::Report,
+            ScheduleKind::Leaderboard => Rule::Leaderboard,
         }
     }
 }
@@ -443,13 +476,13 @@ mod tests {
         let again = Transition::Retrying { at_ms: 1 };
         assert_eq!(
             Outcome::of(&Verdict::Delivered, Transition::Delivered),
-            Outcome::delivered
+            Outcome::Delivered
         );
-        assert_eq!(Outcome::of(&retry, again), Outcome::retry);
-        assert_eq!(Outcome::of(&retry, Transition::Dead), Outcome::dead);
+        assert_eq!(Outcome::of(&retry, again), Outcome::Retry);
+        assert_eq!(Outcome::of(&retry, Transition::Dead), Outcome::Dead);
         assert_eq!(
             Outcome::of(&Verdict::Fail, Transition::Dead),
-            Outcome::failed
+            Outcome::Failed
         );
     }
 
@@ -480,10 +513,10 @@ mod tests {
 
     #[test]
     fn both_formats_carry_every_family() {
-        rule_evaluated(Rule::quota);
+        rule_evaluated(Rule::Quota);
         delivery(
             "unit-test-hook",
-            Outcome::delivered,
+            Outcome::Delivered,
             Duration::from_millis(30),
         );
         snapshot("demo", Duration::from_millis(4), true, 1_000);

@@ -129,7 +129,7 @@ async fn consume(ctx: &Context, stop: &mut watch::Receiver<bool>) -> Result<(), 
                 .evaluate(events.iter().copied(), now)
                 .await
                 .map_err(|e| JobError::Other(e.to_string()))?;
-            metrics::rule_evaluated(Rule::error_rate);
+            metrics::rule_evaluated(Rule::ErrorRate);
             found.extend(ev.alerts);
         }
         if s.rules.breaker.enabled {
@@ -138,7 +138,7 @@ async fn consume(ctx: &Context, stop: &mut watch::Receiver<bool>) -> Result<(), 
                     .await
                     .map_err(|e| JobError::Other(e.to_string()))?,
             );
-            metrics::rule_evaluated(Rule::breaker);
+            metrics::rule_evaluated(Rule::Breaker);
         }
         metrics::alerts_found(&found);
         alerts::dispatch(ctx, &mut store, found, now).await?;
@@ -173,7 +173,7 @@ pub async fn ticker(ctx: Arc<Context>, mut stop: watch::Receiver<bool>) {
             if s.rules.error_rate.enabled {
                 match er.tick(now).await {
                     Ok(a) => {
-                        metrics::rule_evaluated(Rule::error_rate);
+                        metrics::rule_evaluated(Rule::ErrorRate);
                         found.extend(a)
                     }
                     Err(e) => tracing::warn!("error-rate tick: {}", redact(e)),
@@ -182,7 +182,7 @@ pub async fn ticker(ctx: Arc<Context>, mut stop: watch::Receiver<bool>) {
             if s.rules.breaker.enabled {
                 match br.tick(now).await {
                     Ok(a) => {
-                        metrics::rule_evaluated(Rule::breaker);
+                        metrics::rule_evaluated(Rule::Breaker);
                         found.extend(a)
                     }
                     Err(e) => tracing::warn!("breaker tick: {}", redact(e)),
@@ -199,7 +199,7 @@ pub async fn ticker(ctx: Arc<Context>, mut stop: watch::Receiver<bool>) {
                 last_quota = Some(Instant::now());
                 match run_quota(&ctx, &mut quota_store).await {
                     Ok(a) => {
-                        metrics::rule_evaluated(Rule::quota);
+                        metrics::rule_evaluated(Rule::Quota);
                         found.extend(a)
                     }
                     Err(e) => tracing::warn!("quota: {}", redact(e)),
