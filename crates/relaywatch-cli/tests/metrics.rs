@@ -307,6 +307,9 @@ fn metrics_parse_in_both_formats_with_bounded_labels_and_no_secret() {
             value(s, "relaywatch_deliveries_total", &delivered).unwrap_or(0.0) >= 1.0,
             "{body}"
         );
+        // Every outcome of a configured channel is there from the start, at 0 until used.
+        let failed = [("channel", "ops-hook"), ("outcome", "failed")];
+        assert_eq!(value(s, "relaywatch_deliveries_total", &failed), Some(0.0));
         let firing = [("rule", "error_rate")];
         assert!(value(s, "relaywatch_rule_firings_total", &firing).unwrap_or(0.0) >= 1.0);
         assert_eq!(

@@ -45,6 +45,13 @@ pub enum Outcome {
 }
 
 impl Outcome {
+    pub const ALL: [Outcome; 4] = [
+        Outcome::Delivered,
+        Outcome::Retry,
+        Outcome::Dead,
+        Outcome::Failed,
+    ];
+
     /// The outcome of an attempt from its verdict and the outbox transition it caused (pure).
     pub fn of(verdict: &Verdict, transition: Transition) -> Outcome {
         match (transition, verdict) {
@@ -303,6 +310,21 @@ pub fn delivery(channel: &str, outcome: Outcome, took: Duration) {
     m.deliveries
         .get_or_create(&DeliveryLabels { channel, outcome })
         .inc();
+}
+
+/// The configured channels: each one's delivery series exist from now on, at 0 until used, so
+/// `increase()` sees a channel's first failure.
+pub fn channels_configured<'a>(names: impl IntoIterator<Item = &'a str>) {
+    for name in names {
+        let channel = bounded(name);
+        for outcome in Outcome::ALL {
+            let labels = DeliveryLabels {
+                channel: channel.clone(),
+                outcome,
+            };
+            let _ = METRICS.deliveries.get_or_create(&labels);
+        }
+    }
 }
 
 /// The outbox as the daemon's watchdog just read it: items waiting or in flight, and dead letters.

@@ -103,6 +103,7 @@ pub async fn run(
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), DaemonError> {
     can_run(&settings)?;
+    crate::metrics::channels_configured(settings.channels.iter().map(|c| c.name.as_str()));
     let url = state_redis_url(&settings).unwrap_or_default().to_string();
     status.set_standby(!settings.alerts.enabled);
     if !settings.alerts.enabled {
