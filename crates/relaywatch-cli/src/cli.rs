@@ -17,6 +17,10 @@ pub struct Cli {
     /// Log level for messages on stderr: error, warn, info, debug, trace (default warn; also LOG_LEVEL).
     #[arg(long, global = true, value_name = "LEVEL")]
     pub log_level: Option<String>,
+    /// Log lines as `text` (default) or `json` (one object per line); `run` and `serve` also
+    /// read [log] format from the config, which this flag overrides.
+    #[arg(long, global = true, value_name = "FORMAT", value_parser = ["text", "json"])]
+    pub log_format: Option<String>,
     #[command(subcommand)]
     pub command: Command,
 }

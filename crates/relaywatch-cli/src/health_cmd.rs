@@ -1,4 +1,4 @@
-//! `/health` on the daemon's loopback port (axum; open, nothing secret in it) and
+//! `/health` and `/metrics` on the daemon's loopback port (axum; open, nothing secret in them) and
 //! `relaywatch health`, which asks a running daemon and exits 0 when it is ok or standing by,
 //! 1 otherwise, as the seed reporter's health check does.
 
@@ -7,7 +7,8 @@ use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use relaywatch_core::daemon::{Health, StatusBoard};
@@ -23,7 +24,17 @@ async fn health(State(board): State<StatusBoard>) -> (StatusCode, Json<Health>) 
     (code, Json(h))
 }
 
-/// Binds `addr` and serves `/health` until `shutdown` resolves. Binding errors come back at
+/// `GET /metrics`: every metric in the Prometheus text format, or OpenMetrics when the scraper
+/// asks for it (as Prometheus does).
+pub async fn metrics(headers: HeaderMap) -> Response {
+    use relaywatch_core::metrics::{render, wants_openmetrics};
+    let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok());
+    let now = relaywatch_core::delivery::outbox::system_now_ms();
+    let (body, content_type) = render(now, wants_openmetrics(accept));
+    ([(header::CONTENT_TYPE, content_type)], body).into_response()
+}
+
+/// Binds `addr` and serves `/health` and `/metrics` until `shutdown` resolves. Binding errors come back at
 /// once, so a port in use is reported before the daemon starts.
 pub async fn serve(
     addr: SocketAddr,
@@ -36,6 +47,7 @@ pub async fn serve(
     let local = listener.local_addr()?;
     let app = Router::new()
         .route("/health", get(health))
+        .route("/metrics", get(metrics))
         .with_state(board);
     let task = tokio::spawn(async move {
         if let Err(e) = axum::serve(listener, app)

@@ -76,7 +76,7 @@ pub async fn run(a: RunArgs) -> Result<i32> {
             }
         })
         .await?;
-        eprintln!(
+        crate::say!(
             "relaywatch {}: health on http://{local}/health",
             options.instance
         );
@@ -145,7 +145,7 @@ pub async fn run(a: RunArgs) -> Result<i32> {
             Some(s) => settings = s,
             None => {
                 let _ = term_tx.send(true);
-                eprintln!("relaywatch {}: stopped", options.instance);
+                crate::say!("relaywatch {}: stopped", options.instance);
                 return Ok(0);
             }
         }

@@ -1,8 +1,8 @@
 //! `relaywatch serve`: the HTTP API over the `App` facade (routes in `ui/API.md`) and the static
 //! web UI from `ui/`. Rules: every `/api` route and `POST /ingest` answer only a `Host` that is
 //! loopback, the bind address or a name in `[serve] hosts` (no DNS rebinding), then need the
-//! bearer token (compared in constant time); `/health` and the UI's files are open and reveal
-//! nothing secret; no file outside the UI folder is served, through `..` or a symlink.
+//! bearer token (compared in constant time); `/health`, `/metrics` and the UI's files are open
+//! and reveal nothing secret; no file outside the UI folder is served, through `..` or a symlink.
 
 use std::net::SocketAddr;
 use std::path::{Component, Path, PathBuf};
@@ -448,7 +448,7 @@ fn token(app: &App) -> Result<Secret> {
     new.serve.token = Some(r);
     app.save_config(new)
         .context("cannot record the new [serve] token reference in the config")?;
-    eprintln!(
+    crate::say!(
         "relaywatch: created the serve token, stored in {}",
         app.vault().describe()
     );
@@ -500,6 +500,7 @@ fn router(served: Shared) -> Router {
         .merge(ingest_route)
         .layer(middleware::from_fn_with_state(served.clone(), gate))
         .route("/health", get(health))
+        .route("/metrics", get(crate::health_cmd::metrics))
         .fallback(static_file)
         .with_state(served)
 }
@@ -632,9 +633,9 @@ pub async fn run(a: ServeArgs) -> Result<i32> {
             match d.await {
                 Ok(Ok(_)) => {}
                 Ok(Err(e)) => {
-                    eprintln!("relaywatch: the daemon stopped: {e:#}; the web UI keeps serving")
+                    crate::say!(warn: "relaywatch: the daemon stopped: {e:#}; the web UI keeps serving")
                 }
-                Err(e) => eprintln!("relaywatch: the daemon stopped abnormally: {e}"),
+                Err(e) => crate::say!(warn: "relaywatch: the daemon stopped abnormally: {e}"),
             }
         });
     }

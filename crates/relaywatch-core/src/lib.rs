@@ -8,6 +8,7 @@ pub mod daemon;
 pub mod delivery;
 pub mod error;
 pub mod events;
+pub mod metrics;
 pub mod model;
 pub mod pricing;
 pub mod render;

@@ -155,6 +155,11 @@ pub struct Daemon {
 impl Daemon {
     /// Starts `relaywatch run --config <dir>/relaywatch.toml` with /health on a free port.
     pub fn start(dir: &PathBuf, name: &str, env: &[(&str, String)]) -> Daemon {
+        Daemon::start_with(dir, name, env, &[])
+    }
+
+    /// The same with more arguments after `run`'s own (e.g. `--log-format json`).
+    pub fn start_with(dir: &PathBuf, name: &str, env: &[(&str, String)], args: &[&str]) -> Daemon {
         let health = free_port();
         let log = dir.join(format!("{name}.log"));
         let mut c = Command::new(env!("CARGO_BIN_EXE_relaywatch"));
@@ -163,6 +168,7 @@ impl Daemon {
             .arg(dir.join("relaywatch.toml"))
             .arg("--health-bind")
             .arg(format!("127.0.0.1:{health}"))
+            .args(args)
             .env_clear()
             .env("HOME", dir)
             .env("PATH", std::env::var("PATH").unwrap_or_default())

@@ -132,18 +132,42 @@ impl Default for ReportSettings {
     }
 }
 
+/// How log lines are written on stderr.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// One human-readable line per event (the default).
+    #[default]
+    Text,
+    /// One JSON object per line: timestamp, level, target, fields (message included).
+    Json,
+}
+
+impl LogFormat {
+    pub fn parse(s: &str) -> Option<LogFormat> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "text" => Some(LogFormat::Text),
+            "json" => Some(LogFormat::Json),
+            _ => None,
+        }
+    }
+}
+
 /// `[log]`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct LogSettings {
     /// error, warn, info, debug or trace.
     pub level: String,
+    /// `text` or `json`, for `relaywatch run` and `serve` (`--log-format` wins).
+    pub format: LogFormat,
 }
 
 impl Default for LogSettings {
     fn default() -> Self {
         LogSettings {
             level: "info".into(),
+            format: LogFormat::Text,
         }
     }
 }
@@ -489,5 +513,26 @@ channels = ["team-wecom", "nope"]
         assert_eq!(p.len(), 1);
         assert_eq!(p[0].field, "source.redis_url");
         assert!(!p[0].value.contains("hunter2"), "{:?}", p[0]);
+    }
+
+    #[test]
+    fn log_format_is_text_unless_json_is_asked_for() {
+        assert_eq!(Settings::default().log.format, LogFormat::Text);
+        let s = load_from_str("[log]\nformat = \"json\"\n", "relaywatch.toml").unwrap();
+        assert_eq!(s.log.format, LogFormat::Json);
+        assert!(s.problems().is_empty());
+        let e = load_from_str("[log]\nformat = \"xml\"\n", "relaywatch.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("line 2") && e.contains("`text` or `json`"),
+            "{e}"
+        );
+        let e = load_from_str("[log]\nstyle = \"json\"\n", "relaywatch.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("unknown field") && e.contains("`format`"), "{e}");
+        assert_eq!(LogFormat::parse(" JSON "), Some(LogFormat::Json));
+        assert_eq!(LogFormat::parse("yaml"), None);
     }
 }

@@ -103,6 +103,7 @@ pub async fn run(
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), DaemonError> {
     can_run(&settings)?;
+    crate::metrics::channels_configured(settings.channels.iter().map(|c| c.name.as_str()));
     let url = state_redis_url(&settings).unwrap_or_default().to_string();
     status.set_standby(!settings.alerts.enabled);
     if !settings.alerts.enabled {
@@ -244,6 +245,7 @@ async fn watchdog(ctx: &Context) -> String {
                 missed = 0;
                 ctx.status.redis_up(Utc::now());
                 ctx.status.outbox_depth(stats.due + stats.claimed);
+                crate::metrics::outbox(stats.due + stats.claimed, stats.dead);
             }
             Ok(Err(e)) => {
                 missed += 1;

@@ -17,6 +17,7 @@ use super::{stopped, Context};
 use crate::config::SourceKindSetting;
 use crate::delivery::drain::state_redis_url;
 use crate::events::stream::{self, StreamConfig, StreamConsumer};
+use crate::metrics::{self, Rule};
 use crate::rules::alert_state::AlertStateStore;
 use crate::rules::breaker::{self, BreakerRule};
 use crate::rules::error_rate::ErrorRateRule;
@@ -128,6 +129,7 @@ async fn consume(ctx: &Context, stop: &mut watch::Receiver<bool>) -> Result<(), 
                 .evaluate(events.iter().copied(), now)
                 .await
                 .map_err(|e| JobError::Other(e.to_string()))?;
+            metrics::rule_evaluated(Rule::ErrorRate);
             found.extend(ev.alerts);
         }
         if s.rules.breaker.enabled {
@@ -136,7 +138,9 @@ async fn consume(ctx: &Context, stop: &mut watch::Receiver<bool>) -> Result<(), 
                     .await
                     .map_err(|e| JobError::Other(e.to_string()))?,
             );
+            metrics::rule_evaluated(Rule::Breaker);
         }
+        metrics::alerts_found(&found);
         alerts::dispatch(ctx, &mut store, found, now).await?;
         consumer
             .ack(&batch.ids())
@@ -168,13 +172,19 @@ pub async fn ticker(ctx: Arc<Context>, mut stop: watch::Receiver<bool>) {
             let mut found = Vec::new();
             if s.rules.error_rate.enabled {
                 match er.tick(now).await {
-                    Ok(a) => found.extend(a),
+                    Ok(a) => {
+                        metrics::rule_evaluated(Rule::ErrorRate);
+                        found.extend(a)
+                    }
                     Err(e) => tracing::warn!("error-rate tick: {}", redact(e)),
                 }
             }
             if s.rules.breaker.enabled {
                 match br.tick(now).await {
-                    Ok(a) => found.extend(a),
+                    Ok(a) => {
+                        metrics::rule_evaluated(Rule::Breaker);
+                        found.extend(a)
+                    }
                     Err(e) => tracing::warn!("breaker tick: {}", redact(e)),
                 }
                 if last_watch.is_none_or(|t| t.elapsed() >= WATCH_EVERY) {
@@ -188,10 +198,14 @@ pub async fn ticker(ctx: Arc<Context>, mut stop: watch::Receiver<bool>) {
             if s.rules.quota.enabled && last_quota.is_none_or(|t| t.elapsed() >= quota_every) {
                 last_quota = Some(Instant::now());
                 match run_quota(&ctx, &mut quota_store).await {
-                    Ok(a) => found.extend(a),
+                    Ok(a) => {
+                        metrics::rule_evaluated(Rule::Quota);
+                        found.extend(a)
+                    }
                     Err(e) => tracing::warn!("quota: {}", redact(e)),
                 }
             }
+            metrics::alerts_found(&found);
             if let Err(e) = alerts::dispatch(&ctx, store, found, now).await {
                 tracing::warn!("queueing alerts: {}", redact(e));
             }
@@ -228,7 +242,9 @@ async fn watch_external(ctx: &Context, br: &BreakerRule) -> Result<Vec<Alert>, J
             let mut w = Warnings::default();
             Ok(reader.accounts(&mut w).await?)
         })
-        .await?;
+        .await;
+        metrics::source_redis(accounts.is_ok());
+        let accounts = accounts?;
         let states = breaker::account_states(&accounts, now);
         out.extend(
             br.watch("accounts", &states, now)
@@ -243,7 +259,9 @@ async fn watch_external(ctx: &Context, br: &BreakerRule) -> Result<Vec<Alert>, J
             let mut w = Warnings::default();
             Ok(cch::read_breakers(&mut conn, &mut w).await?)
         })
-        .await?;
+        .await;
+        metrics::source_redis(breakers.is_ok());
+        let breakers = breakers?;
         let states = breaker::cch_states(&breakers);
         out.extend(
             br.watch("cch", &states, now)
@@ -264,7 +282,9 @@ async fn run_quota(ctx: &Context, store: &mut Option<QuotaStore>) -> Result<Vec<
         *store = Some(QuotaStore::new(conn, ctx.settings.state.prefix.clone()));
     }
     let store = store.as_mut().expect("just set");
-    let mut source = redis_io::connect(&url, timeout(ctx)).await?;
+    let source = redis_io::connect(&url, timeout(ctx)).await;
+    metrics::source_redis(source.is_ok());
+    let mut source = source?;
     let tz = RelayTz::from_config(ctx.settings.source.timezone_offset_hours);
     Ok(quota::run_once(
         &mut source,

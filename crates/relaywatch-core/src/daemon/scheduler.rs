@@ -94,14 +94,18 @@ async fn pass(
             .await
             .map_err(|e| JobError::Other(e.to_string()))?;
         if won {
+            crate::metrics::rule_evaluated(s.kind);
             match fire_job(ctx, s, fire, now).await {
-                Ok(q) => tracing::info!(
-                    "schedule {}: fire {} queued for {} channel(s) ({} already queued)",
-                    s.name,
-                    fire.to_rfc3339(),
-                    q.new,
-                    q.duplicate
-                ),
+                Ok(q) => {
+                    crate::metrics::schedule_fired(&s.name, s.kind.into());
+                    tracing::info!(
+                        "schedule {}: fire {} queued for {} channel(s) ({} already queued)",
+                        s.name,
+                        fire.to_rfc3339(),
+                        q.new,
+                        q.duplicate
+                    )
+                }
                 Err(e) => {
                     let _ =
                         lock::release_fire(&mut con, prefix, &s.name, fire, lock::instance_id())

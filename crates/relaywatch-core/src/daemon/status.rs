@@ -118,6 +118,7 @@ impl StatusBoard {
     }
 
     pub fn redis_up(&self, now: DateTime<Utc>) {
+        crate::metrics::state_redis(true);
         self.with(|i| {
             if i.health.redis != RedisState::Up {
                 i.health.redis_since = Some(now);
@@ -129,6 +130,7 @@ impl StatusBoard {
 
     /// Redis is unreachable; `reason` must already be redacted.
     pub fn redis_down(&self, reason: &str, now: DateTime<Utc>) {
+        crate::metrics::state_redis(false);
         self.with(|i| {
             if i.health.redis != RedisState::Down {
                 i.health.redis_since = Some(now);

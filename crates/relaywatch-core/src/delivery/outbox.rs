@@ -22,6 +22,7 @@ use tokio::task::JoinSet;
 use super::backoff::{BackoffPolicy, Jitter};
 use super::history::{self, AttemptResult, HistoryError, Record};
 use super::ratelimit::{RateLimitError, RateLimiter, Take, Window};
+use crate::metrics::Outcome;
 use crate::source::mask_url;
 
 /// Errors of the outbox and the sender.
@@ -923,5 +924,6 @@ where
         limiter.pause(&channel, pause).await?;
     }
     let t = outbox.complete(&claim, &result, clock(), unit).await?;
+    crate::metrics::delivery(&channel, Outcome::of(&result.verdict, t), result.latency);
     Ok(Step::Done(t))
 }

@@ -15,6 +15,7 @@ use redis::Value;
 
 use super::parse::{self, BadKind};
 use super::EventsError;
+use crate::delivery::outbox::system_now_ms as now_ms;
 use crate::model::LogEvent;
 use crate::source::mask_url;
 
@@ -258,6 +259,8 @@ impl StreamConsumer {
             }
         }
         let raw = self.read_group(">", Some(block.min(MAX_BLOCK))).await?;
+        let newest = raw.last().map(|(id, _)| id.as_str());
+        crate::metrics::stream_lag(crate::metrics::stream_lag_seconds(newest, now_ms()));
         self.finish(raw, 0).await
     }
 
@@ -364,6 +367,7 @@ impl StreamConsumer {
             let ids: Vec<&str> = drop_ids.iter().map(String::as_str).collect();
             self.ack(&ids).await?;
         }
+        crate::metrics::events_read(batch.events.len(), batch.bad.values().sum());
         Ok(batch)
     }
 

@@ -47,6 +47,34 @@ pub async fn take_snapshot(
     pricing: &Pricing,
     req: ReadRequest,
 ) -> Result<Snapshot> {
+    let started = std::time::Instant::now();
+    let taken = read_snapshot(settings, pricing, req).await;
+    record_snapshot(settings, started.elapsed(), &taken);
+    taken
+}
+
+/// The snapshot's metrics: its duration and age, and whether the relay's Redis answered.
+fn record_snapshot(settings: &Settings, took: std::time::Duration, taken: &Result<Snapshot>) {
+    let at_ms = crate::delivery::outbox::system_now_ms();
+    let source = match settings.source.effective_kind() {
+        SourceKindSetting::Demo => "demo",
+        SourceKindSetting::Crs => {
+            let down = matches!(
+                taken,
+                Err(crate::Error::RedisConnect { .. } | crate::Error::Redis { .. })
+            );
+            crate::metrics::source_redis(!down);
+            "crs"
+        }
+    };
+    crate::metrics::snapshot(source, took, taken.is_ok(), at_ms);
+}
+
+async fn read_snapshot(
+    settings: &Settings,
+    pricing: &Pricing,
+    req: ReadRequest,
+) -> Result<Snapshot> {
     let scope = aggregate::Scope {
         source: SourceKind::Demo,
         trend_days: req.trend_days,
