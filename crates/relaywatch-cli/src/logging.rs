@@ -47,7 +47,10 @@ pub fn init(cli: &Cli) {
         .with_env_filter(filter)
         .with_writer(|| ScrubWriter(std::io::stderr()));
     match format {
-        LogFormat::Json => builder.json().with_ansi(false).init(),
+        LogFormat::Json => builder
+            .with_ansi(false)
+            .event_format(crate::json_log::JsonLines)
+            .init(),
         LogFormat::Text => builder
             .with_target(false)
             .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
@@ -57,13 +60,13 @@ pub fn init(cli: &Cli) {
 
 /// One notice line in JSON mode, shaped as the subscriber's own lines (pure).
 pub fn json_line(now: chrono::DateTime<chrono::Utc>, level: &str, message: &str) -> String {
-    serde_json::json!({
-        "timestamp": now.to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
-        "level": level,
-        "fields": { "message": message },
-        "target": "relaywatch",
-    })
-    .to_string()
+    crate::json_log::line(
+        now,
+        level,
+        "relaywatch",
+        message.to_string(),
+        serde_json::Map::new(),
+    )
 }
 
 /// A line the process always says on stderr, whatever the level (where it listens, that it
@@ -97,9 +100,9 @@ mod tests {
             .with_timezone(&chrono::Utc);
         let v: serde_json::Value =
             serde_json::from_str(&super::json_line(at, "INFO", "health on \"x\"")).unwrap();
-        assert_eq!(v["timestamp"], "2026-12-04T23:30:00.000000Z");
+        assert_eq!(v["time"], "2026-12-04T23:30:00.000000Z");
         assert_eq!(v["level"], "INFO");
         assert_eq!(v["target"], "relaywatch");
-        assert_eq!(v["fields"]["message"], "health on \"x\"");
+        assert_eq!(v["message"], "health on \"x\"");
     }
 }

@@ -8,6 +8,7 @@ mod deliver_cmd;
 mod health_cmd;
 mod history_cmd;
 mod ingest_cmd;
+mod json_log;
 mod logging;
 mod run_cmd;
 mod schedule_cmd;
