@@ -575,9 +575,10 @@ fn open_app(args: &Args) -> Result<relaywatch_core::app::App, String> {
 }
 
 /// Start at login, starting the app as it was started now: with the same `--config` (absolute),
-/// so a login brings back this configuration and not the default one.
+/// so a login brings back this configuration and not the default one. The entry is
+/// `relaywatch.desktop` (named here: the product name is the package's, `relaywatch-desktop`).
 fn autostart_plugin(config: Option<&std::path::Path>) -> tauri::plugin::TauriPlugin<Wry> {
-    let mut builder = tauri_plugin_autostart::Builder::new();
+    let mut builder = tauri_plugin_autostart::Builder::new().app_name("relaywatch");
     if let Some(path) = config.and_then(|p| std::path::absolute(p).ok()) {
         builder = builder.args(["--config".to_string(), path.display().to_string()]);
     }

@@ -119,7 +119,8 @@ pub struct RunArgs {
     /// With --serve: listen here instead of [serve] bind (default 127.0.0.1:8080).
     #[arg(long, value_name = "ADDR", requires = "serve")]
     pub bind: Option<String>,
-    /// With --serve: the web UI folder (default: $RELAYWATCH_UI, else this build's `ui/`).
+    /// With --serve: serve the web UI from this folder (default: $RELAYWATCH_UI, else the copy
+    /// built into the binary).
     #[arg(long, value_name = "DIR", requires = "serve")]
     pub ui: Option<PathBuf>,
 }

@@ -1,8 +1,10 @@
 //! `relaywatch serve`: the HTTP API over the `App` facade (routes in `ui/API.md`) and the static
-//! web UI from `ui/`. Rules: every `/api` route and `POST /ingest` answer only a `Host` that is
+//! web UI: the copy of `ui/` compiled into the binary, or a folder given with `--ui` /
+//! `RELAYWATCH_UI`. Rules: every `/api` route and `POST /ingest` answer only a `Host` that is
 //! loopback, the bind address or a name in `[serve] hosts` (no DNS rebinding), then need the
 //! bearer token (compared in constant time); `/health`, `/metrics` and the UI's files are open
-//! and reveal nothing secret; no file outside the UI folder is served, through `..` or a symlink.
+//! and reveal nothing secret; no file outside the UI (folder or embedded copy) is served, through
+//! `..` or a symlink.
 
 use std::net::SocketAddr;
 use std::path::{Component, Path, PathBuf};
@@ -40,7 +42,8 @@ pub struct ServeArgs {
     /// Listen here instead of [serve] bind (default 127.0.0.1:8080).
     #[arg(long, value_name = "ADDR")]
     pub bind: Option<String>,
-    /// Folder of the web UI (default: $RELAYWATCH_UI, else the `ui/` of this build's workspace).
+    /// Serve the web UI from this folder instead of the copy built into the binary (also
+    /// $RELAYWATCH_UI); for working on the UI without rebuilding.
     #[arg(long, value_name = "DIR", env = "RELAYWATCH_UI")]
     pub ui: Option<PathBuf>,
     /// Also run the daemon (schedules, rules, outbox) in this process.
@@ -51,8 +54,8 @@ pub struct ServeArgs {
 struct Served {
     app: App,
     token: Secret,
-    /// The UI folder, canonical (symlinks resolved), so files can be checked to stay inside.
-    ui: Option<PathBuf>,
+    /// Where the UI's files come from.
+    ui: UiSource,
     /// The address listened on, and `[serve] hosts`, for the Host check.
     bind: SocketAddr,
     hosts: Vec<String>,
@@ -345,11 +348,21 @@ async fn ingest(State(s): State<Shared>, body: Bytes) -> ApiResult {
 
 // ---- static UI ----------------------------------------------------------------------------
 
-/// Shown when no UI folder is found.
-const NO_UI: &str = "<!doctype html><meta charset=utf-8><title>relaywatch</title>\
-<p>relaywatch serve is running, but the web UI folder was not found: start it with \
-<code>--ui DIR</code> (or set <code>RELAYWATCH_UI</code>) pointing at the repository's <code>ui/</code>. \
-The API is at <code>/api/…</code> (see ui/API.md).</p>";
+/// The web UI as it was in `ui/` when this binary was built (in every profile: the workspace
+/// enables rust-embed's `debug-embed`), so an installed binary serves it from anywhere.
+#[derive(rust_embed::Embed)]
+#[folder = "../../ui/"]
+struct EmbeddedUi;
+
+/// Where the UI's files come from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum UiSource {
+    /// The copy compiled into the binary.
+    Embedded,
+    /// A folder (`--ui`, `RELAYWATCH_UI`), canonical (symlinks resolved), so files can be checked
+    /// to stay inside.
+    Folder(PathBuf),
+}
 
 fn content_type(p: &Path) -> &'static str {
     match p.extension().and_then(|e| e.to_str()).unwrap_or("") {
@@ -385,15 +398,33 @@ pub async fn ui_file_inside(root: &Path, url_path: &str) -> Option<PathBuf> {
     real.starts_with(root).then_some(real)
 }
 
+/// The embedded file `url_path` names (same path rules as a folder: no `..`, `/` is
+/// `index.html`), with its name for the content type.
+fn embedded_file(url_path: &str) -> Option<(PathBuf, Bytes)> {
+    let rel = ui_file(Path::new(""), url_path)?;
+    let file = EmbeddedUi::get(rel.to_str()?)?;
+    let bytes = match file.data {
+        std::borrow::Cow::Borrowed(b) => Bytes::from_static(b),
+        std::borrow::Cow::Owned(v) => Bytes::from(v),
+    };
+    Some((rel, bytes))
+}
+
+/// The file `url_path` names, from wherever the UI comes from.
+async fn ui_bytes(ui: &UiSource, url_path: &str) -> Option<(PathBuf, Bytes)> {
+    match ui {
+        UiSource::Embedded => embedded_file(url_path),
+        UiSource::Folder(root) => {
+            let path = ui_file_inside(root, url_path).await?;
+            let bytes = tokio::fs::read(&path).await.ok()?;
+            Some((path, Bytes::from(bytes)))
+        }
+    }
+}
+
 async fn static_file(State(s): State<Shared>, req: Request) -> Response {
-    let Some(root) = &s.ui else {
-        return ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], NO_UI).into_response();
-    };
-    let Some(path) = ui_file_inside(root, req.uri().path()).await else {
-        return StatusCode::NOT_FOUND.into_response();
-    };
-    match tokio::fs::read(&path).await {
-        Ok(bytes) => (
+    match ui_bytes(&s.ui, req.uri().path()).await {
+        Some((path, bytes)) => (
             [
                 (header::CONTENT_TYPE, content_type(&path)),
                 (header::CACHE_CONTROL, "no-cache"),
@@ -401,25 +432,40 @@ async fn static_file(State(s): State<Shared>, req: Request) -> Response {
             bytes,
         )
             .into_response(),
-        Err(_) => StatusCode::NOT_FOUND.into_response(),
+        None => StatusCode::NOT_FOUND.into_response(),
     }
 }
 
-/// `--ui`, `$RELAYWATCH_UI`, else a `ui/` with an `index.html` next to the binary or above it
-/// (a workspace's `target/…/relaywatch`), else this build's workspace `ui/`.
-fn find_ui(explicit: Option<PathBuf>) -> Option<PathBuf> {
-    if let Some(p) = explicit {
-        return Some(p);
+/// `--ui DIR` (clap also reads `$RELAYWATCH_UI` for `serve`; `run --serve` reads it here), else
+/// the embedded copy. A folder that cannot be opened is an error naming the option and the fix.
+fn find_ui(explicit: Option<PathBuf>) -> Result<UiSource> {
+    let Some(dir) = explicit.or_else(|| {
+        std::env::var_os("RELAYWATCH_UI")
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+    }) else {
+        return Ok(UiSource::Embedded);
+    };
+    let Some(real) = std::fs::canonicalize(&dir).ok().filter(|p| p.is_dir()) else {
+        return Err(relaywatch_core::Error::Config {
+            source_name: Some("the command line".into()),
+            errors: vec![relaywatch_core::error::FieldError {
+                field: "--ui (or RELAYWATCH_UI)".into(),
+                value: format!("`{}`", dir.display()),
+                fix: "not a folder: give the web UI folder (the one with index.html), or leave \
+                      both unset to serve the UI built into relaywatch"
+                    .into(),
+            }],
+        }
+        .into());
+    };
+    if !real.join("index.html").is_file() {
+        eprintln!(
+            "relaywatch: the web UI folder {} has no index.html",
+            real.display()
+        );
     }
-    let exe = std::env::current_exe().ok();
-    let mut candidates: Vec<PathBuf> = exe
-        .iter()
-        .flat_map(|e| e.ancestors().skip(1).take(5).map(|a| a.join("ui")))
-        .collect();
-    candidates.push(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../ui"));
-    candidates
-        .into_iter()
-        .find(|c| c.join("index.html").is_file())
+    Ok(UiSource::Folder(real))
 }
 
 // ---- token --------------------------------------------------------------------------------
@@ -544,6 +590,7 @@ fn wrong_host(host: Option<&str>) -> Response {
 }
 
 pub async fn run(a: ServeArgs) -> Result<i32> {
+    let ui = find_ui(a.ui.clone())?;
     let path = config_path(a.config.clone())?;
     let vault = Vault::detect(&path);
     let app = App::open(
@@ -560,10 +607,6 @@ pub async fn run(a: ServeArgs) -> Result<i32> {
         .await
         .with_context(|| format!("cannot listen on {addr} (set [serve] bind, or --bind)"))?;
     let local = listener.local_addr()?;
-    let ui = find_ui(a.ui.clone()).and_then(|p| std::fs::canonicalize(p).ok());
-    if ui.is_none() {
-        eprintln!("relaywatch: no web UI folder found; serving the API only (give --ui DIR)");
-    }
     let hosts = app.settings().serve.hosts;
     let served = Arc::new(Served {
         app,
@@ -661,5 +704,42 @@ mod tests {
         assert_eq!(ui_file(root, "/js/api.js"), Some(root.join("js/api.js")));
         assert_eq!(ui_file(root, "/../etc/passwd"), None);
         assert_eq!(ui_file(root, "/js/../../x"), None);
+    }
+
+    #[test]
+    fn the_embedded_ui_is_the_ui_folder() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../ui");
+        for (url, file) in [
+            ("/", "index.html"),
+            ("/index.html", "index.html"),
+            ("/settings.html", "settings.html"),
+            ("/js/api.js", "js/api.js"),
+            ("/css/app.css", "css/app.css"),
+            ("/favicon.png", "favicon.png"),
+        ] {
+            let (name, bytes) = embedded_file(url).unwrap_or_else(|| panic!("{url} not embedded"));
+            assert_eq!(name, Path::new(file));
+            assert_eq!(
+                &bytes[..],
+                &std::fs::read(dir.join(file)).unwrap()[..],
+                "{url}"
+            );
+        }
+        // Compiled in (a static borrow), not read from the source tree at run time.
+        let index = EmbeddedUi::get("index.html").unwrap();
+        assert!(matches!(index.data, std::borrow::Cow::Borrowed(_)));
+        assert_eq!(
+            content_type(&embedded_file("/js/api.js").unwrap().0),
+            "text/javascript; charset=utf-8"
+        );
+        for url in [
+            "/../Cargo.toml",
+            "/js/../../Cargo.toml",
+            "/js",
+            "/nope.js",
+            "/js/",
+        ] {
+            assert!(embedded_file(url).is_none(), "{url}");
+        }
     }
 }

@@ -43,8 +43,24 @@ impl Serve {
 
     /// Started as `relaywatch <command…> --config … --bind 127.0.0.1:0`.
     fn start_as(dir: &Path, command: &[&str]) -> Serve {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_relaywatch"))
-            .args(command)
+        Serve::start_bin(
+            Path::new(env!("CARGO_BIN_EXE_relaywatch")),
+            dir,
+            command,
+            |c| c,
+        )
+    }
+
+    /// Started as `bin <command…> --config … --bind 127.0.0.1:0`, with an environment of only
+    /// HOME, PATH and RELAYWATCH_NO_KEYCHAIN, then whatever `more` adds.
+    fn start_bin(
+        bin: &Path,
+        dir: &Path,
+        command: &[&str],
+        more: impl FnOnce(&mut Command) -> &mut Command,
+    ) -> Serve {
+        let mut cmd = Command::new(bin);
+        cmd.args(command)
             .arg("--config")
             .arg(dir.join("relaywatch.toml"))
             .arg("--bind")
@@ -54,9 +70,8 @@ impl Serve {
             .env("PATH", std::env::var("PATH").unwrap_or_default())
             .env("RELAYWATCH_NO_KEYCHAIN", "1")
             .stdout(Stdio::piped())
-            .stderr(std::fs::File::create(dir.join("serve.log")).unwrap())
-            .spawn()
-            .unwrap();
+            .stderr(std::fs::File::create(dir.join("serve.log")).unwrap());
+        let mut child = more(&mut cmd).spawn().unwrap();
         let mut line = String::new();
         BufReader::new(child.stdout.take().unwrap())
             .read_line(&mut line)
@@ -516,4 +531,76 @@ fn symlinks_out_of_the_ui_folder_are_not_followed() {
         assert_eq!(code, 404, "{path}: {body}");
         assert!(!body.contains("OUTSIDE-SECRET"), "{path}");
     }
+}
+
+/// The web UI built into the binary answers with no `--ui` and `RELAYWATCH_UI` unset, from a copy
+/// of the binary outside the source tree started with `/` as its working directory: `/`,
+/// `/index.html`, `/js/…`, `/css/…` and the favicon are the files of `ui/`, with their content
+/// types; `..` is refused there too. `RELAYWATCH_UI` and `--ui` still override it, and a `--ui`
+/// that is not a folder is refused naming the option (exit 3).
+#[test]
+fn the_ui_built_into_the_binary_answers_outside_the_source_tree() {
+    let db = RedisServer::shared().fresh_db();
+    let dir = test_dir("embedded");
+    std::fs::write(dir.join("relaywatch.toml"), config(&db)).unwrap();
+    std::fs::create_dir_all(dir.join("bin")).unwrap();
+    let bin = dir.join("bin/relaywatch");
+    std::fs::copy(env!("CARGO_BIN_EXE_relaywatch"), &bin).unwrap();
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../ui");
+    let sv = Serve::start_bin(&bin, &dir, &["serve"], |c| c.current_dir("/"));
+    for (url, file, ctype) in [
+        ("/", "index.html", "text/html; charset=utf-8"),
+        ("/index.html", "index.html", "text/html; charset=utf-8"),
+        (
+            "/settings.html",
+            "settings.html",
+            "text/html; charset=utf-8",
+        ),
+        ("/js/api.js", "js/api.js", "text/javascript; charset=utf-8"),
+        (
+            "/js/dashboard.js",
+            "js/dashboard.js",
+            "text/javascript; charset=utf-8",
+        ),
+        ("/css/app.css", "css/app.css", "text/css; charset=utf-8"),
+    ] {
+        let (code, got_type, body) = sv.call("GET", url, None, "");
+        assert_eq!((code, got_type.as_str()), (200, ctype), "{url}");
+        let want = std::fs::read_to_string(src.join(file)).unwrap();
+        assert!(body == want, "{url}: not the bytes of ui/{file}");
+    }
+    let (code, ctype, _) = sv.call("GET", "/favicon.png", None, "");
+    assert_eq!((code, ctype.as_str()), (200, "image/png"));
+    for url in ["/../Cargo.toml", "/js/../../Cargo.toml", "/nope.js", "/js/"] {
+        let (code, _, _) = sv.call("GET", url, None, "");
+        assert_eq!(code, 404, "{url}");
+    }
+    drop(sv);
+
+    // RELAYWATCH_UI (and --ui, see the symlink test) still serve a folder instead.
+    let mine = dir.join("my-ui");
+    std::fs::create_dir_all(&mine).unwrap();
+    std::fs::write(mine.join("index.html"), "<html>mine</html>").unwrap();
+    let sv = Serve::start_bin(&bin, &dir, &["serve"], |c| {
+        c.current_dir("/").env("RELAYWATCH_UI", &mine)
+    });
+    let (code, _, body) = sv.call("GET", "/", None, "");
+    assert_eq!((code, body.as_str()), (200, "<html>mine</html>"));
+    drop(sv);
+
+    let out = Command::new(&bin)
+        .args(["serve", "--bind", "127.0.0.1:0", "--ui", "/no/such/ui"])
+        .arg("--config")
+        .arg(dir.join("relaywatch.toml"))
+        .env_clear()
+        .env("HOME", &dir)
+        .env("RELAYWATCH_NO_KEYCHAIN", "1")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{err}");
+    assert!(
+        err.contains("--ui (or RELAYWATCH_UI)") && err.contains("/no/such/ui"),
+        "{err}"
+    );
 }
