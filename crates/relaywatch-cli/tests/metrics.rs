@@ -604,10 +604,7 @@ fn run_logs_json_lines_by_flag_or_config_and_the_flag_wins() {
     assert_eq!(d.terminate(), Some(0));
     let text = std::fs::read_to_string(&log).unwrap();
     let lines = assert_json_lines(&text, 3);
-    let messages: Vec<&str> = lines
-        .iter()
-        .filter_map(|v| v["message"].as_str())
-        .collect();
+    let messages: Vec<&str> = lines.iter().filter_map(|v| v["message"].as_str()).collect();
     assert!(
         messages.iter().any(|m| m.contains("health on http://")),
         "{text}"
