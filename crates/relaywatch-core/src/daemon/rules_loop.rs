@@ -443,3 +443,85 @@ async fn run_quota(ctx: &Context, store: &mut Option<QuotaStore>) -> Result<Vec<
     )
     .await?)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::render::messages::BreakerAlert;
+    use crate::rules::alert_state::apply;
+    use crate::rules::AlertPayload;
+
+    fn at(s: i64) -> DateTime<Utc> {
+        Utc.timestamp_opt(1_800_000_000 + s, 0).unwrap()
+    }
+
+    fn record(rule: RuleKind, state: AlertState, sent: i64) -> AlertRecord {
+        let alert = Alert {
+            rule,
+            subject: "provider:3".into(),
+            state,
+            episode: "1".into(),
+            first_seen: at(0),
+            at: at(sent),
+            payload: AlertPayload::Breaker(BreakerAlert {
+                subject: "provider:3".into(),
+                failures: 5,
+                expected_recovery: None,
+                last_error: None,
+            }),
+        };
+        apply(None, &alert, at(sent))
+    }
+
+    #[test]
+    fn the_ticker_ticks_while_something_changes_and_else_sleeps_until_the_next_due_thing() {
+        let quiet = Pending {
+            changing: false,
+            next_digest: None,
+            next_repeat: None,
+        };
+        assert_eq!(quiet.nap(at(0), None), IDLE_NAP + Duration::from_millis(5));
+        let firing = Pending {
+            changing: true,
+            ..quiet
+        };
+        assert_eq!(firing.nap(at(0), None), TICK);
+        let digest = Pending {
+            next_digest: Some(at(12)),
+            next_repeat: Some(at(20)),
+            ..quiet
+        };
+        assert_eq!(digest.nap(at(0), None), Duration::from_millis(12_005));
+        assert_eq!(
+            digest.nap(at(0), Some(Duration::from_secs(3))),
+            Duration::from_millis(3_005)
+        );
+        // Overdue: at once.
+        assert_eq!(digest.nap(at(30), None), Duration::from_millis(5));
+    }
+
+    #[test]
+    fn the_next_repeat_follows_the_repeat_rule() {
+        let policy = RepeatPolicy {
+            interval: Some(chrono::Duration::minutes(30)),
+            max_repeats: 2,
+        };
+        let firing = record(RuleKind::Breaker, AlertState::Firing, 100);
+        let later = record(RuleKind::ErrorRate, AlertState::Firing, 500);
+        let resolved = record(RuleKind::Breaker, AlertState::Resolved, 0);
+        let quota = record(RuleKind::Quota, AlertState::Firing, 0);
+        let mut spent = record(RuleKind::Breaker, AlertState::Firing, 0);
+        spent.repeats = 2;
+        let all = [later, resolved, quota, spent, firing.clone()];
+        assert_eq!(next_repeat(&all, policy), Some(at(100 + 1800)));
+        // The pure rule agrees: due then, not a second before.
+        let due = crate::rules::alert_state::due_repeats(&[firing.clone()], policy, at(1900));
+        assert_eq!(due.len(), 1);
+        assert!(crate::rules::alert_state::due_repeats(&[firing], policy, at(1899)).is_empty());
+        let never = RepeatPolicy {
+            interval: None,
+            max_repeats: 2,
+        };
+        assert_eq!(next_repeat(&all, never), None);
+    }
+}

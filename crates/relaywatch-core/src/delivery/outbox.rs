@@ -1055,3 +1055,20 @@ where
     let t = outbox.complete(&claim, &result, clock(), unit).await?;
     Ok(Step::Done(t))
 }
+
+#[cfg(test)]
+mod wait_tests {
+    use super::*;
+
+    #[test]
+    fn an_idle_sender_sleeps_until_the_next_due_item_at_most_its_bound() {
+        let cap = Duration::from_secs(30);
+        assert_eq!(idle_nap(None, 1_000, cap), cap);
+        assert_eq!(
+            idle_nap(Some(3_500), 1_000, cap),
+            Duration::from_millis(2_500)
+        );
+        assert_eq!(idle_nap(Some(500), 1_000, cap), Duration::ZERO);
+        assert_eq!(idle_nap(Some(1_000_000), 1_000, cap), cap);
+    }
+}
