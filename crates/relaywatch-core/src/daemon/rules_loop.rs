@@ -182,11 +182,16 @@ pub async fn ticker(ctx: Arc<Context>, mut stop: watch::Receiver<bool>) {
     loop {
         let passed = Instant::now();
         t.pass().await;
-        let nap = match t.pending().await {
-            Ok(p) => p.nap(Utc::now(), t.external_due()),
-            Err(e) => {
-                tracing::debug!("ticker: {}", redact(e));
-                TICK
+        let nap = if t.store.is_none() {
+            // Without its alert store the pass did nothing: try again soon.
+            ERROR_PAUSE
+        } else {
+            match t.pending().await {
+                Ok(p) => p.nap(Utc::now(), t.external_due()),
+                Err(e) => {
+                    tracing::debug!("ticker: {}", redact(e));
+                    TICK
+                }
             }
         };
         tokio::select! {
