@@ -181,7 +181,7 @@ fn a_config_replaced_by_rename_is_taken_and_other_files_are_ignored() {
     let dir = test_dir("reload-rename");
     let path = dir.join("relaywatch.toml");
     std::fs::write(&path, config(&db, "morning")).unwrap();
-    let mut d = Daemon::start(&dir, "a", &[]);
+    let d = Daemon::start(&dir, "a", &[]);
     wait_health(&d, Duration::from_secs(5), |h| {
         h["next_fires"][0]["job"] == "morning"
     });

@@ -520,7 +520,8 @@ mod tests {
         let all = [later, resolved, quota, spent, firing.clone()];
         assert_eq!(next_repeat(&all, policy), Some(at(100 + 1800)));
         // The pure rule agrees: due then, not a second before.
-        let due = crate::rules::alert_state::due_repeats(&[firing.clone()], policy, at(1900));
+        let due =
+            crate::rules::alert_state::due_repeats(std::slice::from_ref(&firing), policy, at(1900));
         assert_eq!(due.len(), 1);
         assert!(crate::rules::alert_state::due_repeats(&[firing], policy, at(1899)).is_empty());
         let never = RepeatPolicy {

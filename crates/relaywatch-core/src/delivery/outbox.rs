@@ -615,7 +615,8 @@ impl Outbox {
     /// (a lease that runs out is taken over), if any.
     pub async fn next_wake_ms(&self) -> Result<Option<u64>, OutboxError> {
         let mut con = self.con.clone();
-        let (due, claims): (Vec<(String, f64)>, Vec<(String, f64)>) = redis::pipe()
+        type Heads = (Vec<(String, f64)>, Vec<(String, f64)>);
+        let (due, claims): Heads = redis::pipe()
             .cmd("ZRANGE")
             .arg(self.key("due"))
             .arg(0)
