@@ -545,16 +545,39 @@ async fn notifier(app: AppHandle, shell: Arc<Shell>) {
     }
 }
 
-/// Refreshes the data every `[desktop] poll_seconds` (or at once on "Refresh now").
+/// Refreshes the data every `[desktop] poll_seconds` (or at once on "Refresh now"), and redraws
+/// in between only when something the tray shows changes: the engine's health (Redis up or
+/// down, a delivery finished, a refused reload). Alerts and pauses redraw where they happen.
+/// Nothing else wakes the app while it sits in the tray.
 async fn refresher(app: AppHandle, shell: Arc<Shell>) {
     let every = Duration::from_secs(shell.backend.settings.desktop.poll_seconds.max(1));
+    let mut board = shell.backend.board_changes();
     loop {
         shell.backend.refresh(Utc::now()).await;
         redraw(&app, &shell);
-        tokio::select! {
-            _ = tokio::time::sleep(every) => {}
-            _ = shell.backend.refresh_now.notified() => {}
+        let next = tokio::time::Instant::now() + every;
+        loop {
+            tokio::select! {
+                _ = tokio::time::sleep_until(next) => break,
+                _ = shell.backend.refresh_now.notified() => break,
+                changed = board_changed(&mut board) => {
+                    if changed {
+                        redraw(&app, &shell);
+                    } else {
+                        board = None;
+                    }
+                }
+            }
         }
+    }
+}
+
+/// The next change of the engine's health (`true`), `false` once the engine is gone; never
+/// resolves without an engine.
+async fn board_changed(board: &mut Option<tokio::sync::watch::Receiver<u64>>) -> bool {
+    match board {
+        Some(rx) => rx.changed().await.is_ok(),
+        None => std::future::pending().await,
     }
 }
 

@@ -99,6 +99,11 @@ impl Backend {
         f(&mut g)
     }
 
+    /// Told when the engine's health changes in a way the tray shows (`None`: no engine).
+    pub fn board_changes(&self) -> Option<watch::Receiver<u64>> {
+        self.board.as_ref().map(|b| b.changes())
+    }
+
     /// Whether the engine (daemon) runs: a state Redis is configured.
     pub fn engine_runs(&self) -> bool {
         self.board.is_some()

@@ -1,9 +1,11 @@
 //! `relaywatch run`: the daemon's process shell. Loads and validates the config, serves
 //! `/health`, runs the engine's daemon, and handles signals: SIGINT/SIGTERM stop it gracefully
-//! (claims finished or released), SIGHUP or a change of the config file reload it — a new
+//! (claims finished or released), SIGHUP or a change of the config file (an OS file
+//! notification, never a timer) reload it — a new
 //! config that fails validation, or that the daemon cannot run on (no state Redis: an empty
 //! file), is refused, said so in the log and in `/health`, and the old one keeps running.
 
+use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
@@ -32,9 +34,98 @@ fn mtime(p: &Path) -> Option<SystemTime> {
     std::fs::metadata(p).and_then(|m| m.modified()).ok()
 }
 
-/// Sends `FileChanged` when the config file's modification time changes (polled every 2 s, so
-/// editors that replace the file by rename are seen too).
-fn watch_file(path: PathBuf, tx: mpsc::Sender<Reload>) {
+/// How long the config file must stay quiet after a change before it is read: an editor's save
+/// (truncate, write, rename) is one reload, not three.
+const SETTLE: Duration = Duration::from_millis(250);
+
+/// Whether an OS file event concerns the config file (pure): a change under one of its `names`
+/// (its own, and its target's when it is a symlink) — written, created, renamed over, removed.
+/// Reads and opens are not changes (the reload itself opens the file).
+fn concerns(ev: &notify::Event, names: &[OsString]) -> bool {
+    use notify::event::{AccessKind, AccessMode, EventKind};
+    let change = match ev.kind {
+        EventKind::Access(AccessKind::Close(AccessMode::Write)) => true,
+        EventKind::Access(_) => false,
+        _ => true,
+    };
+    change
+        && ev
+            .paths
+            .iter()
+            .any(|p| p.file_name().is_some_and(|n| names.iter().any(|x| x == n)))
+}
+
+/// The folders to watch and the file names that matter there: the config path's, and its
+/// target's when it is a symlink (a symlinked file edited where it lives).
+fn watch_points(path: &Path) -> (Vec<PathBuf>, Vec<OsString>) {
+    let mut dirs = Vec::new();
+    let mut names = Vec::new();
+    let real = std::fs::canonicalize(path).ok();
+    for p in std::iter::once(path).chain(real.as_deref()) {
+        let dir = match p.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        if let Some(n) = p.file_name() {
+            if !names.iter().any(|x: &OsString| x == n) {
+                names.push(n.to_os_string());
+            }
+        }
+        let same = dirs
+            .iter()
+            .any(|d: &PathBuf| std::fs::canonicalize(d).ok() == std::fs::canonicalize(&dir).ok());
+        if !same {
+            dirs.push(dir);
+        }
+    }
+    (dirs, names)
+}
+
+/// Sends `FileChanged` when the config file changes, told by the OS (inotify on Linux): the
+/// file's folder is watched, since editors replace files by rename, and events for other names
+/// are ignored; a burst is folded into one after `SETTLE`. The watcher lives as long as the
+/// returned handle. Where the OS cannot watch (no inotify left, say), falls back to looking at
+/// the file's modification time every 2 s.
+fn watch_file(path: PathBuf, tx: mpsc::Sender<Reload>) -> Option<notify::RecommendedWatcher> {
+    let (raw_tx, mut raw_rx) = mpsc::unbounded_channel::<()>();
+    let (dirs, names) = watch_points(&path);
+    let watcher = notify::recommended_watcher(move |ev: notify::Result<notify::Event>| {
+        if ev.is_ok_and(|ev| concerns(&ev, &names)) {
+            let _ = raw_tx.send(());
+        }
+    })
+    .and_then(|mut w| {
+        use notify::Watcher;
+        for d in &dirs {
+            w.watch(d, notify::RecursiveMode::NonRecursive)?;
+        }
+        Ok(w)
+    });
+    let watcher = match watcher {
+        Ok(w) => w,
+        Err(e) => {
+            tracing::warn!(
+                "cannot watch {} for changes ({e}); looking at it every 2 s instead",
+                path.display()
+            );
+            poll_file(path, tx);
+            return None;
+        }
+    };
+    tokio::spawn(async move {
+        while raw_rx.recv().await.is_some() {
+            // Wait until the file has been quiet for SETTLE.
+            while let Ok(Some(())) = tokio::time::timeout(SETTLE, raw_rx.recv()).await {}
+            if tx.send(Reload::FileChanged).await.is_err() {
+                return;
+            }
+        }
+    });
+    Some(watcher)
+}
+
+/// The fallback: the config file's modification time, looked at every 2 s.
+fn poll_file(path: PathBuf, tx: mpsc::Sender<Reload>) {
     tokio::spawn(async move {
         let mut last = mtime(&path);
         loop {
@@ -86,9 +177,9 @@ pub async fn run(a: RunArgs) -> Result<i32> {
     let mut sigterm = signal(SignalKind::terminate())?;
     let mut sigint = signal(SignalKind::interrupt())?;
     let mut sighup = signal(SignalKind::hangup())?;
-    if let Some(p) = &config_path {
-        watch_file(p.clone(), reload_tx.clone());
-    }
+    let _watcher = config_path
+        .as_ref()
+        .and_then(|p| watch_file(p.clone(), reload_tx.clone()));
     let hup_tx = reload_tx.clone();
     tokio::spawn(async move {
         while sighup.recv().await.is_some() {
@@ -201,6 +292,56 @@ async fn start(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use notify::event::{AccessKind, AccessMode, CreateKind, EventKind, ModifyKind, RenameMode};
+
+    fn event(kind: EventKind, path: &str) -> notify::Event {
+        notify::Event::new(kind).add_path(PathBuf::from(path))
+    }
+
+    #[test]
+    fn only_changes_to_the_config_file_count() {
+        let names = vec![OsString::from("relaywatch.toml")];
+        let file = "/etc/relaywatch/relaywatch.toml";
+        let written = EventKind::Access(AccessKind::Close(AccessMode::Write));
+        let renamed = EventKind::Modify(ModifyKind::Name(RenameMode::To));
+        let data = EventKind::Modify(ModifyKind::Data(notify::event::DataChange::Any));
+        for kind in [written, renamed, data, EventKind::Create(CreateKind::File)] {
+            assert!(concerns(&event(kind, file), &names), "{kind:?}");
+        }
+        // The reload's own read is no change; nor is another file of the folder.
+        let opened = EventKind::Access(AccessKind::Open(AccessMode::Any));
+        let read = EventKind::Access(AccessKind::Close(AccessMode::Read));
+        assert!(!concerns(&event(opened, file), &names));
+        assert!(!concerns(&event(read, file), &names));
+        assert!(!concerns(&event(data, "/etc/relaywatch/env"), &names));
+        // An editor's swap file renamed over the config: the event names the config.
+        let swap =
+            event(renamed, "/etc/relaywatch/.relaywatch.toml.swp").add_path(PathBuf::from(file));
+        assert!(concerns(&swap, &names));
+    }
+
+    #[test]
+    fn a_symlinked_config_is_watched_where_its_target_lives() {
+        let root = std::env::temp_dir().join(format!("rw-watch-{}", std::process::id()));
+        let real = root.join("real");
+        std::fs::create_dir_all(&real).unwrap();
+        std::fs::write(real.join("actual.toml"), "").unwrap();
+        let link = root.join("relaywatch.toml");
+        let _ = std::fs::remove_file(&link);
+        std::os::unix::fs::symlink(real.join("actual.toml"), &link).unwrap();
+        let (dirs, names) = watch_points(&link);
+        assert_eq!(dirs.len(), 2, "{dirs:?}");
+        assert_eq!(
+            names,
+            vec![
+                OsString::from("relaywatch.toml"),
+                OsString::from("actual.toml")
+            ]
+        );
+        let (dirs, names) = watch_points(&real.join("actual.toml"));
+        assert_eq!((dirs.len(), names.len()), (1, 1));
+        let _ = std::fs::remove_dir_all(&root);
+    }
 
     #[test]
     fn a_refusal_names_the_file_and_the_fix() {

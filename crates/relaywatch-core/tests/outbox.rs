@@ -506,3 +506,72 @@ async fn a_sender_killed_mid_retry_delivers_exactly_once_after_restart() {
     let s = ob.stats().await.unwrap();
     assert_eq!((s.due, s.claimed, s.dead), (0, 0, 0));
 }
+
+/// An idle sender waits on the outbox's wake-up channel and until the next due time rather than
+/// polling: with its longest wait set to a minute, an item queued while it sleeps is sent at
+/// once, and the retry its first attempt asked for (due 1 s later) is made when it falls due.
+#[tokio::test]
+async fn an_idle_sender_wakes_on_enqueue_and_when_a_retry_falls_due() {
+    let cfg = OutboxConfig {
+        backoff: relaywatch_core::delivery::backoff::BackoffPolicy {
+            base: Duration::from_secs(1),
+            cap: Duration::from_secs(1),
+            jitter: 0.0,
+            ..Default::default()
+        },
+        ..OutboxConfig::default()
+    };
+    let (ob, _) = open(cfg).await;
+    let attempts: Arc<Mutex<Vec<Instant>>> = Arc::default();
+    let seen = attempts.clone();
+    let deliver = move |_item: outbox::Item| {
+        let n = {
+            let mut a = seen.lock().unwrap();
+            a.push(Instant::now());
+            a.len()
+        };
+        async move {
+            if n == 1 {
+                DeliveryResult::retry(None, Some(502), None, ms(1), "bad gateway")
+            } else {
+                DeliveryResult::delivered(Some(200), None, ms(1))
+            }
+        }
+    };
+    let watcher = ob.clone();
+    let sender_cfg = SenderConfig {
+        idle_poll: Duration::from_secs(60),
+        ..SenderConfig::default()
+    };
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let sender = tokio::spawn(outbox::run(ob.clone(), sender_cfg, deliver, async move {
+        let _ = stop_rx.await;
+    }));
+    // Let the sender find the outbox empty and go to sleep.
+    tokio::time::sleep(ms(300)).await;
+    let queued = Instant::now();
+    ob.enqueue(&item("ch", "wake-me"), system_now_ms())
+        .await
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while watcher.history_ok("ch").await.unwrap().is_empty() {
+        assert!(Instant::now() < deadline, "the sender never woke");
+        tokio::time::sleep(ms(50)).await;
+    }
+    let _ = stop_tx.send(());
+    let stats = sender.await.unwrap();
+    assert_eq!((stats.retried, stats.delivered), (1, 1));
+    let a = attempts.lock().unwrap().clone();
+    // Woken by the enqueue, not by its minute-long wait; the retry waited for its backoff.
+    assert!(
+        a[0] - queued < Duration::from_secs(10),
+        "{:?}",
+        a[0] - queued
+    );
+    assert!(a[1] - a[0] >= ms(900), "retried after {:?}", a[1] - a[0]);
+    assert!(
+        a[1] - a[0] < Duration::from_secs(10),
+        "retried after {:?}",
+        a[1] - a[0]
+    );
+}

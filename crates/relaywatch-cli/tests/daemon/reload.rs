@@ -171,3 +171,34 @@ fn an_empty_file_or_a_config_without_a_state_redis_is_refused_and_delivery_goes_
     );
     assert_eq!(d.terminate(), Some(0));
 }
+
+/// An editor's save replaces the file by rename; the OS notification on the config's folder is
+/// what tells the daemon (no signal, no timer). A file of the same folder under another name
+/// changes nothing.
+#[test]
+fn a_config_replaced_by_rename_is_taken_and_other_files_are_ignored() {
+    let db = RedisServer::shared().fresh_db();
+    let dir = test_dir("reload-rename");
+    let path = dir.join("relaywatch.toml");
+    std::fs::write(&path, config(&db, "morning")).unwrap();
+    let d = Daemon::start(&dir, "a", &[]);
+    wait_health(&d, Duration::from_secs(5), |h| {
+        h["next_fires"][0]["job"] == "morning"
+    });
+
+    // Another file of the folder, even a valid config: not the daemon's.
+    std::fs::write(dir.join("other.toml"), config(&db, "evening")).unwrap();
+    std::thread::sleep(Duration::from_secs(2));
+    let h = d.health().unwrap();
+    assert_eq!(h["next_fires"][0]["job"], "morning", "{h}");
+
+    // Saved as an editor does: a new file renamed over the config.
+    let swap = dir.join(".relaywatch.toml.swp");
+    std::fs::write(&swap, config(&db, "night")).unwrap();
+    std::fs::rename(&swap, &path).unwrap();
+    let h = wait_health(&d, Duration::from_secs(10), |h| {
+        h["next_fires"][0]["job"] == "night"
+    });
+    assert!(h["reload_error"].is_null(), "{h}");
+    assert_eq!(d.terminate(), Some(0));
+}

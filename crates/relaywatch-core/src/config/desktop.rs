@@ -45,7 +45,9 @@ impl Default for DesktopSettings {
             notify_delivery_failures: true,
             quiet_hours: None,
             critical_in_quiet_hours: true,
-            poll_seconds: 5,
+            // The relay is read once a minute; alerts, pauses and the engine's health redraw
+            // the tray at once, so a shorter wait only costs idle CPU.
+            poll_seconds: 60,
         }
     }
 }

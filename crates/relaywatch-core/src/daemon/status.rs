@@ -63,33 +63,45 @@ struct Inner {
     standby: bool,
 }
 
-/// The shared, cheaply cloned board.
+/// The shared, cheaply cloned board. Watchers (the tray) are told when what they show changes:
+/// Redis going up or down, standby, a finished delivery, a reload refused or cleared — not the
+/// routine facts every ping rewrites.
 #[derive(Debug, Clone)]
-pub struct StatusBoard(Arc<Mutex<Inner>>);
+pub struct StatusBoard(Arc<Mutex<Inner>>, Arc<tokio::sync::watch::Sender<u64>>);
 
 impl StatusBoard {
     pub fn new(instance: &str, now: DateTime<Utc>) -> Self {
-        StatusBoard(Arc::new(Mutex::new(Inner {
-            health: Health {
-                status: "ok".into(),
-                redis: RedisState::Starting,
-                redis_error: None,
-                redis_since: None,
-                last_snapshot_at: None,
-                outbox_depth: None,
-                last_delivery: None,
-                next_fires: Vec::new(),
-                reload_error: None,
-                instance: instance.to_string(),
-                version: env!("CARGO_PKG_VERSION").to_string(),
-                started_at: now,
-            },
-            standby: false,
-        })))
+        let changes = Arc::new(tokio::sync::watch::Sender::new(0));
+        StatusBoard(
+            Arc::new(Mutex::new(Inner {
+                health: Health {
+                    status: "ok".into(),
+                    redis: RedisState::Starting,
+                    redis_error: None,
+                    redis_since: None,
+                    last_snapshot_at: None,
+                    outbox_depth: None,
+                    last_delivery: None,
+                    next_fires: Vec::new(),
+                    reload_error: None,
+                    instance: instance.to_string(),
+                    version: env!("CARGO_PKG_VERSION").to_string(),
+                    started_at: now,
+                },
+                standby: false,
+            })),
+            changes,
+        )
+    }
+
+    /// A receiver told of each change watchers show (see the type's doc).
+    pub fn changes(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.1.subscribe()
     }
 
     fn with<R>(&self, f: impl FnOnce(&mut Inner) -> R) -> R {
         let mut g = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        let before = shown(&g);
         let r = f(&mut g);
         let standby = g.standby;
         let h = &mut g.health;
@@ -100,6 +112,9 @@ impl StatusBoard {
         } else {
             "ok".into()
         };
+        if shown(&g) != before {
+            self.1.send_modify(|n| *n = n.wrapping_add(1));
+        }
         r
     }
 
@@ -161,6 +176,16 @@ impl StatusBoard {
     }
 }
 
+/// What a watcher of the board shows (compared before and after each write).
+fn shown(i: &Inner) -> (RedisState, bool, Option<LastDelivery>, Option<String>) {
+    (
+        i.health.redis,
+        i.standby,
+        i.health.last_delivery.clone(),
+        i.health.reload_error.clone(),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -183,5 +208,31 @@ mod tests {
         b.redis_up(t);
         assert_eq!(b.health().status, "standby");
         assert_eq!(b.health().redis_error, None);
+    }
+
+    #[test]
+    fn watchers_are_told_of_what_they_show_and_not_of_routine_writes() {
+        let t = Utc::now();
+        let b = StatusBoard::new("host-1", t);
+        let rx = b.changes();
+        b.redis_up(t);
+        assert!(rx.has_changed().unwrap(), "starting → up is news");
+        let seen = *rx.borrow();
+        // A ping that finds Redis up again, the depth, the next fires: nothing to show.
+        b.redis_up(t);
+        b.outbox_depth(3);
+        b.next_fires(Vec::new());
+        let _ = b.health();
+        assert_eq!(*rx.borrow(), seen);
+        b.delivered(LastDelivery {
+            at: t,
+            channel: "ops".into(),
+            kind: "alert".into(),
+            delivered: false,
+        });
+        assert_eq!(*rx.borrow(), seen + 1);
+        b.redis_down("connection refused", t);
+        b.reload_error(Some("bad cron".into()));
+        assert_eq!(*rx.borrow(), seen + 3);
     }
 }

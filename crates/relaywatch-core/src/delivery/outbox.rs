@@ -9,7 +9,9 @@
 //! (id, kept `dedup_ttl` after enqueue), `{p}outbox:seq` (id counter), `{p}outbox:fence`
 //! (claim token counter), `{p}outbox:due` (zset id → next attempt ms), `{p}outbox:claims`
 //! (zset id → lease expiry ms), `{p}outbox:dead` (list of ids, newest first). Scripts build item
-//! and history keys from the prefix, so the outbox needs one Redis (not a cluster).
+//! and history keys from the prefix, so the outbox needs one Redis (not a cluster). Every change
+//! that can make an item due sooner (enqueue, retry, defer, release) publishes on the pub/sub
+//! channel `{p}outbox:wake`, so idle senders wait on it instead of polling.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -257,6 +259,7 @@ local item = ARGV[1] .. 'outbox:item:' .. id
 redis.call('HSET', item, 'channel', ARGV[2], 'kind', ARGV[3], 'key', ARGV[4], 'payload', ARGV[5],
   'attempts', 0, 'created_ms', ARGV[6], 'next_at_ms', ARGV[7], 'state', 'due')
 redis.call('ZADD', KEYS[3], ARGV[7], id)
+redis.call('PUBLISH', ARGV[1] .. 'outbox:wake', ARGV[7])
 return {1, id}
 "#;
 
@@ -312,7 +315,7 @@ return out
 "#;
 
 /// KEYS: item, claims, due, dead, history ok, history failed. ARGV: id, token, action, at,
-/// record, last_error, ok_cap, failed_cap, dead_cap, dead_ttl_ms. Applies one transition if
+/// record, last_error, ok_cap, failed_cap, dead_cap, dead_ttl_ms, wake channel. Applies one transition if
 /// and only if the caller still holds the claim (its token is the item's current token).
 const TRANSITION: &str = r#"
 if redis.call('HGET', KEYS[1], 'token') ~= ARGV[2] then return 0 end
@@ -333,6 +336,7 @@ redis.call('HDEL', KEYS[1], 'token')
 if action == 'defer' then
   redis.call('HSET', KEYS[1], 'next_at_ms', ARGV[4], 'state', 'due')
   redis.call('ZADD', KEYS[3], ARGV[4], ARGV[1])
+  redis.call('PUBLISH', ARGV[11], ARGV[4])
   return 1
 end
 redis.call('HINCRBY', KEYS[1], 'attempts', 1)
@@ -342,6 +346,7 @@ redis.call('LTRIM', KEYS[6], 0, tonumber(ARGV[8]) - 1)
 if action == 'retry' then
   redis.call('HSET', KEYS[1], 'next_at_ms', ARGV[4], 'state', 'due')
   redis.call('ZADD', KEYS[3], ARGV[4], ARGV[1])
+  redis.call('PUBLISH', ARGV[11], ARGV[4])
 else
   redis.call('HSET', KEYS[1], 'state', 'dead')
   redis.call('LPUSH', KEYS[4], ARGV[1])
@@ -374,6 +379,9 @@ pub struct OutboxStats {
 #[derive(Clone)]
 pub struct Outbox {
     con: MultiplexedConnection,
+    /// Where a sender opens its wake-up subscription (`None`: built on a bare connection; the
+    /// sender then waits on timers only).
+    client: Option<redis::Client>,
     cfg: Arc<OutboxConfig>,
     enqueue: Arc<Script>,
     claim: Arc<Script>,
@@ -418,12 +426,15 @@ impl Outbox {
                 url: mask_url(url),
                 reason,
             })?;
-        Ok(Outbox::new(con, cfg))
+        let mut outbox = Outbox::new(con, cfg);
+        outbox.client = redis::Client::open(url).ok();
+        Ok(outbox)
     }
 
     pub fn new(con: MultiplexedConnection, cfg: OutboxConfig) -> Self {
         Outbox {
             con,
+            client: None,
             cfg: Arc::new(cfg),
             enqueue: Arc::new(Script::new(ENQUEUE)),
             claim: Arc::new(Script::new(CLAIM)),
@@ -536,6 +547,7 @@ impl Outbox {
             .arg(history::FAILED_CAP)
             .arg(self.cfg.dead_cap.max(1))
             .arg(self.cfg.dead_ttl.as_millis().max(1) as u64)
+            .arg(self.key("wake"))
             .invoke_async(&mut con)
             .await
             .map_err(redis_err)?;
@@ -598,6 +610,48 @@ impl Outbox {
             .await
             .map_err(redis_err)?;
         Ok(v.first().map(|(_, s)| *s as u64))
+    }
+
+    /// When the outbox next needs a sender (ms): the earliest due item or claim lease expiry
+    /// (a lease that runs out is taken over), if any.
+    pub async fn next_wake_ms(&self) -> Result<Option<u64>, OutboxError> {
+        let mut con = self.con.clone();
+        type Heads = (Vec<(String, f64)>, Vec<(String, f64)>);
+        let (due, claims): Heads = redis::pipe()
+            .cmd("ZRANGE")
+            .arg(self.key("due"))
+            .arg(0)
+            .arg(0)
+            .arg("WITHSCORES")
+            .cmd("ZRANGE")
+            .arg(self.key("claims"))
+            .arg(0)
+            .arg(0)
+            .arg("WITHSCORES")
+            .query_async(&mut con)
+            .await
+            .map_err(redis_err)?;
+        Ok(due.iter().chain(&claims).map(|(_, s)| *s as u64).min())
+    }
+
+    /// Subscribes to the outbox's wake-up channel on a connection of its own (`None` when the
+    /// outbox has no URL to connect with, or the subscription fails within `timeout`).
+    pub async fn subscribe_wake(&self, timeout: Duration) -> Option<Wake> {
+        let client = self.client.as_ref()?;
+        let channel = self.key("wake");
+        let attempt = async {
+            let mut pubsub = client.get_async_pubsub().await?;
+            pubsub.subscribe(&channel).await?;
+            Ok::<_, redis::RedisError>(pubsub)
+        };
+        match tokio::time::timeout(timeout, attempt).await {
+            Ok(Ok(pubsub)) => Some(Wake { pubsub }),
+            Ok(Err(e)) => {
+                tracing::debug!("outbox wake-up: {}", crate::secrets::redact(&e.to_string()));
+                None
+            }
+            Err(_) => None,
+        }
     }
 
     pub async fn stats(&self) -> Result<OutboxStats, OutboxError> {
@@ -749,7 +803,9 @@ pub struct SenderConfig {
     pub batch: usize,
     /// Attempts in flight at once (64).
     pub concurrency: usize,
-    /// How often an idle sender looks for due items (100 ms).
+    /// The longest an idle sender waits (30 s). It wakes sooner on the outbox's wake-up
+    /// channel (an enqueue, retry or deferral anywhere) and when the earliest due item or claim
+    /// lease falls due; this bound catches a missed message or a wall-clock jump.
     pub idle_poll: Duration,
     /// Each channel's send window (`None`: unlimited).
     pub windows: WindowFor,
@@ -762,10 +818,35 @@ impl Default for SenderConfig {
         SenderConfig {
             batch: 64,
             concurrency: 64,
-            idle_poll: Duration::from_millis(100),
+            idle_poll: Duration::from_secs(30),
             windows: Arc::new(|_| None),
             clock: system_now_ms,
         }
+    }
+}
+
+/// A sender's wake-up: the `{p}outbox:wake` subscription, on a connection of its own.
+pub struct Wake {
+    pubsub: redis::aio::PubSub,
+}
+
+impl Wake {
+    /// Resolves at the next message (`true`), or `false` once the subscription has ended.
+    pub async fn next(&mut self) -> bool {
+        use futures_core::Stream;
+        let mut messages = std::pin::pin!(self.pubsub.on_message());
+        std::future::poll_fn(|cx| messages.as_mut().poll_next(cx))
+            .await
+            .is_some()
+    }
+}
+
+/// How long an idle sender sleeps (pure): until `next_ms` (the earliest due item or lease
+/// expiry) but at most `cap`; `cap` when nothing is queued.
+pub fn idle_nap(next_ms: Option<u64>, now_ms: u64, cap: Duration) -> Duration {
+    match next_ms {
+        Some(at) => Duration::from_millis(at.saturating_sub(now_ms)).min(cap),
+        None => cap,
     }
 }
 
@@ -830,6 +911,9 @@ where
         }
     };
     tokio::pin!(shutdown);
+    // Subscribed before the first claim: an item queued after a claim found nothing is heard.
+    let mut wake = outbox.subscribe_wake(WAKE_CONNECT).await;
+    let mut wake_tried = Instant::now();
     loop {
         tokio::select! {
             biased;
@@ -841,6 +925,7 @@ where
         }
         let free = cfg.concurrency.max(1).saturating_sub(tasks.len());
         let mut claimed = 0;
+        let mut failed = false;
         if free > 0 {
             match outbox
                 .claim((cfg.clock)(), free.min(cfg.batch.max(1)))
@@ -865,16 +950,32 @@ where
                 Err(e) => {
                     tracing::warn!("outbox claim: {}", crate::secrets::redact(&e.to_string()));
                     stats.errors += 1;
+                    failed = true;
                 }
             }
         }
         if claimed > 0 && claimed == free.min(cfg.batch.max(1)) {
             continue;
         }
+        let nap = if claimed > 0 {
+            Duration::ZERO
+        } else {
+            if wake.is_none() && wake_tried.elapsed() >= cfg.idle_poll {
+                wake = outbox.subscribe_wake(WAKE_CONNECT).await;
+                wake_tried = Instant::now();
+            }
+            idle_wait(&outbox, &cfg, free, failed).await
+        };
         tokio::select! {
             _ = &mut shutdown => break,
             Some(r) = tasks.join_next(), if !tasks.is_empty() => record(&mut stats, r),
-            _ = tokio::time::sleep(cfg.idle_poll), if claimed == 0 => {}
+            _ = tokio::time::sleep(nap), if claimed == 0 => {}
+            alive = next_wake(&mut wake), if claimed == 0 => {
+                if !alive {
+                    tracing::debug!("outbox wake-up subscription ended; waiting on timers");
+                    wake = None;
+                }
+            }
             _ = std::future::ready(()), if claimed > 0 => {}
         }
     }
@@ -882,6 +983,36 @@ where
         record(&mut stats, r);
     }
     stats
+}
+
+/// How long subscribing to the wake-up channel may take.
+const WAKE_CONNECT: Duration = Duration::from_secs(2);
+/// The longest wait after a Redis error before the sender looks again.
+const ERROR_NAP: Duration = Duration::from_secs(1);
+
+/// How long an idle sender may sleep: until the outbox next needs it (bounded by `idle_poll`),
+/// the bound alone while every slot is busy (a finished attempt wakes it), briefly after an
+/// error.
+async fn idle_wait(outbox: &Outbox, cfg: &SenderConfig, free: usize, failed: bool) -> Duration {
+    if failed {
+        return cfg.idle_poll.min(ERROR_NAP);
+    }
+    if free == 0 {
+        return cfg.idle_poll;
+    }
+    match outbox.next_wake_ms().await {
+        Ok(next) => idle_nap(next, (cfg.clock)(), cfg.idle_poll),
+        Err(_) => cfg.idle_poll.min(ERROR_NAP),
+    }
+}
+
+/// The next wake-up message (`true`), `false` when the subscription ended; never resolves
+/// without a subscription.
+async fn next_wake(wake: &mut Option<Wake>) -> bool {
+    match wake {
+        Some(w) => w.next().await,
+        None => std::future::pending().await,
+    }
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -926,4 +1057,21 @@ where
     let t = outbox.complete(&claim, &result, clock(), unit).await?;
     crate::metrics::delivery(&channel, Outcome::of(&result.verdict, t), result.latency);
     Ok(Step::Done(t))
+}
+
+#[cfg(test)]
+mod wait_tests {
+    use super::*;
+
+    #[test]
+    fn an_idle_sender_sleeps_until_the_next_due_item_at_most_its_bound() {
+        let cap = Duration::from_secs(30);
+        assert_eq!(idle_nap(None, 1_000, cap), cap);
+        assert_eq!(
+            idle_nap(Some(3_500), 1_000, cap),
+            Duration::from_millis(2_500)
+        );
+        assert_eq!(idle_nap(Some(500), 1_000, cap), Duration::ZERO);
+        assert_eq!(idle_nap(Some(1_000_000), 1_000, cap), cap);
+    }
 }

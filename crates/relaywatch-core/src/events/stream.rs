@@ -22,8 +22,8 @@ use crate::source::mask_url;
 /// Entries per read at most (the batch bound).
 pub const MAX_COUNT: usize = 1_000;
 /// Longest single blocking wait; the connection's reply timeout is set well above it.
-pub const MAX_BLOCK: Duration = Duration::from_secs(10);
-const REPLY_TIMEOUT: Duration = Duration::from_secs(30);
+pub const MAX_BLOCK: Duration = Duration::from_secs(30);
+const REPLY_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Where and how to read.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -236,7 +236,8 @@ impl StreamConsumer {
 
     /// The next batch: first what this consumer name still holds from an earlier run, then —
     /// every `claim_idle` — entries idle that long in other consumers' pending lists, else new
-    /// entries, waiting up to `block` (at most 10 s; zero means do not wait) for some.
+    /// entries, waiting up to `block` (at most 30 s and no later than the next pending-list
+    /// pass; zero means do not wait) for some.
     pub async fn next_batch(&mut self, block: Duration) -> Result<Batch, EventsError> {
         if let Some(cursor) = self.own_cursor.clone() {
             let raw = self.read_group(&cursor, None).await?;
@@ -258,10 +259,25 @@ impl StreamConsumer {
                 return Ok(b);
             }
         }
-        let raw = self.read_group(">", Some(block.min(MAX_BLOCK))).await?;
+        let raw = self.read_group(">", Some(self.block_for(block))).await?;
         let newest = raw.last().map(|(id, _)| id.as_str());
         crate::metrics::stream_lag(crate::metrics::stream_lag_seconds(newest, now_ms()));
         self.finish(raw, 0).await
+    }
+
+    /// How long a read for new entries may block: `block`, at most [`MAX_BLOCK`], and no later
+    /// than the next pass over other consumers' pending lists (at least 50 ms, so a pass that
+    /// is not over yet does not spin; zero stays zero).
+    fn block_for(&self, block: Duration) -> Duration {
+        let until_pass = match self.last_claim_pass {
+            Some(t) => self.cfg.claim_idle.saturating_sub(t.elapsed()),
+            None => Duration::ZERO,
+        };
+        let b = block.min(MAX_BLOCK);
+        if b.is_zero() {
+            return b;
+        }
+        b.min(until_pass.max(Duration::from_millis(50)))
     }
 
     /// One page of XAUTOCLAIM: entries idle at least `claim_idle` in any consumer's pending list
