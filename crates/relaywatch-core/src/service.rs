@@ -16,7 +16,7 @@ use crate::config::{Lang, Settings};
 use crate::delivery::net::{HttpClient, NetError, NetPolicy};
 use crate::render::message::Message;
 use crate::secret_store::SecretStore;
-use crate::secrets::{redact, Scrubber, Secret};
+use crate::secrets::{redact, Secret};
 
 /// Longest platform reply kept for display.
 pub const REPLY_SHOWN: usize = 500;
@@ -116,8 +116,6 @@ pub struct ChannelSender {
     bearer: Option<Secret>,
     app_secret: Option<Secret>,
     client: HttpClient,
-    /// Every form of this channel's secrets.
-    scrubber: Scrubber,
 }
 
 impl ChannelSender {
@@ -146,7 +144,6 @@ impl ChannelSender {
         let policy =
             NetPolicy::from_settings(&s.network.allow, s.network.allow_http, s.network.timeout_ms)?;
         let client = HttpClient::new(policy, c.proxy.as_deref())?;
-        let scrubber = Scrubber::of([&url, &secret, &bearer, &app_secret].into_iter().flatten());
         Ok(ChannelSender {
             settings: c,
             url,
@@ -154,7 +151,6 @@ impl ChannelSender {
             bearer,
             app_secret,
             client,
-            scrubber,
         })
     }
 
@@ -164,38 +160,11 @@ impl ChannelSender {
         self
     }
 
-    /// `text` without any form of this channel's secrets (nor any other secret this process
-    /// holds, nor a token-bearing URL).
+    /// `text` without any form of this channel's secrets (resolving them through the
+    /// `SecretStore` remembered them for [`redact`]), nor any other secret this process holds,
+    /// nor a token-bearing URL.
     pub fn scrub(&self, text: &str) -> String {
-        redact(&self.scrubber.scrub(text))
-    }
-
-    /// An outcome whose reason is scrubbed.
-    fn scrub_outcome(&self, outcome: Outcome) -> Outcome {
-        match outcome {
-            Outcome::Delivered { code } => Outcome::Delivered { code },
-            Outcome::Retry {
-                after,
-                reason,
-                code,
-            } => Outcome::Retry {
-                after,
-                reason: self.scrub(&reason),
-                code,
-            },
-            Outcome::Fail { reason, code } => Outcome::Fail {
-                reason: self.scrub(&reason),
-                code,
-            },
-            Outcome::Disable { reason, code } => Outcome::Disable {
-                reason: self.scrub(&reason),
-                code,
-            },
-            Outcome::TooLong { reason, code } => Outcome::TooLong {
-                reason: self.scrub(&reason),
-                code,
-            },
-        }
+        redact(text)
     }
 
     /// A platform's answer judged, with every text in it scrubbed before anything reads it (a
@@ -210,14 +179,9 @@ impl ChannelSender {
             .iter()
             .map(|(k, v)| (k.clone(), self.scrub(v)))
             .collect();
-        // A Retry-After date counts from the moment the answer came.
-        let outcome = self.scrub_outcome(dispatch::classify(
-            kind,
-            resp.status,
-            &headers,
-            &body,
-            Utc::now(),
-        ));
+        // A Retry-After date counts from the moment the answer came. The outcome's texts come
+        // from the scrubbed body and headers, so they need no second pass.
+        let outcome = dispatch::classify(kind, resp.status, &headers, &body, Utc::now());
         let reply: String = String::from_utf8_lossy(&body)
             .chars()
             .take(REPLY_SHOWN)
@@ -225,7 +189,7 @@ impl ChannelSender {
         Attempt {
             status: Some(resp.status),
             reply,
-            rule: self.scrub(&dispatch::rule(kind, &outcome)),
+            rule: dispatch::rule(kind, &outcome),
             outcome,
             latency: resp.latency,
         }
@@ -253,7 +217,7 @@ impl ChannelSender {
         Attempt {
             status: None,
             reply: reason,
-            rule: self.scrub(&dispatch::rule(kind, &outcome)),
+            rule: dispatch::rule(kind, &outcome),
             outcome,
             latency,
         }
