@@ -17,7 +17,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use super::{addr, check_proxy, check_resolved, check_url, HostKind, NetError, NetPolicy, Refusal};
+use super::{check_proxy, check_resolved, check_url, NetError, NetPolicy, Refusal};
 use crate::channels::{Body, Request};
 use crate::secrets::{redact, redact_url};
 
@@ -215,14 +215,9 @@ impl HttpClient {
     pub async fn send(&self, req: &Request) -> Result<HttpResponse, NetError> {
         let raw = req.url.expose();
         let shown = host_shown(raw);
+        // `check_url` refuses `localhost` names that no allow entry names, with or without a
+        // proxy, before any lookup.
         let target = check_url(&self.policy, raw).map_err(|r| hide_url(r, &shown))?;
-        if self.proxied && !target.host_allowed {
-            if let HostKind::Name(name) = &target.host {
-                if addr::is_localhost_name(name) {
-                    return Err(Refusal::LocalName { host: name.clone() }.into());
-                }
-            }
-        }
         let mut builder = self.client.post(target.url);
         for (k, v) in &req.headers {
             builder = builder.header(k.as_str(), v.as_str());
