@@ -97,18 +97,6 @@ pub fn scrub(text: &str) -> String {
     }
 }
 
-/// The longest prefix of `text` of at most `max` bytes that ends on a character boundary.
-pub fn cut_bytes(text: &str, max: usize) -> &str {
-    if text.len() <= max {
-        return text;
-    }
-    let mut end = max;
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    &text[..end]
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -158,6 +146,5 @@ mod tests {
             scrub("send too fast, exceed 20 times per minute"),
             "send too fast, exceed 20 times per minute"
         );
-        assert_eq!(cut_bytes("研发部", 4), "研");
     }
 }
