@@ -196,24 +196,7 @@ async fn an_invalid_save_returns_every_field_error_and_leaves_the_file_byte_iden
 }
 
 fn generic(name: &str) -> ChannelSettings {
-    ChannelSettings {
-        name: name.into(),
-        kind: ChannelType::Generic,
-        url: None,
-        secret: None,
-        lang: None,
-        format: None,
-        keyword: None,
-        mentions: Vec::new(),
-        proxy: None,
-        enabled: true,
-        chat_id: None,
-        api_base: None,
-        app_id: None,
-        app_secret: None,
-        bearer: None,
-        path: None,
-    }
+    ChannelSettings::new(name, ChannelType::Generic)
 }
 
 /// A loopback receiver answering every request with `reply`; returns its port.

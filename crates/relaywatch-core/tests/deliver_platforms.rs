@@ -17,7 +17,7 @@ use relaywatch_core::render::message::Message;
 use relaywatch_core::render::{messages, samples};
 use relaywatch_core::secret_store::SecretStore;
 use relaywatch_core::secrets::assert_no_secret_in;
-use relaywatch_core::service::{send_with_retries, ChannelSender, Sent};
+use relaywatch_core::delivery::channel_sender::{send_with_retries, ChannelSender, Sent};
 
 /// The fake token in every URL; it must never show in results.
 const TOKEN: &str = "fake-token-123";
@@ -58,22 +58,10 @@ fn expected_target(kind: ChannelType) -> String {
 fn channel(kind: ChannelType, port: u16) -> ChannelSettings {
     let telegram = kind == ChannelType::Telegram;
     ChannelSettings {
-        name: NAME.into(),
-        kind,
         url: Some(SecretRef::Env { env: "URL".into() }),
-        secret: None,
-        lang: None,
-        format: None,
-        keyword: None,
-        mentions: vec![],
-        proxy: None,
-        enabled: true,
         chat_id: telegram.then(|| "-1001".into()),
         api_base: telegram.then(|| format!("http://127.0.0.1:{port}")),
-        app_id: None,
-        app_secret: None,
-        bearer: None,
-        path: None,
+        ..ChannelSettings::new(NAME, kind)
     }
 }
 

@@ -23,7 +23,7 @@ use relaywatch_core::render::message::Message;
 use relaywatch_core::render::samples;
 use relaywatch_core::secret_store::SecretStore;
 use relaywatch_core::secrets::assert_no_secret_in;
-use relaywatch_core::service::ChannelSender;
+use relaywatch_core::delivery::channel_sender::ChannelSender;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpListener;
 
@@ -32,22 +32,8 @@ const SIGNING: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 
 fn channel(name: &str, kind: ChannelType, env: &str) -> ChannelSettings {
     ChannelSettings {
-        name: name.into(),
-        kind,
         url: Some(SecretRef::Env { env: env.into() }),
-        secret: None,
-        lang: None,
-        format: None,
-        keyword: None,
-        mentions: vec![],
-        proxy: None,
-        enabled: true,
-        chat_id: None,
-        api_base: None,
-        app_id: None,
-        app_secret: None,
-        bearer: None,
-        path: None,
+        ..ChannelSettings::new(name, kind)
     }
 }
 

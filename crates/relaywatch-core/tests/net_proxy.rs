@@ -92,22 +92,9 @@ async fn socks5_session(mut sock: TcpStream, log: Asked) -> std::io::Result<()> 
 fn generic_channel(proxy: String) -> Settings {
     Settings {
         channels: vec![ChannelSettings {
-            name: "hook".into(),
-            kind: ChannelType::Generic,
             url: Some(SecretRef::Env { env: "URL".into() }),
-            secret: None,
-            lang: None,
-            format: None,
-            keyword: None,
-            mentions: vec![],
             proxy: Some(proxy),
-            enabled: true,
-            chat_id: None,
-            api_base: None,
-            app_id: None,
-            app_secret: None,
-            bearer: None,
-            path: None,
+            ..ChannelSettings::new("hook", ChannelType::Generic)
         }],
         network: NetworkSettings {
             allow: vec!["127.0.0.0/8".into()],
@@ -118,10 +105,10 @@ fn generic_channel(proxy: String) -> Settings {
     }
 }
 
-async fn send_through(proxy: String, url: String) -> relaywatch_core::service::Sent {
+async fn send_through(proxy: String, url: String) -> relaywatch_core::delivery::channel_sender::Sent {
     let s = generic_channel(proxy);
     let store = SecretStore::default().with_env(move |k| (k == "URL").then(|| url.clone()));
-    let sender = relaywatch_core::service::ChannelSender::new(&s, "hook", &store).unwrap();
+    let sender = relaywatch_core::delivery::channel_sender::ChannelSender::new(&s, "hook", &store).unwrap();
     let msg = messages::test_message("hook", samples::sample_time(), Lang::En);
     sender.send(&msg, "test:1:hook", chrono::Utc::now()).await
 }
@@ -267,7 +254,7 @@ async fn guard_refusals_are_permanent_failures_naming_the_rule() {
     // A proxy named `localhost` is refused when the channel's sender is built.
     let s = generic_channel("socks5://localhost:1080".into());
     let store = SecretStore::default().with_env(|k| (k == "URL").then(|| "http://x.test/".into()));
-    let Err(err) = relaywatch_core::service::ChannelSender::new(&s, "hook", &store) else {
+    let Err(err) = relaywatch_core::delivery::channel_sender::ChannelSender::new(&s, "hook", &store) else {
         panic!("a proxy named localhost was accepted");
     };
     assert!(

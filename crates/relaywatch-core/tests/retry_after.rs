@@ -24,26 +24,12 @@ use relaywatch_core::delivery::outbox::{system_now_ms, Outbox};
 use relaywatch_core::render::message::Message;
 use relaywatch_core::render::{messages, samples};
 use relaywatch_core::secret_store::SecretStore;
-use relaywatch_core::service::{send_with_retries, ChannelSender};
+use relaywatch_core::delivery::channel_sender::{send_with_retries, ChannelSender};
 
 fn channel(name: &str, env: &str) -> ChannelSettings {
     ChannelSettings {
-        name: name.into(),
-        kind: ChannelType::Generic,
         url: Some(SecretRef::Env { env: env.into() }),
-        secret: None,
-        lang: None,
-        format: None,
-        keyword: None,
-        mentions: vec![],
-        proxy: None,
-        enabled: true,
-        chat_id: None,
-        api_base: None,
-        app_id: None,
-        app_secret: None,
-        bearer: None,
-        path: None,
+        ..ChannelSettings::new(name, ChannelType::Generic)
     }
 }
 

@@ -136,6 +136,31 @@ pub struct ChannelSettings {
     pub path: Option<String>,
 }
 
+impl ChannelSettings {
+    /// A channel of `kind` named `name` with every other field as an empty `[[channels]]` entry
+    /// leaves it (enabled, no URL); set the rest with struct update syntax.
+    pub fn new(name: impl Into<String>, kind: ChannelType) -> Self {
+        ChannelSettings {
+            name: name.into(),
+            kind,
+            url: None,
+            secret: None,
+            lang: None,
+            format: None,
+            keyword: None,
+            mentions: Vec::new(),
+            proxy: None,
+            enabled: true,
+            chat_id: None,
+            api_base: None,
+            app_id: None,
+            app_secret: None,
+            bearer: None,
+            path: None,
+        }
+    }
+}
+
 /// `[network]`: the SSRF guard's door and the HTTP timeout.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -405,4 +430,15 @@ pub fn delivery_problems(
         );
     }
     e
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn new_is_what_a_bare_entry_parses_to() {
+        let parsed: ChannelSettings = toml::from_str("name = \"ops\"\ntype = \"slack\"").unwrap();
+        assert_eq!(ChannelSettings::new("ops", ChannelType::Slack), parsed);
+    }
 }

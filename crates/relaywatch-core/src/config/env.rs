@@ -238,20 +238,9 @@ fn apply_seed_webhook(settings: &mut Settings, env: &dyn EnvSource) -> Vec<Field
     settings.channels.retain(|c| c.name != SEED_NAME);
     let feishu = matches!(kind, ChannelType::Feishu | ChannelType::Lark);
     settings.channels.push(ChannelSettings {
-        name: SEED_NAME.into(),
-        kind,
         url: Some(SecretRef::Env {
             env: "DASHBOARD_WEBHOOK_URL".into(),
         }),
-        secret: None,
-        lang: None,
-        format: None,
-        keyword: None,
-        mentions: Vec::new(),
-        proxy: None,
-        enabled: true,
-        chat_id: None,
-        api_base: None,
         app_id: env.var("FEISHU_APP_ID").filter(|_| feishu),
         app_secret: env
             .var("FEISHU_APP_SECRET")
@@ -259,8 +248,7 @@ fn apply_seed_webhook(settings: &mut Settings, env: &dyn EnvSource) -> Vec<Field
             .map(|_| SecretRef::Env {
                 env: "FEISHU_APP_SECRET".into(),
             }),
-        bearer: None,
-        path: None,
+        ..ChannelSettings::new(SEED_NAME, kind)
     });
     settings.schedules.insert(
         SEED_NAME.into(),

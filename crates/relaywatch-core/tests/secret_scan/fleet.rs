@@ -3,24 +3,7 @@
 use super::*;
 
 pub(crate) fn bare(name: &str, kind: ChannelType) -> ChannelSettings {
-    ChannelSettings {
-        name: name.into(),
-        kind,
-        url: None,
-        secret: None,
-        lang: None,
-        format: None,
-        keyword: None,
-        mentions: vec![],
-        proxy: None,
-        enabled: true,
-        chat_id: None,
-        api_base: None,
-        app_id: None,
-        app_secret: None,
-        bearer: None,
-        path: None,
-    }
+    ChannelSettings::new(name, kind)
 }
 
 /// The channels of one failure path, all pointed at `base` (`scheme://host:port`); their
