@@ -49,18 +49,11 @@ fn main() {
     let db = redis.url_db(1);
     let rx = Receiver::start(200, "{}");
     let dir = test_dir("bench");
+    let head = common::demo_config(&db);
     std::fs::write(
         dir.join("relaywatch.toml"),
         format!(
-            r#"
-[source]
-kind = "demo"
-[state]
-redis_url = "{db}"
-[network]
-allow = ["127.0.0.0/8"]
-allow_http = true
-[rules.error_rate]
+            r#"{head}[rules.error_rate]
 window_seconds = 60
 threshold = 1
 dimensions = ["key"]

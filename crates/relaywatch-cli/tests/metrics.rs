@@ -24,16 +24,9 @@ const URL_TOKEN: &str = "T0METRICS/B0METRICS/metricsPathToken42";
 const SIGNING: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 
 fn config(db: &str, extra: &str) -> String {
+    let head = common::demo_config(db);
     format!(
-        r#"{extra}
-[source]
-kind = "demo"
-[state]
-redis_url = "{db}"
-[network]
-allow = ["127.0.0.0/8"]
-allow_http = true
-[events]
+        r#"{extra}{head}[events]
 claim_idle_seconds = 2
 [rules.error_rate]
 window_seconds = 60
@@ -66,28 +59,6 @@ fn daemon(name: &str, rx: &Receiver, extra_config: &str, args: &[&str]) -> (Daem
         ("RW_SIGNING", SIGNING.to_string()),
     ];
     (Daemon::start_with(&dir, name, &env, args), db)
-}
-
-fn push_errors(db: &str, n: usize) {
-    let client = redis::Client::open(db).unwrap();
-    let mut con = client.get_connection().unwrap();
-    let mut pipe = redis::pipe();
-    let now = chrono::Utc::now().timestamp_millis();
-    for i in 0..n {
-        pipe.cmd("XADD")
-            .arg("relaywatch:events")
-            .arg("*")
-            .arg("ts")
-            .arg(now)
-            .arg("status_code")
-            .arg(502)
-            .arg("provider_id")
-            .arg("3")
-            .arg("key_id")
-            .arg(format!("key-{i}"))
-            .ignore();
-    }
-    pipe.exec(&mut con).unwrap();
 }
 
 /// Waits until the receiver has the report and the error-rate firing.
@@ -284,7 +255,7 @@ fn assert_bounded_labels(samples: &[Sample]) {
 fn metrics_parse_in_both_formats_with_bounded_labels_and_no_secret() {
     let rx = Receiver::start(200, "{}");
     let (d, db) = daemon("plain", &rx, "", &[]);
-    push_errors(&db, 12);
+    common::push_errors(&db, 12, "3", 12, &[]);
     wait_for_report_and_alert(&rx, &d);
 
     let (status, ctype, text) = get(d.health, "/metrics", "127.0.0.1", None);
@@ -456,7 +427,7 @@ fn a_real_prometheus_scrapes_the_daemon_and_reads_the_series_back() {
     let bin = prometheus_binary();
     let rx = Receiver::start(200, "{}");
     let (d, db) = daemon("prometheus", &rx, "", &[]);
-    push_errors(&db, 12);
+    common::push_errors(&db, 12, "3", 12, &[]);
     wait_for_report_and_alert(&rx, &d);
     let dir = test_dir("metrics-prometheus-tsdb");
     let p = Prometheus::start(&dir, d.health);
@@ -598,7 +569,7 @@ fn assert_json_lines(log: &str, min: usize) -> Vec<serde_json::Value> {
 fn run_logs_json_lines_by_flag_or_config_and_the_flag_wins() {
     let rx = Receiver::start(200, "{}");
     let (d, db) = daemon("json-flag", &rx, "", &["--log-format", "json"]);
-    push_errors(&db, 12);
+    common::push_errors(&db, 12, "3", 12, &[]);
     wait_for_report_and_alert(&rx, &d);
     let log = d.log.clone();
     assert_eq!(d.terminate(), Some(0));

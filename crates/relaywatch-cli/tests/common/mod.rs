@@ -260,3 +260,39 @@ pub fn next_minute_cron() -> (String, chrono::DateTime<chrono::Utc>) {
         .unwrap();
     (format!("{} {} * * *", fire.minute(), fire.hour()), fire)
 }
+
+/// The head every daemon test config starts with: the built-in demo relay, relaywatch's state
+/// in `db`, loopback receivers allowed over plain HTTP. Tests append their own tables.
+pub fn demo_config(db: &str) -> String {
+    format!(
+        r#"
+[source]
+kind = "demo"
+[state]
+redis_url = "{db}"
+[network]
+allow = ["127.0.0.0/8"]
+allow_http = true
+"#
+    )
+}
+
+/// An error burst XADDed to relaywatch's event stream in one MULTI/EXEC, so no instance reads
+/// part of it: `n` upstream 502s from `provider`, key ids cycling over `keys` distinct keys,
+/// each event carrying the `extra` fields too.
+pub fn push_errors(db: &str, n: usize, provider: &str, keys: usize, extra: &[(&str, &str)]) {
+    let mut con = redis::Client::open(db).unwrap().get_connection().unwrap();
+    let mut pipe = redis::pipe();
+    pipe.atomic();
+    let now = chrono::Utc::now().timestamp_millis();
+    for i in 0..n {
+        let cmd = pipe.cmd("XADD").arg("relaywatch:events").arg("*");
+        cmd.arg("ts").arg(now).arg("status_code").arg(502);
+        cmd.arg("provider_id").arg(provider);
+        for (k, v) in extra {
+            cmd.arg(*k).arg(*v);
+        }
+        cmd.arg("key_id").arg(format!("key-{}", i % keys.max(1))).ignore();
+    }
+    pipe.exec(&mut con).unwrap();
+}

@@ -9,16 +9,9 @@ use super::common::{test_dir, Daemon, Receiver};
 use relaywatch_testkit::RedisServer;
 
 fn config(db: &str, window: u64, threshold: u64) -> String {
+    let head = super::common::demo_config(db);
     format!(
-        r#"
-[source]
-kind = "demo"
-[state]
-redis_url = "{db}"
-[network]
-allow = ["127.0.0.0/8"]
-allow_http = true
-[events]
+        r#"{head}[events]
 claim_idle_seconds = 2
 [rules.error_rate]
 window_seconds = {window}
@@ -36,34 +29,6 @@ type = "generic"
 url = {{ env = "RW_GENERIC" }}
 "#
     )
-}
-
-fn push_errors(db: &str, n: usize, provider: &str) {
-    let client = redis::Client::open(db).unwrap();
-    let mut con = client.get_connection().unwrap();
-    // One MULTI/EXEC: the burst lands at once, so no instance reads part of it.
-    let mut pipe = redis::pipe();
-    pipe.atomic();
-    let now = chrono::Utc::now().timestamp_millis();
-    for i in 0..n {
-        pipe.cmd("XADD")
-            .arg("relaywatch:events")
-            .arg("*")
-            .arg("ts")
-            .arg(now)
-            .arg("status_code")
-            .arg(502)
-            .arg("provider_id")
-            .arg(provider)
-            .arg("model")
-            .arg("claude-sonnet-4-5")
-            .arg("key_id")
-            .arg(format!("key-{}", i % 3))
-            .arg("error_message")
-            .arg("upstream overloaded")
-            .ignore();
-    }
-    pipe.exec(&mut con).unwrap();
 }
 
 fn alerts(rx: &Receiver) -> Vec<serde_json::Value> {
@@ -175,4 +140,13 @@ fn an_instance_killed_mid_burst_loses_no_event_and_nothing_is_sent_twice() {
         );
         std::thread::sleep(Duration::from_millis(200));
     }
+}
+
+/// `n` upstream 502s from `provider` over three keys, as the relay reports an overload.
+fn push_errors(db: &str, n: usize, provider: &str) {
+    let extra = [
+        ("model", "claude-sonnet-4-5"),
+        ("error_message", "upstream overloaded"),
+    ];
+    super::common::push_errors(db, n, provider, 3, &extra);
 }

@@ -5,20 +5,13 @@
 
 use std::time::Duration;
 
-use super::common::{free_port, test_dir, Daemon, Receiver};
+use super::common::{free_port, push_errors, test_dir, Daemon, Receiver};
 use relaywatch_testkit::RedisServer;
 
 fn config(db: &str) -> String {
+    let head = super::common::demo_config(db);
     format!(
-        r#"
-[source]
-kind = "demo"
-[state]
-redis_url = "{db}"
-[network]
-allow = ["127.0.0.0/8"]
-allow_http = true
-[delivery]
+        r#"{head}[delivery]
 attempts = 40
 backoff_ms = 100
 backoff_cap_ms = 500
@@ -37,29 +30,6 @@ url = {{ env = "RW_GENERIC" }}
     )
 }
 
-/// Errors XADDed to relaywatch's event stream in one transaction.
-pub fn push_errors(db: &str, n: usize) {
-    let mut con = redis::Client::open(db).unwrap().get_connection().unwrap();
-    let mut pipe = redis::pipe();
-    pipe.atomic();
-    let now = chrono::Utc::now().timestamp_millis();
-    for i in 0..n {
-        pipe.cmd("XADD")
-            .arg("relaywatch:events")
-            .arg("*")
-            .arg("ts")
-            .arg(now)
-            .arg("status_code")
-            .arg(502)
-            .arg("provider_id")
-            .arg("p-out")
-            .arg("key_id")
-            .arg(format!("key-{i}"))
-            .ignore();
-    }
-    pipe.exec(&mut con).unwrap();
-}
-
 #[test]
 fn an_alert_raised_while_the_receiver_is_down_arrives_once_it_is_back() {
     let db = RedisServer::shared().fresh_db();
@@ -68,7 +38,7 @@ fn an_alert_raised_while_the_receiver_is_down_arrives_once_it_is_back() {
     std::fs::write(dir.join("relaywatch.toml"), config(&db)).unwrap();
     let env = [("RW_GENERIC", format!("http://127.0.0.1:{port}/hook"))];
     let mut d = Daemon::start(&dir, "a", &env);
-    push_errors(&db, 8);
+    push_errors(&db, 8, "p-out", 8, &[]);
 
     // Down: the first attempts fail with connection refused and are retried.
     let mut con = redis::Client::open(db.as_str())

@@ -89,16 +89,9 @@ fn a_bad_config_is_refused_and_a_good_one_is_taken() {
 
 /// The running config of the refusal test: a state Redis, an error-rate rule and a receiver.
 fn delivering_config(db: &str) -> String {
+    let head = super::common::demo_config(db);
     format!(
-        r#"
-[source]
-kind = "demo"
-[state]
-redis_url = "{db}"
-[network]
-allow = ["127.0.0.0/8"]
-allow_http = true
-[rules.error_rate]
+        r#"{head}[rules.error_rate]
 window_seconds = 60
 threshold = 5
 dimensions = ["global"]
@@ -137,7 +130,7 @@ fn an_empty_file_or_a_config_without_a_state_redis_is_refused_and_delivery_goes_
     assert_eq!(h["redis"], "up", "{h}");
 
     // The daemon still runs the old config: an error burst is alerted to the receiver.
-    super::receiver_outage::push_errors(&db, 8);
+    super::common::push_errors(&db, 8, "p-out", 8, &[]);
     assert!(
         rx.wait_for(Duration::from_secs(15), |g| g
             .iter()

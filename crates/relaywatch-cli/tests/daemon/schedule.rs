@@ -17,18 +17,11 @@ fn a_scheduled_report_is_delivered_once_per_channel_by_three_instances() {
     let generic = Receiver::start(200, "{}");
     let (cron, fire) = common::next_minute_cron();
     let dir = test_dir("schedule");
+    let head = common::demo_config(&db);
     std::fs::write(
         dir.join("relaywatch.toml"),
         format!(
-            r#"
-[source]
-kind = "demo"
-[state]
-redis_url = "{db}"
-[network]
-allow = ["127.0.0.0/8"]
-allow_http = true
-
+            r#"{head}
 [[channels]]
 name = "team-slack"
 type = "slack"

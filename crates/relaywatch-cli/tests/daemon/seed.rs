@@ -7,17 +7,7 @@ use super::common::{self, test_dir, Daemon, Receiver};
 use relaywatch_testkit::RedisServer;
 
 fn config(db: &str) -> String {
-    format!(
-        r#"
-[source]
-kind = "demo"
-[state]
-redis_url = "{db}"
-[network]
-allow = ["127.0.0.0/8"]
-allow_http = true
-"#
-    )
+    common::demo_config(db)
 }
 
 #[test]
