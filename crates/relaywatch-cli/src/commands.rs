@@ -148,7 +148,7 @@ async fn report_cmd(a: ReportArgs) -> Result<i32> {
 
 /// Deliver the report to its channels, waiting for each to be delivered or to fail for good.
 async fn deliver_report(s: &Settings, snap: &Snapshot) -> Result<i32> {
-    use relaywatch_core::service::{report_channels, send_with_retries, ChannelSender};
+    use relaywatch_core::delivery::channel_sender::{report_channels, send_with_retries, ChannelSender};
     let names = report_channels(s);
     if names.is_empty() {
         bail!("no channel to deliver to: add [[channels]] to the config, or give --out DIR to write the report to a folder");
@@ -256,7 +256,7 @@ fn check_config(a: ConfigArgs) -> Result<i32> {
                     if field != "url" {
                         return Ok(v);
                     }
-                    relaywatch_core::service::check_url_value(c, &v, r)
+                    relaywatch_core::delivery::channel_sender::check_url_value(c, &v, r)
                         .map(|()| v)
                         .map_err(|e| e.to_string())
                 });
@@ -319,7 +319,7 @@ async fn test_channels(a: TestArgs) -> Result<i32> {
     let mut planned = Vec::new();
     let mut failed = 0;
     for name in names {
-        let sender = match relaywatch_core::service::ChannelSender::new(&s, &name, &store) {
+        let sender = match relaywatch_core::delivery::channel_sender::ChannelSender::new(&s, &name, &store) {
             Ok(sender) => sender,
             Err(e) => {
                 println!(

@@ -18,7 +18,7 @@ use relaywatch_core::delivery::history::{AttemptResult, Record};
 use relaywatch_core::delivery::outbox::Outbox;
 use relaywatch_core::render::message::Message;
 use relaywatch_core::secret_store::SecretStore;
-use relaywatch_core::service::{ChannelSender, Sent};
+use relaywatch_core::delivery::channel_sender::{ChannelSender, Sent};
 
 /// One message for one channel, with its idempotency key.
 pub struct Planned {

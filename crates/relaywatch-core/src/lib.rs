@@ -16,7 +16,6 @@ pub mod rules;
 pub mod schedule;
 pub mod secret_store;
 pub mod secrets;
-pub mod service;
 pub mod source;
 pub mod tz;
 

@@ -559,8 +559,8 @@ impl App {
     ) -> Result<TestResult, AppError> {
         let s = self.settings();
         let sender =
-            crate::service::ChannelSender::new(&s, name, &self.store).map_err(|e| match e {
-                crate::service::ServiceError::NoSuchChannel(_) => no_channel(name),
+            crate::delivery::channel_sender::ChannelSender::new(&s, name, &self.store).map_err(|e| match e {
+                crate::delivery::channel_sender::SenderError::NoSuchChannel(_) => no_channel(name),
                 other => AppError::Send(crate::secrets::redact(&other.to_string())),
             })?;
         let lang = parse_lang("lang", lang, sender.settings.lang.unwrap_or(s.report.lang))?;

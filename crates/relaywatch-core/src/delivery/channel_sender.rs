@@ -1,6 +1,6 @@
-//! The facade the CLI (and later the daemon, HTTP API and desktop shell) call: resolve a
-//! channel's secrets, encode a Message for it, send through the SSRF-guarded client and judge
-//! the answer. Thin: the logic lives in `channels`, `delivery` and `render`. Rule: every text
+//! One channel's sender, which the outbox drain, the service and the CLI's direct sends use:
+//! resolve a channel's secrets, encode a Message for it, send through the SSRF-guarded client and
+//! judge the answer. Thin: the logic lives in `channels`, `net` and `render`. Rule: every text
 //! a send returns (reply, reason, rule) is scrubbed of the channel's secrets by value, and an
 //! error names the channel and the host, never the URL.
 
@@ -54,7 +54,7 @@ impl Sent {
 
 /// Errors before anything is sent.
 #[derive(Debug, thiserror::Error)]
-pub enum ServiceError {
+pub enum SenderError {
     #[error("no channel named {0:?} in the config; `relaywatch check-config` lists them")]
     NoSuchChannel(String),
     #[error("channel {channel}: {reason}")]
@@ -124,12 +124,12 @@ impl ChannelSender {
         s: &Settings,
         name: &str,
         store: &SecretStore,
-    ) -> Result<ChannelSender, ServiceError> {
+    ) -> Result<ChannelSender, SenderError> {
         let c = s
             .channels
             .iter()
             .find(|c| c.name == name)
-            .ok_or_else(|| ServiceError::NoSuchChannel(name.to_string()))?
+            .ok_or_else(|| SenderError::NoSuchChannel(name.to_string()))?
             .clone();
         let resolve = |r: &Option<crate::config::channels::SecretRef>| {
             r.as_ref().map(|r| store.resolve(r)).transpose()
@@ -359,7 +359,7 @@ pub fn check_url_value(
     c: &ChannelSettings,
     value: &Secret,
     r: &crate::config::channels::SecretRef,
-) -> Result<(), ServiceError> {
+) -> Result<(), SenderError> {
     let v = value.expose();
     let what = match c.kind {
         ChannelType::File => return Ok(()),
@@ -385,7 +385,7 @@ pub fn check_url_value(
             "a URL; it must be the webhook's https:// address"
         }
     };
-    Err(ServiceError::Channel {
+    Err(SenderError::Channel {
         channel: c.name.clone(),
         reason: format!(
             "the value of `channels.{}.url` (from {}) is not {what}",

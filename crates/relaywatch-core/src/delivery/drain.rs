@@ -25,7 +25,7 @@ use crate::config::channels::ChannelType;
 use crate::config::Settings;
 use crate::secret_store::SecretStore;
 use crate::secrets::redact;
-use crate::service::{ChannelSender, Sent};
+use crate::delivery::channel_sender::{ChannelSender, Sent};
 
 /// The Redis relaywatch keeps its own state in: `[state] redis_url`, else the source's
 /// `redis_url`; `None` in demo mode (no Redis configured), where no history is kept.
@@ -351,7 +351,7 @@ pub async fn enqueue_and_drain(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::service::Attempt;
+    use crate::delivery::channel_sender::Attempt;
 
     fn attempt(status: Option<u16>, outcome: Outcome, ms: u64) -> Attempt {
         Attempt {

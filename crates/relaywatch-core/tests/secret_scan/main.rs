@@ -25,7 +25,7 @@ use relaywatch_core::delivery::outbox::Outbox;
 use relaywatch_core::render::message::Message;
 use relaywatch_core::render::samples;
 use relaywatch_core::secret_store::SecretStore;
-use relaywatch_core::service::ChannelSender;
+use relaywatch_core::delivery::channel_sender::ChannelSender;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 
