@@ -8,7 +8,7 @@ use std::time::Duration as StdDuration;
 use anyhow::{bail, Context, Result};
 use chrono::{DateTime, Duration, FixedOffset, NaiveTime, TimeZone, Utc};
 use clap::{Args, Subcommand};
-use relaywatch_core::config::Settings;
+use relaywatch_core::config::{parse_duration, Settings, DURATION_HINT};
 use relaywatch_core::delivery::drain::state_redis_url;
 use relaywatch_core::rules::alert_state::{parse_rule, AlertStateStore, Silence};
 use relaywatch_core::source::redis_io;
@@ -94,31 +94,6 @@ pub struct PauseArgs {
     pub until: Option<String>,
 }
 
-/// A duration such as `90s`, `30m`, `1h`, `2d` or `1h30m`.
-pub fn parse_duration(s: &str) -> Option<Duration> {
-    let mut total = Duration::zero();
-    let mut digits = String::new();
-    let mut any = false;
-    for c in s.trim().chars() {
-        if c.is_ascii_digit() {
-            digits.push(c);
-            continue;
-        }
-        let n: i64 = digits.parse().ok()?;
-        digits.clear();
-        total += match c {
-            's' => Duration::seconds(n),
-            'm' => Duration::minutes(n),
-            'h' => Duration::hours(n),
-            'd' => Duration::days(n),
-            'w' => Duration::weeks(n),
-            _ => return None,
-        };
-        any = true;
-    }
-    (any && digits.is_empty() && total > Duration::zero()).then_some(total)
-}
-
 /// `HH:MM` (the next such moment on `tz`'s clock after `now`) or an RFC 3339 time.
 pub fn parse_until(s: &str, now: DateTime<Utc>, tz: FixedOffset) -> Option<DateTime<Utc>> {
     if let Ok(t) = DateTime::parse_from_rfc3339(s.trim()) {
@@ -188,10 +163,7 @@ pub async fn silence(a: SilenceArgs) -> Result<i32> {
                 );
             }
             let Some(d) = parse_duration(&a.duration) else {
-                bail!(
-                    "--for {:?}: give a duration such as 90s, 30m, 1h, 2d or 1h30m",
-                    a.duration
-                );
+                bail!("--for {:?}: {DURATION_HINT}", a.duration);
             };
             if a.reason.trim().is_empty() {
                 bail!("--reason: say why, so others know when it can end");
@@ -244,9 +216,7 @@ pub async fn pause(a: PauseArgs) -> Result<i32> {
     let tz = display_offset(&s);
     let until = match (&a.duration, &a.until) {
         (Some(d), _) => {
-            now + parse_duration(d).with_context(|| {
-                format!("--for {d:?}: give a duration such as 90s, 30m, 1h, 2d or 1h30m")
-            })?
+            now + parse_duration(d).with_context(|| format!("--for {d:?}: {DURATION_HINT}"))?
         }
         (None, Some(u)) => parse_until(u, now, tz).with_context(|| {
             format!(
@@ -280,16 +250,6 @@ pub async fn resume(a: StateArgs) -> Result<i32> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn durations() {
-        assert_eq!(parse_duration("90s"), Some(Duration::seconds(90)));
-        assert_eq!(parse_duration("1h30m"), Some(Duration::minutes(90)));
-        assert_eq!(parse_duration("2d"), Some(Duration::days(2)));
-        for bad in ["", "30", "1x", "h", "0m"] {
-            assert_eq!(parse_duration(bad), None, "{bad}");
-        }
-    }
 
     #[test]
     fn until_is_the_next_such_time_on_the_relays_clock() {

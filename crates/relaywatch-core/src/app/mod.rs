@@ -136,24 +136,6 @@ fn cached_for<T>(
     }
 }
 
-/// Parses `30m`, `1h`, `2d`, `90s` (and a bare number of minutes).
-pub fn parse_duration(text: &str) -> Option<chrono::Duration> {
-    let t = text.trim();
-    let (num, unit) = match t.find(|c: char| !c.is_ascii_digit()) {
-        Some(i) => (&t[..i], t[i..].trim()),
-        None => (t, "m"),
-    };
-    let n: i64 = num.parse().ok().filter(|n| *n > 0)?;
-    let secs = match unit {
-        "s" | "sec" => n,
-        "m" | "min" => n * 60,
-        "h" | "hour" | "hours" => n * 3600,
-        "d" | "day" | "days" => n * 86_400,
-        _ => return None,
-    };
-    (secs <= 366 * 86_400).then(|| chrono::Duration::seconds(secs))
-}
-
 fn parse_lang(field: &str, l: Option<&str>, default: Lang) -> Result<Lang, AppError> {
     match l {
         None | Some("") => Ok(default),
@@ -729,13 +711,8 @@ impl App {
                 )
             })?),
         };
-        let d = parse_duration(duration).ok_or_else(|| {
-            AppError::input(
-                "duration",
-                duration,
-                "must be a duration such as 30m, 1h or 2d (at most 366d)",
-            )
-        })?;
+        let d = crate::config::parse_duration(duration)
+            .ok_or_else(|| AppError::input("duration", duration, crate::config::DURATION_HINT))?;
         if rule.is_none() && subject.is_none_or(|s| s.is_empty()) {
             return Err(AppError::input(
                 "subject",
@@ -940,15 +917,6 @@ fn unmask(mut new: Settings, old: &Settings) -> Settings {
 mod tests {
     use super::*;
     use chrono::TimeZone;
-
-    #[test]
-    fn durations_parse() {
-        assert_eq!(parse_duration("1h"), Some(chrono::Duration::hours(1)));
-        assert_eq!(parse_duration("30"), Some(chrono::Duration::minutes(30)));
-        assert_eq!(parse_duration("2d"), Some(chrono::Duration::days(2)));
-        assert_eq!(parse_duration("0m"), None);
-        assert_eq!(parse_duration("1y"), None);
-    }
 
     #[test]
     fn stale_after_a_failure_or_two_intervals() {

@@ -5,6 +5,7 @@
 pub mod alerts;
 pub mod channels;
 pub mod desktop;
+pub mod duration;
 pub mod env;
 mod file;
 pub mod health;
@@ -13,6 +14,7 @@ pub mod rules;
 pub mod schedules;
 pub mod serve;
 
+pub use duration::{parse_duration, DURATION_HINT};
 pub use env::{apply_env, EnvSource, ProcessEnv};
 pub use file::{default_config_path, load, load_from_str, LoadedConfig};
 
