@@ -1,10 +1,12 @@
 //! Addresses as the SSRF guard sees them: host parsing that reads every numeric IPv4 form
-//! (`2130706433`, `0x7f.1`, `0177.0.0.1`, `127.1`) as an address, a small CIDR type, and the
+//! (`2130706433`, `0x7f.1`, `0177.0.0.1`, `127.1`) as an address, CIDR ranges (`ipnet`), and the
 //! table of ranges a webhook may never reach. Rule: an IPv6 address that carries an IPv4 one
 //! (mapped, compatible, translated, NAT64, 6to4) is judged by the IPv4 address it carries.
 
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+use ipnet::{IpNet, Ipv4Net, Ipv6Net};
 
 /// What a URL's host is: an address (whatever numeric form it was written in) or a name.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -128,12 +130,9 @@ fn parse_ipv4(host: &str) -> Result<Ipv4Addr, &'static str> {
     Ok(Ipv4Addr::from(value as u32))
 }
 
-/// An address range: network address and prefix length. `Display` is `10.0.0.0/8`.
+/// An address range (`ipnet`'s), host bits cleared. `Display` is `10.0.0.0/8`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Cidr {
-    addr: IpAddr,
-    prefix: u8,
-}
+pub struct Cidr(IpNet);
 
 /// Why a CIDR string was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -146,15 +145,7 @@ pub struct InvalidCidr {
 impl Cidr {
     /// A range from an address and a prefix length; host bits are cleared.
     pub fn new(addr: IpAddr, prefix: u8) -> Option<Cidr> {
-        let max = if addr.is_ipv4() { 32 } else { 128 };
-        if prefix > max {
-            return None;
-        }
-        let addr = match addr {
-            IpAddr::V4(a) => IpAddr::V4(Ipv4Addr::from(u32::from(a) & mask32(prefix))),
-            IpAddr::V6(a) => IpAddr::V6(Ipv6Addr::from(u128::from(a) & mask128(prefix))),
-        };
-        Some(Cidr { addr, prefix })
+        IpNet::new(addr, prefix).ok().map(|n| Cidr(n.trunc()))
     }
 
     /// `10.0.0.0/8`, `fc00::/7`, `[::1]/128`, or a single address (`/32`, `/128`).
@@ -184,46 +175,22 @@ impl Cidr {
     }
 
     pub fn addr(&self) -> IpAddr {
-        self.addr
+        self.0.network()
     }
 
     pub fn prefix(&self) -> u8 {
-        self.prefix
+        self.0.prefix_len()
     }
 
     /// Whether `ip` is inside; an IPv4 range never contains an IPv6 address and vice versa.
     pub fn contains(&self, ip: IpAddr) -> bool {
-        match (self.addr, ip) {
-            (IpAddr::V4(net), IpAddr::V4(a)) => {
-                u32::from(a) & mask32(self.prefix) == u32::from(net)
-            }
-            (IpAddr::V6(net), IpAddr::V6(a)) => {
-                u128::from(a) & mask128(self.prefix) == u128::from(net)
-            }
-            _ => false,
-        }
+        self.0.contains(&ip)
     }
 }
 
 impl fmt::Display for Cidr {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}/{}", self.addr, self.prefix)
-    }
-}
-
-fn mask32(prefix: u8) -> u32 {
-    if prefix == 0 {
-        0
-    } else {
-        u32::MAX << (32 - prefix as u32)
-    }
-}
-
-fn mask128(prefix: u8) -> u128 {
-    if prefix == 0 {
-        0
-    } else {
-        u128::MAX << (128 - prefix as u32)
+        write!(f, "{}/{}", self.addr(), self.prefix())
     }
 }
 
@@ -364,58 +331,55 @@ impl fmt::Display for Embedding {
     }
 }
 
-const V4_RANGES: [(u32, u8, Range); 18] = [
-    (0x0000_0000, 8, r(Rule::Unspecified, "0.0.0.0/8")),
-    (0x0A00_0000, 8, r(Rule::Private, "10.0.0.0/8")),
-    (0x6440_0000, 10, r(Rule::Cgnat, "100.64.0.0/10")),
-    (0x7F00_0000, 8, r(Rule::Loopback, "127.0.0.0/8")),
-    (0xA9FE_0000, 16, r(Rule::LinkLocal, "169.254.0.0/16")),
-    (0xAC10_0000, 12, r(Rule::Private, "172.16.0.0/12")),
-    (0xC000_0000, 24, r(Rule::Reserved, "192.0.0.0/24")),
-    (0xC000_0200, 24, r(Rule::Documentation, "192.0.2.0/24")),
-    (0xC058_6300, 24, r(Rule::Reserved, "192.88.99.0/24")),
-    (0xC0A8_0000, 16, r(Rule::Private, "192.168.0.0/16")),
-    (0xC612_0000, 15, r(Rule::Benchmarking, "198.18.0.0/15")),
-    (0xC633_6400, 24, r(Rule::Documentation, "198.51.100.0/24")),
-    (0xCB00_7100, 24, r(Rule::Documentation, "203.0.113.0/24")),
-    (0xE000_0000, 4, r(Rule::Multicast, "224.0.0.0/4")),
-    (0xFFFF_FFFF, 32, r(Rule::Broadcast, "255.255.255.255/32")),
-    (0xF000_0000, 4, r(Rule::Reserved, "240.0.0.0/4")),
+const V4_RANGES: [(Ipv4Net, Range); 18] = [
+    (v4(0, 0, 0, 0, 8), r(Rule::Unspecified, "0.0.0.0/8")),
+    (v4(10, 0, 0, 0, 8), r(Rule::Private, "10.0.0.0/8")),
+    (v4(100, 64, 0, 0, 10), r(Rule::Cgnat, "100.64.0.0/10")),
+    (v4(127, 0, 0, 0, 8), r(Rule::Loopback, "127.0.0.0/8")),
+    (v4(169, 254, 0, 0, 16), r(Rule::LinkLocal, "169.254.0.0/16")),
+    (v4(172, 16, 0, 0, 12), r(Rule::Private, "172.16.0.0/12")),
+    (v4(192, 0, 0, 0, 24), r(Rule::Reserved, "192.0.0.0/24")),
+    (v4(192, 0, 2, 0, 24), r(Rule::Documentation, "192.0.2.0/24")),
+    (v4(192, 88, 99, 0, 24), r(Rule::Reserved, "192.88.99.0/24")),
+    (v4(192, 168, 0, 0, 16), r(Rule::Private, "192.168.0.0/16")),
+    (v4(198, 18, 0, 0, 15), r(Rule::Benchmarking, "198.18.0.0/15")),
+    (v4(198, 51, 100, 0, 24), r(Rule::Documentation, "198.51.100.0/24")),
+    (v4(203, 0, 113, 0, 24), r(Rule::Documentation, "203.0.113.0/24")),
+    (v4(224, 0, 0, 0, 4), r(Rule::Multicast, "224.0.0.0/4")),
+    (v4(255, 255, 255, 255, 32), r(Rule::Broadcast, "255.255.255.255/32")),
+    (v4(240, 0, 0, 0, 4), r(Rule::Reserved, "240.0.0.0/4")),
     // Listed last: already covered above, kept so the table reads as the RFCs do.
-    (0x0000_0000, 32, r(Rule::Unspecified, "0.0.0.0/32")),
-    (0x7F00_0001, 32, r(Rule::Loopback, "127.0.0.1/32")),
+    (v4(0, 0, 0, 0, 32), r(Rule::Unspecified, "0.0.0.0/32")),
+    (v4(127, 0, 0, 1, 32), r(Rule::Loopback, "127.0.0.1/32")),
 ];
 
-const V6_RANGES: [(u128, u8, Range); 11] = [
-    (0, 128, r(Rule::Unspecified, "::/128")),
-    (1, 128, r(Rule::Loopback, "::1/128")),
-    (
-        0x0064_ff9b_0001 << 80,
-        48,
-        r(Rule::Reserved, "64:ff9b:1::/48"),
-    ),
-    (0x0100 << 112, 64, r(Rule::Reserved, "100::/64")),
-    (0x2001_0002 << 96, 48, r(Rule::Benchmarking, "2001:2::/48")),
-    (
-        0x2001_0db8 << 96,
-        32,
-        r(Rule::Documentation, "2001:db8::/32"),
-    ),
-    (
-        0x2001_0000 << 96,
-        32,
-        r(Rule::Reserved, "2001::/32 (Teredo)"),
-    ),
-    (0x3fff << 112, 20, r(Rule::Documentation, "3fff::/20")),
-    (0xfc00 << 112, 7, r(Rule::UniqueLocal, "fc00::/7")),
-    (0xfe80 << 112, 10, r(Rule::LinkLocal, "fe80::/10")),
-    (0xfec0 << 112, 10, r(Rule::SiteLocal, "fec0::/10")),
+const V6_RANGES: [(Ipv6Net, Range); 11] = [
+    (v6([0, 0, 0, 0, 0, 0, 0, 0], 128), r(Rule::Unspecified, "::/128")),
+    (v6([0, 0, 0, 0, 0, 0, 0, 1], 128), r(Rule::Loopback, "::1/128")),
+    (v6([0x64, 0xff9b, 1, 0, 0, 0, 0, 0], 48), r(Rule::Reserved, "64:ff9b:1::/48")),
+    (v6([0x100, 0, 0, 0, 0, 0, 0, 0], 64), r(Rule::Reserved, "100::/64")),
+    (v6([0x2001, 2, 0, 0, 0, 0, 0, 0], 48), r(Rule::Benchmarking, "2001:2::/48")),
+    (v6([0x2001, 0xdb8, 0, 0, 0, 0, 0, 0], 32), r(Rule::Documentation, "2001:db8::/32")),
+    (v6([0x2001, 0, 0, 0, 0, 0, 0, 0], 32), r(Rule::Reserved, "2001::/32 (Teredo)")),
+    (v6([0x3fff, 0, 0, 0, 0, 0, 0, 0], 20), r(Rule::Documentation, "3fff::/20")),
+    (v6([0xfc00, 0, 0, 0, 0, 0, 0, 0], 7), r(Rule::UniqueLocal, "fc00::/7")),
+    (v6([0xfe80, 0, 0, 0, 0, 0, 0, 0], 10), r(Rule::LinkLocal, "fe80::/10")),
+    (v6([0xfec0, 0, 0, 0, 0, 0, 0, 0], 10), r(Rule::SiteLocal, "fec0::/10")),
 ];
 
 const V6_MULTICAST: Range = r(Rule::Multicast, "ff00::/8");
 
 const fn r(rule: Rule, cidr: &'static str) -> Range {
     Range { rule, cidr }
+}
+
+const fn v4(a: u8, b: u8, c: u8, d: u8, prefix: u8) -> Ipv4Net {
+    Ipv4Net::new_assert(Ipv4Addr::new(a, b, c, d), prefix)
+}
+
+const fn v6(s: [u16; 8], prefix: u8) -> Ipv6Net {
+    let ip = Ipv6Addr::new(s[0], s[1], s[2], s[3], s[4], s[5], s[6], s[7]);
+    Ipv6Net::new_assert(ip, prefix)
 }
 
 /// The IPv4 address an IPv6 address carries, and how, if it carries one.
@@ -452,28 +416,24 @@ pub fn classify(ip: IpAddr) -> Option<(Range, Option<Embedding>)> {
             }
             V6_RANGES
                 .iter()
-                .find(|(net, prefix, _)| v & mask128(*prefix) == *net)
-                .map(|(_, _, range)| (*range, None))
+                .find(|(net, _)| net.contains(&a))
+                .map(|(_, range)| (*range, None))
         }
     }
 }
 
 fn classify_v4(a: Ipv4Addr) -> Option<Range> {
-    let v = u32::from(a);
     V4_RANGES
         .iter()
-        .find(|(net, prefix, _)| v & mask32(*prefix) == *net)
-        .map(|(_, _, range)| *range)
+        .find(|(net, _)| net.contains(&a))
+        .map(|(_, range)| *range)
 }
 
 /// Cloud metadata and platform-agent ranges, refused whatever `[network] allow` says: AWS's
 /// link-local services (IMDS .254, DNS .253, time .123; ECS task metadata 169.254.170.2, EKS
 /// Pod Identity 169.254.170.23), which GCP, Azure, OpenStack, Oracle, DigitalOcean, Hetzner,
 /// Linode, Vultr and IBM share at 169.254.169.254.
-const METADATA_V4_RANGES: [(Ipv4Addr, u8); 2] = [
-    (Ipv4Addr::new(169, 254, 169, 0), 24),
-    (Ipv4Addr::new(169, 254, 170, 0), 24),
-];
+const METADATA_V4_RANGES: [Ipv4Net; 2] = [v4(169, 254, 169, 0, 24), v4(169, 254, 170, 0, 24)];
 
 /// Single metadata addresses: Tencent (169.254.0.23), Scaleway (169.254.42.42), Alibaba
 /// (100.100.100.200), Azure WireServer and its DNS (168.63.129.16), Oracle's legacy address
@@ -512,9 +472,7 @@ fn is_metadata_exact(ip: IpAddr) -> bool {
         return true;
     }
     match ip {
-        IpAddr::V4(a) => METADATA_V4_RANGES
-            .iter()
-            .any(|(net, p)| u32::from(a) & mask32(*p) == u32::from(*net)),
+        IpAddr::V4(a) => METADATA_V4_RANGES.iter().any(|net| net.contains(&a)),
         IpAddr::V6(_) => false,
     }
 }
