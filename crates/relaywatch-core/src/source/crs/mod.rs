@@ -2,10 +2,17 @@
 //! exist and SCAN when they do not (older deployments), every read pipelined — never KEYS, never
 //! one round trip per key. Bad records are skipped and counted, never guessed.
 
+mod keys;
+mod periods;
+mod records;
+
+pub use keys::api_key_id;
+pub use periods::{legacy_opus_week, opus_period};
+
 use std::collections::HashMap;
 use std::time::Duration;
 
-use chrono::{DateTime, Datelike, Duration as Days, Timelike, Utc};
+use chrono::{DateTime, Utc};
 use redis::{Cmd, Value};
 
 use super::accounts::{Platform, Storage};
@@ -20,6 +27,11 @@ use super::redis_io::{self, Conn};
 use super::ReadRequest;
 use crate::error::Result;
 use crate::tz::{epoch_minute, RelayTz};
+use keys::{ACCOUNT_FIELDS, KEY_DETAIL_FIELDS, KEY_FIELDS};
+use periods::is_month;
+use records::{
+    apply_details, cost_value, has_limit, hash_account, json_account, key_record, present_fields,
+};
 
 /// Keys per MGET.
 const MGET_CHUNK: usize = 1_000;
@@ -29,29 +41,6 @@ const WRONG_INDEX: &str = "index set(s) of the wrong type (their keys found by S
 const WRONG_KEY_DAILY: &str = "key daily usage hash(es) of the wrong type";
 const WRONG_API_KEY: &str = "API key record(s) of the wrong type";
 const WRONG_COST: &str = "cost value(s) of the wrong type";
-
-/// Read for every key: what counts and which limits it has.
-const KEY_FIELDS: [&str; 6] = [
-    "id",
-    "isActive",
-    "isDeleted",
-    "dailyCostLimit",
-    "totalCostLimit",
-    "weeklyOpusCostLimit",
-];
-
-/// Read only for keys that are shown (top keys, keys with limits).
-const KEY_DETAIL_FIELDS: [&str; 4] = ["name", "tags", "weeklyResetDay", "weeklyResetHour"];
-
-const ACCOUNT_FIELDS: [&str; 7] = [
-    "isActive",
-    "status",
-    "schedulable",
-    "rateLimitStatus",
-    "rateLimitedAt",
-    "rateLimitEndAt",
-    "rateLimitDuration",
-];
 
 fn cmd(name: &str, key: &str) -> Cmd {
     let mut c = redis::cmd(name);
@@ -373,11 +362,7 @@ impl Fetch {
                 if vals.iter().all(Option::is_none) {
                     return; // listed in an index but gone (expired or hard-deleted)
                 }
-                let pairs: Vec<(String, String)> = KEY_FIELDS
-                    .iter()
-                    .zip(vals)
-                    .filter_map(|(f, v)| Some((f.to_string(), v?)))
-                    .collect();
+                let pairs = present_fields(&KEY_FIELDS, vals);
                 let key = format!("apikey:{id}");
                 keys.push(key_record(id, &Fields::new(&key, &pairs), w));
             })
@@ -448,11 +433,7 @@ impl Fetch {
                     if vals.iter().all(Option::is_none) {
                         continue;
                     }
-                    let pairs: Vec<(String, String)> = ACCOUNT_FIELDS
-                        .iter()
-                        .zip(vals)
-                        .filter_map(|(f, v)| Some((f.to_string(), v?)))
-                        .collect();
+                    let pairs = present_fields(&ACCOUNT_FIELDS, vals);
                     hash_account(id, &Fields::new(&key, &pairs), w)
                 }
             };
@@ -829,11 +810,7 @@ impl Fetch {
                 w.add(WRONG_API_KEY, || format!("apikey:{id}"));
                 continue;
             }
-            let pairs: Vec<(String, String)> = KEY_DETAIL_FIELDS
-                .iter()
-                .zip(redis_io::optionals(&v))
-                .filter_map(|(f, v)| Some((f.to_string(), v?)))
-                .collect();
+            let pairs = present_fields(&KEY_DETAIL_FIELDS, redis_io::optionals(&v));
             let key = format!("apikey:{}", keys[i].id);
             apply_details(&mut keys[i], &Fields::new(&key, &pairs), w);
         }
@@ -938,185 +915,5 @@ impl Fetch {
             }
         }
         Ok((range, key_days))
-    }
-}
-
-/// The key id of a real API key record found by SCAN `apikey:*`: exactly two colon parts, not
-/// `apikey:hash_map` (CRS's `scanApiKeyIds`).
-pub fn api_key_id(key: &str) -> Option<&str> {
-    let id = key.strip_prefix("apikey:")?;
-    (!id.is_empty() && !id.contains(':') && id != "hash_map").then_some(id)
-}
-
-fn has_limit(k: &KeyRecord) -> bool {
-    !k.is_deleted
-        && (k.daily_cost_limit > 0.0 || k.total_cost_limit > 0.0 || k.weekly_opus_cost_limit > 0.0)
-}
-
-/// A cost string (INCRBYFLOAT); missing is 0, unreadable is 0 with a warning.
-fn cost_value(name: &str, v: &Option<String>, w: &mut Warnings) -> f64 {
-    match v {
-        None => 0.0,
-        Some(s) => parse::parse_float(s).unwrap_or_else(|| {
-            let kind = if s.trim().parse::<f64>().is_ok_and(f64::is_finite) {
-                "cost value(s) negative or above 2^53 micro-USD"
-            } else {
-                "non-numeric cost value(s)"
-            };
-            let shown: String = s.chars().take(40).collect();
-            w.add(kind, || format!("{name} = {shown:?}"));
-            0.0
-        }),
-    }
-}
-
-fn key_record(id: &str, f: &Fields, w: &mut Warnings) -> KeyRecord {
-    KeyRecord {
-        id: id.to_string(),
-        name: id.to_string(),
-        is_active: f.boolean("isActive").unwrap_or(false),
-        is_deleted: f.boolean("isDeleted").unwrap_or(false),
-        daily_cost_limit: f.float("dailyCostLimit", w).unwrap_or(0.0),
-        total_cost_limit: f.float("totalCostLimit", w).unwrap_or(0.0),
-        weekly_opus_cost_limit: f.float("weeklyOpusCostLimit", w).unwrap_or(0.0),
-        tags: Vec::new(),
-        weekly_reset_day: 1,
-        weekly_reset_hour: 0,
-    }
-}
-
-fn apply_details(k: &mut KeyRecord, f: &Fields, _w: &mut Warnings) {
-    if let Some(name) = f.get("name") {
-        k.name = name.to_string();
-    }
-    k.tags = f
-        .get("tags")
-        .and_then(|t| serde_json::from_str::<Vec<String>>(t).ok())
-        .unwrap_or_default();
-    k.weekly_reset_day = f
-        .get("weeklyResetDay")
-        .and_then(|v| v.trim().parse().ok())
-        .filter(|d| (1..=7).contains(d))
-        .unwrap_or(1);
-    k.weekly_reset_hour = f
-        .get("weeklyResetHour")
-        .and_then(|v| v.trim().parse().ok())
-        .filter(|h| *h < 24)
-        .unwrap_or(0);
-}
-
-fn hash_account(id: String, f: &Fields, w: &mut Warnings) -> AccountRecord {
-    AccountRecord {
-        platform: None,
-        id,
-        is_active: f.boolean("isActive"),
-        status: f.get("status").map(str::to_string),
-        schedulable: f.boolean("schedulable"),
-        rate_limit_status: f.get("rateLimitStatus").map(str::to_string),
-        rate_limited_at: f.time("rateLimitedAt", w),
-        rate_limit_end_at: f.time("rateLimitEndAt", w),
-        rate_limit_duration_minutes: f
-            .get("rateLimitDuration")
-            .and_then(|v| v.trim().parse().ok()),
-    }
-}
-
-/// A Bedrock account: a JSON string whose booleans are real booleans.
-fn json_account(json: &str) -> Option<AccountRecord> {
-    let v: serde_json::Value = serde_json::from_str(json).ok()?;
-    let obj = v.as_object()?;
-    let boolean = |k: &str| match obj.get(k)? {
-        serde_json::Value::Bool(b) => Some(*b),
-        serde_json::Value::String(s) => parse::parse_bool(s),
-        _ => None,
-    };
-    Some(AccountRecord {
-        platform: None,
-        id: String::new(),
-        is_active: boolean("isActive"),
-        status: obj
-            .get("status")
-            .and_then(|s| s.as_str())
-            .map(str::to_string),
-        schedulable: boolean("schedulable"),
-        rate_limit_status: None,
-        rate_limited_at: None,
-        rate_limit_end_at: None,
-        rate_limit_duration_minutes: None,
-    })
-}
-
-fn is_month(s: &str) -> bool {
-    let b = s.as_bytes();
-    b.len() == 7
-        && b[4] == b'-'
-        && b[..4].iter().all(u8::is_ascii_digit)
-        && b[5..].iter().all(u8::is_ascii_digit)
-}
-
-/// The start of the key's current weekly Opus period on the relay's clock, `YYYY-MM-DDTHH`:
-/// the latest `weeklyResetDay` (1 = Monday … 7 = Sunday) at `weeklyResetHour` not after now.
-pub fn opus_period(now: DateTime<Utc>, tz: RelayTz, reset_day: u32, reset_hour: u32) -> String {
-    let local = tz.local(now);
-    let weekday = local.weekday().number_from_monday(); // 1..=7
-    let mut back = (weekday + 7 - reset_day.clamp(1, 7)) % 7;
-    if back == 0 && local.hour() < reset_hour {
-        back = 7;
-    }
-    let start = local.date_naive() - Days::days(back as i64);
-    format!("{}T{:02}", start.format("%Y-%m-%d"), reset_hour.min(23))
-}
-
-/// The week name older CRS versions (before v1.1.281) gave the weekly Opus key,
-/// `getWeekStringInTimezone`: `YYYY-Wxx` where the year is the relay-local calendar year and the
-/// week is `ceil(((thursday_of_this_week - Jan 1 of that Thursday's year) / 1 day + 1) / 7)`,
-/// the Thursday keeping the time of day (CRS runs Node in UTC).
-pub fn legacy_opus_week(now: DateTime<Utc>, tz: RelayTz) -> String {
-    let shifted = now + Days::hours(tz.hours() as i64);
-    let year = shifted.year();
-    let from_monday = shifted.weekday().number_from_monday() as i64; // Sunday is 7
-    let thursday = shifted + Days::days(4 - from_monday);
-    let jan1 = chrono::NaiveDate::from_ymd_opt(thursday.year(), 1, 1)
-        .and_then(|d| d.and_hms_opt(0, 0, 0))
-        .map(|d| d.and_utc())
-        .unwrap_or(thursday);
-    let days = (thursday - jan1).num_milliseconds() as f64 / 86_400_000.0;
-    let week = ((days + 1.0) / 7.0).ceil() as i64;
-    format!("{year}-W{week:02}")
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use chrono::TimeZone;
-
-    #[test]
-    fn api_key_scan_filter() {
-        assert_eq!(api_key_id("apikey:7f0c"), Some("7f0c"));
-        assert_eq!(api_key_id("apikey:hash_map"), None);
-        assert_eq!(api_key_id("apikey:idx:all"), None);
-        assert_eq!(api_key_id("apikey:set:active"), None);
-        assert_eq!(api_key_id("apikey_hash:abc"), None);
-    }
-
-    #[test]
-    fn opus_period_starts_at_the_last_reset() {
-        let tz = RelayTz::from_config(8);
-        // Sunday 2026-11-22 12:00 +08:00.
-        let now = Utc.with_ymd_and_hms(2026, 11, 22, 4, 0, 0).unwrap();
-        assert_eq!(opus_period(now, tz, 1, 0), "2026-11-16T00");
-        assert_eq!(opus_period(now, tz, 7, 9), "2026-11-22T09");
-        assert_eq!(opus_period(now, tz, 7, 13), "2026-11-15T13");
-    }
-
-    #[test]
-    fn legacy_week_names() {
-        let tz = RelayTz::from_config(8);
-        // Sunday 2026-11-22 (local): Thursday of that Monday-based week is 2026-11-19.
-        let now = Utc.with_ymd_and_hms(2026, 11, 22, 4, 0, 0).unwrap();
-        assert_eq!(legacy_opus_week(now, tz), "2026-W47");
-        // Thursday 2026-01-01 local morning.
-        let jan = Utc.with_ymd_and_hms(2026, 1, 1, 1, 0, 0).unwrap();
-        assert_eq!(legacy_opus_week(jan, tz), "2026-W01");
     }
 }
