@@ -30,7 +30,7 @@ const TRAY_ID: &str = "relaywatch";
 pub struct Shell {
     pub backend: Arc<Backend>,
     /// The facade the windows' commands call (`None` when it could not open; `app_error` says why).
-    pub app: Option<Arc<relaywatch_core::app::App>>,
+    pub app: Option<Arc<relaywatch_core::service::Service>>,
     pub app_error: Option<String>,
     /// The tray's language, from the desktop's locale.
     pub lang: Lang,
@@ -50,7 +50,7 @@ impl Shell {
     /// With the facade the commands call (or why it could not open).
     pub fn with_app(
         mut self: Arc<Self>,
-        app: Result<relaywatch_core::app::App, String>,
+        app: Result<relaywatch_core::service::Service, String>,
     ) -> Arc<Self> {
         if let Some(s) = Arc::get_mut(&mut self) {
             match app {
@@ -582,8 +582,8 @@ async fn board_changed(board: &mut Option<tokio::sync::watch::Receiver<u64>>) ->
 }
 
 /// Opens the facade on `--config`, `$RELAYWATCH_CONFIG` or the default config path.
-fn open_app(args: &Args) -> Result<relaywatch_core::app::App, String> {
-    use relaywatch_core::app::{App, Vault};
+fn open_app(args: &Args) -> Result<relaywatch_core::service::Service, String> {
+    use relaywatch_core::service::{Service, Vault};
     use relaywatch_core::config::{default_config_path, EnvSource, ProcessEnv};
     use relaywatch_core::secret_store::SecretStore;
     let path = args
@@ -594,7 +594,7 @@ fn open_app(args: &Args) -> Result<relaywatch_core::app::App, String> {
         .ok_or_else(|| "no config path: start with --config FILE".to_string())?;
     let store =
         SecretStore::default().with_keychain(Box::new(crate::keychain::DesktopKeychain::default()));
-    App::open(&path, store, Vault::detect(&path)).map_err(|e| e.to_string())
+    Service::open(&path, store, Vault::detect(&path)).map_err(|e| e.to_string())
 }
 
 /// Start at login, starting the app as it was started now: with the same `--config` (absolute),

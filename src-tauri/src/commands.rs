@@ -1,11 +1,11 @@
-//! The app's IPC commands: thin wrappers over `relaywatch_core::app::App` with the names and
+//! The app's IPC commands: thin wrappers over `relaywatch_core::service::Service` with the names and
 //! JSON of `ui/API.md` (what `ui/js/api.js` invokes), plus `desktop_status`, the tray's view.
-//! Errors are the facade's `AppError` JSON (`{kind, message, fields}`), never a secret.
+//! Errors are the facade's `ServiceError` JSON (`{kind, message, fields}`), never a secret.
 
 use std::sync::Arc;
 
 use chrono::Utc;
-use relaywatch_core::app::{views::ChannelInput, App, AppError};
+use relaywatch_core::service::{views::ChannelInput, Service, ServiceError};
 use relaywatch_core::config::Settings;
 use serde::Serialize;
 use serde_json::{json, Value};
@@ -13,15 +13,15 @@ use serde_json::{json, Value};
 use crate::app::Shell;
 use crate::tray_state::{self, MenuText};
 
-type Res = Result<Value, AppError>;
+type Res = Result<Value, ServiceError>;
 
 fn to_json<T: Serialize>(v: T) -> Res {
-    serde_json::to_value(v).map_err(|e| AppError::Io(e.to_string()))
+    serde_json::to_value(v).map_err(|e| ServiceError::Io(e.to_string()))
 }
 
-fn app(shell: &Shell) -> Result<Arc<App>, AppError> {
+fn app(shell: &Shell) -> Result<Arc<Service>, ServiceError> {
     shell.app.clone().ok_or_else(|| {
-        AppError::Io(
+        ServiceError::Io(
             shell
                 .app_error
                 .clone()
@@ -60,7 +60,7 @@ pub fn status(shell: S<'_>) -> Res {
 
 /// The snapshot as the JSON text made once per snapshot (as `GET /api/snapshot` sends it).
 #[tauri::command]
-pub async fn snapshot(shell: S<'_>) -> Result<tauri::ipc::Response, AppError> {
+pub async fn snapshot(shell: S<'_>) -> Result<tauri::ipc::Response, ServiceError> {
     let json = app(&shell)?.snapshot_json().await?;
     Ok(tauri::ipc::Response::new(json.to_string()))
 }
@@ -76,7 +76,7 @@ pub async fn chart_svg(
     kind: String,
     lang: Option<String>,
     theme: Option<String>,
-) -> Result<String, AppError> {
+) -> Result<String, ServiceError> {
     app(&shell)?
         .chart_svg(&kind, lang.as_deref(), theme.as_deref())
         .await
@@ -104,9 +104,9 @@ pub fn update_channel(shell: S<'_>, name: String, channel: Value, secrets: Optio
     to_json(app(&shell)?.update_channel(&name, input)?)
 }
 
-fn channel_input(channel: Value, secrets: Option<Value>) -> Result<ChannelInput, AppError> {
+fn channel_input(channel: Value, secrets: Option<Value>) -> Result<ChannelInput, ServiceError> {
     let body = json!({ "channel": channel, "secrets": secrets.unwrap_or_else(|| json!({})) });
-    serde_json::from_value(body).map_err(|e| AppError::input("channel", "…", e.to_string()))
+    serde_json::from_value(body).map_err(|e| ServiceError::input("channel", "…", e.to_string()))
 }
 
 #[tauri::command]

@@ -1,4 +1,4 @@
-//! `relaywatch serve`: the HTTP API over the `App` facade (routes in `ui/API.md`) and the static
+//! `relaywatch serve`: the HTTP API over the `Service` facade (routes in `ui/API.md`) and the static
 //! web UI: the copy of `ui/` compiled into the binary, or a folder given with `--ui` /
 //! `RELAYWATCH_UI`. Rules: every `/api` route and `POST /ingest` answer only a `Host` that is
 //! loopback, the bind address or a name in `[serve] hosts` (no DNS rebinding), then need the
@@ -23,7 +23,7 @@ use axum::serve::IncomingStream;
 use axum::{Json, Router};
 use chrono::Utc;
 use clap::Args;
-use relaywatch_core::app::{App, AppError, ChannelInput, Vault};
+use relaywatch_core::service::{Service, ServiceError, ChannelInput, Vault};
 use relaywatch_core::config::channels::SecretRef;
 use relaywatch_core::config::serve::host_allowed;
 use relaywatch_core::config::{self, Settings};
@@ -52,7 +52,7 @@ pub struct ServeArgs {
 }
 
 struct Served {
-    app: App,
+    app: Service,
     token: Secret,
     /// Where the UI's files come from.
     ui: UiSource,
@@ -73,11 +73,11 @@ impl Connected<IncomingStream<'_, tokio::net::TcpListener>> for Arrival {
 
 type Shared = Arc<Served>;
 
-/// An `AppError` as an HTTP answer: its status and `{ "error": {kind, message, fields} }`.
-struct ApiError(AppError);
+/// An `ServiceError` as an HTTP answer: its status and `{ "error": {kind, message, fields} }`.
+struct ApiError(ServiceError);
 
-impl From<AppError> for ApiError {
-    fn from(e: AppError) -> Self {
+impl From<ServiceError> for ApiError {
+    fn from(e: ServiceError) -> Self {
         ApiError(e)
     }
 }
@@ -135,7 +135,7 @@ async fn require_token(State(s): State<Shared>, req: Request, next: Next) -> Res
 
 fn parse_body<T: serde::de::DeserializeOwned>(body: &Bytes) -> std::result::Result<T, ApiError> {
     serde_json::from_slice(body).map_err(|e| {
-        ApiError(AppError::input(
+        ApiError(ServiceError::input(
             "body",
             format!("line {} column {}", e.line(), e.column()),
             format!(
@@ -257,7 +257,7 @@ async fn history(State(s): State<Shared>, Query(q): Query<HistoryQuery>) -> ApiR
 
 async fn retry_dead(State(s): State<Shared>, UrlPath(id): UrlPath<String>) -> ApiResult {
     let n: u64 = id.parse().map_err(|_| {
-        ApiError(AppError::input(
+        ApiError(ServiceError::input(
             "id",
             id.clone(),
             "must be the number of a dead-lettered item",
@@ -337,7 +337,7 @@ async fn dry_run(State(s): State<Shared>, UrlPath(rule): UrlPath<String>) -> Api
 
 async fn ingest(State(s): State<Shared>, body: Bytes) -> ApiResult {
     let text = std::str::from_utf8(&body).map_err(|_| {
-        ApiError(AppError::input(
+        ApiError(ServiceError::input(
             "body",
             "(binary)",
             "send NDJSON: one UTF-8 JSON LogEvent per line",
@@ -481,7 +481,7 @@ fn new_token() -> Result<String> {
 }
 
 /// The configured token, or a new one stored like other secrets and referenced from the config.
-fn token(app: &App) -> Result<Secret> {
+fn token(app: &Service) -> Result<Secret> {
     let s = app.settings();
     if let Some(r) = &s.serve.token {
         return app.secret_store().resolve(r).map_err(|e| {
@@ -535,7 +535,7 @@ fn router(served: Shared) -> Router {
         .route("/source/test", post(test_source))
         .route("/rules/{rule}/dry-run", post(dry_run))
         .fallback(|| async {
-            ApiError(AppError::NotFound(
+            ApiError(ServiceError::NotFound(
                 "no such API route; see ui/API.md".into(),
             ))
             .into_response()
@@ -593,7 +593,7 @@ pub async fn run(a: ServeArgs) -> Result<i32> {
     let ui = find_ui(a.ui.clone())?;
     let path = config_path(a.config.clone())?;
     let vault = Vault::detect(&path);
-    let app = App::open(
+    let app = Service::open(
         &path,
         relaywatch_core::secret_store::SecretStore::for_this_machine(),
         vault,

@@ -1,7 +1,6 @@
 //! relaywatch engine: reads a relay's Redis into a dashboard Snapshot, prices usage, renders
 //! charts and reports. No GUI and no HTTP server live here, so everything tests headless.
 
-pub mod app;
 pub mod channels;
 pub mod config;
 pub mod daemon;
@@ -16,6 +15,7 @@ pub mod rules;
 pub mod schedule;
 pub mod secret_store;
 pub mod secrets;
+pub mod service;
 pub mod source;
 pub mod tz;
 

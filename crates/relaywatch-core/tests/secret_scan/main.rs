@@ -204,7 +204,7 @@ async fn no_secret_leaves_any_failure_path_of_any_channel() {
 
     let drained = through_outbox(&s, store(all.env.clone()), &msg, &redis).await;
     sec.scan("the drained items (history records and sends)", &drained);
-    let history = relaywatch_core::app::deliveries::history(&s, None, 100)
+    let history = relaywatch_core::service::deliveries::history(&s, None, 100)
         .await
         .unwrap();
     let answer = serde_json::to_string(&history).unwrap();
@@ -285,17 +285,17 @@ async fn no_redis_password_leaves_a_connection_error() {
     );
     let path = dir.join("relaywatch.toml");
     std::fs::write(&path, &toml).unwrap();
-    let app = relaywatch_core::app::App::open(
+    let app = relaywatch_core::service::Service::open(
         &path,
         SecretStore::default(),
-        relaywatch_core::app::Vault::Files(dir.join("secrets")),
+        relaywatch_core::service::Vault::Files(dir.join("secrets")),
     )
     .unwrap();
     let status = serde_json::to_string(&app.refresh().await).unwrap();
     assert!(status.contains("cannot connect to Redis"), "{status}");
     sec.scan("the status after a failed refresh", &status);
     let s = app.settings();
-    let e = relaywatch_core::app::deliveries::history(&s, None, 10)
+    let e = relaywatch_core::service::deliveries::history(&s, None, 10)
         .await
         .expect_err("the state Redis refuses");
     assert!(e.to_string().contains("cannot connect"), "{e}");

@@ -1,4 +1,4 @@
-//! `AppError`: what the facade's methods fail with, and its wire shape
+//! `ServiceError`: what the facade's methods fail with, and its wire shape
 //! `{ "error": { "kind", "message", "fields": [{field, value, fix}] } }` shared by the HTTP API and
 //! the Tauri commands. Rule: no variant carries a secret (URLs are masked, references named).
 
@@ -27,7 +27,7 @@ impl From<&FieldError> for WireField {
 
 /// A facade error.
 #[derive(Debug, thiserror::Error)]
-pub enum AppError {
+pub enum ServiceError {
     #[error("invalid configuration: {}", join(.0))]
     InvalidConfig(Vec<FieldError>),
     #[error("invalid input: {}", join(.0))]
@@ -56,10 +56,10 @@ fn join(errors: &[FieldError]) -> String {
         .join("; ")
 }
 
-impl AppError {
+impl ServiceError {
     /// One bad input field.
-    pub fn input(field: &str, value: impl Into<String>, fix: impl Into<String>) -> AppError {
-        AppError::InvalidInput(vec![FieldError {
+    pub fn input(field: &str, value: impl Into<String>, fix: impl Into<String>) -> ServiceError {
+        ServiceError::InvalidInput(vec![FieldError {
             field: field.into(),
             value: value.into(),
             fix: fix.into(),
@@ -69,34 +69,34 @@ impl AppError {
     /// The machine-readable kind (see `ui/API.md`).
     pub fn kind(&self) -> &'static str {
         match self {
-            AppError::InvalidConfig(_) => "invalid_config",
-            AppError::InvalidInput(_) => "invalid_input",
-            AppError::NotFound(_) => "not_found",
-            AppError::Conflict(_) => "conflict",
-            AppError::Source(_) => "source",
-            AppError::State(_) => "state",
-            AppError::Secret(_) => "secret",
-            AppError::Send(_) => "send",
-            AppError::Io(_) => "io",
+            ServiceError::InvalidConfig(_) => "invalid_config",
+            ServiceError::InvalidInput(_) => "invalid_input",
+            ServiceError::NotFound(_) => "not_found",
+            ServiceError::Conflict(_) => "conflict",
+            ServiceError::Source(_) => "source",
+            ServiceError::State(_) => "state",
+            ServiceError::Secret(_) => "secret",
+            ServiceError::Send(_) => "send",
+            ServiceError::Io(_) => "io",
         }
     }
 
     /// The HTTP status `serve` answers with.
     pub fn http_status(&self) -> u16 {
         match self {
-            AppError::InvalidConfig(_) => 422,
-            AppError::InvalidInput(_) => 400,
-            AppError::NotFound(_) => 404,
-            AppError::Conflict(_) => 409,
-            AppError::Source(_) | AppError::State(_) | AppError::Send(_) => 502,
-            AppError::Secret(_) | AppError::Io(_) => 500,
+            ServiceError::InvalidConfig(_) => 422,
+            ServiceError::InvalidInput(_) => 400,
+            ServiceError::NotFound(_) => 404,
+            ServiceError::Conflict(_) => 409,
+            ServiceError::Source(_) | ServiceError::State(_) | ServiceError::Send(_) => 502,
+            ServiceError::Secret(_) | ServiceError::Io(_) => 500,
         }
     }
 
     /// The field errors, if any.
     pub fn fields(&self) -> Vec<WireField> {
         match self {
-            AppError::InvalidConfig(f) | AppError::InvalidInput(f) => {
+            ServiceError::InvalidConfig(f) | ServiceError::InvalidInput(f) => {
                 f.iter().map(WireField::from).collect()
             }
             _ => Vec::new(),
@@ -104,7 +104,7 @@ impl AppError {
     }
 }
 
-impl Serialize for AppError {
+impl Serialize for ServiceError {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         #[derive(Serialize)]
         struct Body<'a> {
@@ -112,7 +112,7 @@ impl Serialize for AppError {
             message: String,
             fields: Vec<WireField>,
         }
-        let mut outer = s.serialize_struct("AppError", 1)?;
+        let mut outer = s.serialize_struct("ServiceError", 1)?;
         outer.serialize_field(
             "error",
             &Body {
@@ -125,20 +125,20 @@ impl Serialize for AppError {
     }
 }
 
-impl From<Error> for AppError {
+impl From<Error> for ServiceError {
     fn from(e: Error) -> Self {
         match e {
-            Error::Config { errors, .. } => AppError::InvalidConfig(errors),
-            Error::RedisConnect { .. } | Error::Redis { .. } => AppError::Source(e.to_string()),
-            Error::Write { .. } => AppError::Io(e.to_string()),
-            other => AppError::Source(other.to_string()),
+            Error::Config { errors, .. } => ServiceError::InvalidConfig(errors),
+            Error::RedisConnect { .. } | Error::Redis { .. } => ServiceError::Source(e.to_string()),
+            Error::Write { .. } => ServiceError::Io(e.to_string()),
+            other => ServiceError::Source(other.to_string()),
         }
     }
 }
 
-impl From<crate::secret_store::SecretError> for AppError {
+impl From<crate::secret_store::SecretError> for ServiceError {
     fn from(e: crate::secret_store::SecretError) -> Self {
-        AppError::Secret(e.to_string())
+        ServiceError::Secret(e.to_string())
     }
 }
 
@@ -148,7 +148,7 @@ mod tests {
 
     #[test]
     fn serialises_to_the_wire_shape() {
-        let e = AppError::InvalidConfig(vec![FieldError {
+        let e = ServiceError::InvalidConfig(vec![FieldError {
             field: "report.trend_days".into(),
             value: "45".into(),
             fix: "must be between 1 and 30".into(),
@@ -157,7 +157,7 @@ mod tests {
         assert_eq!(v["error"]["kind"], "invalid_config");
         assert_eq!(v["error"]["fields"][0]["field"], "report.trend_days");
         assert_eq!(e.http_status(), 422);
-        let e = AppError::Send("POST https://x/hook/tok-123 failed".into());
+        let e = ServiceError::Send("POST https://x/hook/tok-123 failed".into());
         let text = serde_json::to_string(&e).unwrap();
         crate::secrets::assert_no_secret_in(&text, "tok-123");
     }

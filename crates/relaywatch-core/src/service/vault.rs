@@ -9,7 +9,7 @@ use crate::config::channels::SecretRef;
 use crate::secret_store::SecretStore;
 use crate::secrets::Secret;
 
-use super::error::AppError;
+use super::error::ServiceError;
 
 /// Where new secrets go.
 pub enum Vault {
@@ -101,7 +101,7 @@ impl Vault {
     }
 
     /// Stores `value` as `name`; returns the reference to write into the config.
-    pub fn store(&self, name: &str, value: &Secret) -> Result<SecretRef, AppError> {
+    pub fn store(&self, name: &str, value: &Secret) -> Result<SecretRef, ServiceError> {
         match self {
             #[cfg(feature = "keychain")]
             Vault::Keychain(k) => {
@@ -113,7 +113,7 @@ impl Vault {
             Vault::Files(dir) => {
                 let path = dir.join(name);
                 write_private(dir, &path, value.expose().as_bytes()).map_err(|e| {
-                    AppError::Secret(format!(
+                    ServiceError::Secret(format!(
                         "cannot store secret {name} in {}: {e}",
                         dir.display()
                     ))

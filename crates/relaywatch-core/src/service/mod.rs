@@ -1,8 +1,8 @@
-//! `App`: the one facade (DESIGN's `Service`) the HTTP API of `relaywatch serve` and the desktop
+//! `Service`: the one facade (DESIGN's `Service`) the HTTP API of `relaywatch serve` and the desktop
 //! shell's Tauri commands call. It holds the config file's path and validated `Settings`, the
 //! secret store, and a cached Snapshot (refreshed on demand and on an interval; a failed refresh
-//! keeps the old data and marks it stale). Rule: every method answers typed results or an
-//! `AppError` that serialises, and no answer carries a secret value.
+//! keeps the old data and marks it stale). Rule: every method answers typed results or a
+//! `ServiceError` that serialises, and no answer carries a secret value.
 
 pub mod deliveries;
 pub mod error;
@@ -19,7 +19,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, FixedOffset, Utc};
 
-pub use error::{AppError, WireField};
+pub use error::{ServiceError, WireField};
 pub use vault::Vault;
 pub use views::*;
 
@@ -60,7 +60,7 @@ impl Cache {
 }
 
 /// The facade.
-pub struct App {
+pub struct Service {
     path: PathBuf,
     settings: RwLock<Settings>,
     store: SecretStore,
@@ -136,28 +136,28 @@ fn cached_for<T>(
     }
 }
 
-fn parse_lang(field: &str, l: Option<&str>, default: Lang) -> Result<Lang, AppError> {
+fn parse_lang(field: &str, l: Option<&str>, default: Lang) -> Result<Lang, ServiceError> {
     match l {
         None | Some("") => Ok(default),
-        Some(l) => Lang::parse(l).ok_or_else(|| AppError::input(field, l, "must be en or zh-CN")),
+        Some(l) => Lang::parse(l).ok_or_else(|| ServiceError::input(field, l, "must be en or zh-CN")),
     }
 }
 
-impl App {
+impl Service {
     /// Opens `path` (a missing file means all defaults; it is created on the first save).
-    pub fn open(path: &Path, store: SecretStore, vault: Vault) -> Result<App, AppError> {
+    pub fn open(path: &Path, store: SecretStore, vault: Vault) -> Result<Service, ServiceError> {
         let settings = match std::fs::read_to_string(path) {
             Ok(text) => crate::config::load_from_str(&text, &path.display().to_string())?
                 .validated(Some(path.display().to_string()))?,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Settings::default(),
             Err(e) => {
-                return Err(AppError::Io(format!(
+                return Err(ServiceError::Io(format!(
                     "cannot read the config {}: {e}",
                     path.display()
                 )))
             }
         };
-        Ok(App {
+        Ok(Service {
             path: path.to_path_buf(),
             settings: RwLock::new(settings),
             store,
@@ -217,14 +217,14 @@ impl App {
     }
 
     /// The cached snapshot; taken first when there is none yet.
-    pub async fn snapshot(&self) -> Result<Arc<Snapshot>, AppError> {
+    pub async fn snapshot(&self) -> Result<Arc<Snapshot>, ServiceError> {
         if let Some(s) = lock(&self.cache).snapshot.clone() {
             return Ok(s);
         }
         self.refresh().await;
         let c = lock(&self.cache);
         c.snapshot.clone().ok_or_else(|| {
-            AppError::Source(
+            ServiceError::Source(
                 c.last_error
                     .clone()
                     .unwrap_or_else(|| "no snapshot yet".into()),
@@ -233,13 +233,13 @@ impl App {
     }
 
     /// The cached snapshot as JSON text, serialised once per snapshot.
-    pub async fn snapshot_json(&self) -> Result<Arc<str>, AppError> {
+    pub async fn snapshot_json(&self) -> Result<Arc<str>, ServiceError> {
         let snap = self.snapshot().await?;
         if let Some(j) = cached_for(&self.cache, &snap, |c| c.json.clone()) {
             return Ok(j);
         }
         let text: Arc<str> = serde_json::to_string(&*snap)
-            .map_err(|e| AppError::Io(format!("cannot serialise the snapshot: {e}")))?
+            .map_err(|e| ServiceError::Io(format!("cannot serialise the snapshot: {e}")))?
             .into();
         let mut c = lock(&self.cache);
         if c.snapshot.as_ref().is_some_and(|s| Arc::ptr_eq(s, &snap)) {
@@ -291,12 +291,12 @@ impl App {
         kind: &str,
         lang: Option<&str>,
         theme: Option<&str>,
-    ) -> Result<String, AppError> {
+    ) -> Result<String, ServiceError> {
         let kind = ChartKind::ALL
             .into_iter()
             .find(|k| k.file_stem() == kind)
             .ok_or_else(|| {
-                AppError::input("kind", kind, "must be overview, models, trend or top-keys")
+                ServiceError::input("kind", kind, "must be overview, models, trend or top-keys")
             })?;
         let mut r = self.settings().report;
         r.lang = parse_lang("lang", lang, r.lang)?;
@@ -304,7 +304,7 @@ impl App {
             None | Some("") => r.chart_theme,
             Some("light") => ThemeSetting::Light,
             Some("dark") => ThemeSetting::Dark,
-            Some(t) => return Err(AppError::input("theme", t, "must be light or dark")),
+            Some(t) => return Err(ServiceError::input("theme", t, "must be light or dark")),
         };
         let snap = self.snapshot().await?;
         let key = format!("{}|{:?}|{:?}", kind.file_stem(), r.lang, r.chart_theme);
@@ -320,8 +320,8 @@ impl App {
             crate::render::charts::render_svg(kind, &drawn, &opts, &labels)
         })
         .await
-        .map_err(|e| AppError::Source(format!("chart drawing stopped: {e}")))?
-        .map_err(|e| AppError::Source(e.to_string()))?;
+        .map_err(|e| ServiceError::Source(format!("chart drawing stopped: {e}")))?
+        .map_err(|e| ServiceError::Source(e.to_string()))?;
         let mut c = lock(&self.cache);
         if c.snapshot.as_ref().is_some_and(|s| Arc::ptr_eq(s, &snap)) {
             c.charts.insert(key, svg.as_str().into());
@@ -372,7 +372,7 @@ impl App {
     /// Validates `new` again and writes it atomically (temp file + rename, 0600). A masked
     /// Redis URL or proxy sent back unchanged keeps the stored one. On any problem nothing is
     /// written and every field error is returned.
-    pub fn save_config(&self, new: Settings) -> Result<ConfigView, AppError> {
+    pub fn save_config(&self, new: Settings) -> Result<ConfigView, ServiceError> {
         let _w = lock(&self.writing);
         let old = self.settings();
         let new = unmask(new, &old);
@@ -380,15 +380,15 @@ impl App {
         Ok(self.config())
     }
 
-    fn write(&self, new: Settings) -> Result<(), AppError> {
+    fn write(&self, new: Settings) -> Result<(), ServiceError> {
         let problems = new.problems();
         if !problems.is_empty() {
-            return Err(AppError::InvalidConfig(problems));
+            return Err(ServiceError::InvalidConfig(problems));
         }
         let text = toml::to_string_pretty(&new)
-            .map_err(|e| AppError::Io(format!("cannot render the config as TOML: {e}")))?;
+            .map_err(|e| ServiceError::Io(format!("cannot render the config as TOML: {e}")))?;
         file::write_atomic(&self.path, text.as_bytes()).map_err(|e| {
-            AppError::Io(format!(
+            ServiceError::Io(format!(
                 "cannot write the config {}: {e}; the old file is unchanged",
                 self.path.display()
             ))
@@ -402,11 +402,11 @@ impl App {
 
     /// Adds a channel; the secrets typed in go to the keychain (else the 0600 secrets files)
     /// and only their references to the config.
-    pub fn add_channel(&self, input: ChannelInput) -> Result<ConfigView, AppError> {
+    pub fn add_channel(&self, input: ChannelInput) -> Result<ConfigView, ServiceError> {
         let _w = lock(&self.writing);
         let mut s = self.settings();
         if s.channels.iter().any(|c| c.name == input.channel.name) {
-            return Err(AppError::Conflict(format!(
+            return Err(ServiceError::Conflict(format!(
                 "a channel named {:?} exists already: choose another name, or edit that one",
                 input.channel.name
             )));
@@ -417,7 +417,7 @@ impl App {
     }
 
     /// Replaces channel `name`; a secret omitted from `input.secrets` keeps the stored one.
-    pub fn update_channel(&self, name: &str, input: ChannelInput) -> Result<ConfigView, AppError> {
+    pub fn update_channel(&self, name: &str, input: ChannelInput) -> Result<ConfigView, ServiceError> {
         let _w = lock(&self.writing);
         let mut s = self.settings();
         let index = s
@@ -426,7 +426,7 @@ impl App {
             .position(|c| c.name == name)
             .ok_or_else(|| no_channel(name))?;
         if input.channel.name != name && s.channels.iter().any(|c| c.name == input.channel.name) {
-            return Err(AppError::Conflict(format!(
+            return Err(ServiceError::Conflict(format!(
                 "a channel named {:?} exists already",
                 input.channel.name
             )));
@@ -447,7 +447,7 @@ impl App {
     }
 
     /// Removes channel `name` and forgets the secrets it had stored.
-    pub fn remove_channel(&self, name: &str) -> Result<ConfigView, AppError> {
+    pub fn remove_channel(&self, name: &str) -> Result<ConfigView, ServiceError> {
         let _w = lock(&self.writing);
         let mut s = self.settings();
         let index = s
@@ -472,7 +472,7 @@ impl App {
         index: usize,
         old: Option<ChannelSettings>,
         input: ChannelInput,
-    ) -> Result<ConfigView, AppError> {
+    ) -> Result<ConfigView, ServiceError> {
         let name = s.channels[index].name.clone();
         let mut typed: Vec<(&'static str, Secret)> = Vec::new();
         let mut bad = Vec::new();
@@ -498,7 +498,7 @@ impl App {
         let mut problems = bad;
         problems.extend(s.problems());
         if !problems.is_empty() {
-            return Err(AppError::InvalidConfig(problems));
+            return Err(ServiceError::InvalidConfig(problems));
         }
         let mut stored = Vec::new();
         for (f, value) in &typed {
@@ -538,12 +538,12 @@ impl App {
         &self,
         name: &str,
         lang: Option<&str>,
-    ) -> Result<TestResult, AppError> {
+    ) -> Result<TestResult, ServiceError> {
         let s = self.settings();
         let sender =
             crate::delivery::channel_sender::ChannelSender::new(&s, name, &self.store).map_err(|e| match e {
                 crate::delivery::channel_sender::SenderError::NoSuchChannel(_) => no_channel(name),
-                other => AppError::Send(crate::secrets::redact(&other.to_string())),
+                other => ServiceError::Send(crate::secrets::redact(&other.to_string())),
             })?;
         let lang = parse_lang("lang", lang, sender.settings.lang.unwrap_or(s.report.lang))?;
         let now = Utc::now();
@@ -579,7 +579,7 @@ impl App {
     // ---- deliveries and alerts --------------------------------------------------------------
 
     /// Recent attempts (newest first, at most `limit` per channel) and dead letters.
-    pub async fn history(&self, channel: Option<&str>, limit: usize) -> Result<History, AppError> {
+    pub async fn history(&self, channel: Option<&str>, limit: usize) -> Result<History, ServiceError> {
         let s = self.settings();
         if let Some(c) = channel {
             if !s.channels.iter().any(|x| x.name == c) {
@@ -590,7 +590,7 @@ impl App {
     }
 
     /// "Retry now": re-queues dead-lettered item `id` for immediate delivery.
-    pub async fn retry_dead(&self, id: u64) -> Result<(), AppError> {
+    pub async fn retry_dead(&self, id: u64) -> Result<(), ServiceError> {
         deliveries::retry_dead(
             &self.settings(),
             id,
@@ -599,17 +599,17 @@ impl App {
         .await
     }
 
-    async fn alert_store(&self) -> Result<AlertStateStore, AppError> {
+    async fn alert_store(&self) -> Result<AlertStateStore, ServiceError> {
         let s = self.settings();
         let url = crate::delivery::drain::state_redis_url(&s).ok_or_else(|| {
-            AppError::State("alerts live in the state Redis, and none is configured: set [state] redis_url (or [source] redis_url)".into())
+            ServiceError::State("alerts live in the state Redis, and none is configured: set [state] redis_url (or [source] redis_url)".into())
         })?;
         let conn = crate::source::redis_io::connect(
             url,
             Duration::from_millis(s.source.connect_timeout_ms),
         )
         .await
-        .map_err(|e| AppError::State(e.to_string()))?;
+        .map_err(|e| ServiceError::State(e.to_string()))?;
         Ok(AlertStateStore::new(conn, s.state.prefix.clone()))
     }
 
@@ -619,12 +619,12 @@ impl App {
         &self,
         s: &Settings,
         now: DateTime<Utc>,
-    ) -> Result<Vec<WindowView>, AppError> {
+    ) -> Result<Vec<WindowView>, ServiceError> {
         use crate::rules::error_rate::{breached, ErrorRateRule};
         let url = crate::delivery::drain::state_redis_url(s).ok_or_else(|| {
-            AppError::State("the error-rate window lives in the state Redis, and none is configured: set [state] redis_url (or [source] redis_url)".into())
+            ServiceError::State("the error-rate window lives in the state Redis, and none is configured: set [state] redis_url (or [source] redis_url)".into())
         })?;
-        let state = |e: String| AppError::State(e);
+        let state = |e: String| ServiceError::State(e);
         let mut conn = crate::source::redis_io::connect(
             url,
             Duration::from_millis(s.source.connect_timeout_ms),
@@ -663,9 +663,9 @@ impl App {
     }
 
     /// Firing, silenced and recently resolved alerts, and the pause.
-    pub async fn alerts(&self, now: DateTime<Utc>) -> Result<Alerts, AppError> {
+    pub async fn alerts(&self, now: DateTime<Utc>) -> Result<Alerts, ServiceError> {
         let mut st = self.alert_store().await?;
-        let state = |e: crate::Error| AppError::State(e.to_string());
+        let state = |e: crate::Error| ServiceError::State(e.to_string());
         let records = st.records().await.map_err(state)?;
         let silenced = st.silences(now).await.map_err(state)?;
         let paused_until = st.paused_until(now).await.map_err(state)?;
@@ -700,11 +700,11 @@ impl App {
         duration: &str,
         reason: &str,
         now: DateTime<Utc>,
-    ) -> Result<crate::rules::alert_state::Silence, AppError> {
+    ) -> Result<crate::rules::alert_state::Silence, ServiceError> {
         let rule = match rule.filter(|r| !r.is_empty() && *r != "*") {
             None => None,
             Some(r) => Some(parse_rule(r).ok_or_else(|| {
-                AppError::input(
+                ServiceError::input(
                     "rule",
                     r,
                     "must be error_rate, breaker or quota (or empty for any)",
@@ -712,9 +712,9 @@ impl App {
             })?),
         };
         let d = crate::config::parse_duration(duration)
-            .ok_or_else(|| AppError::input("duration", duration, crate::config::DURATION_HINT))?;
+            .ok_or_else(|| ServiceError::input("duration", duration, crate::config::DURATION_HINT))?;
         if rule.is_none() && subject.is_none_or(|s| s.is_empty()) {
-            return Err(AppError::input(
+            return Err(ServiceError::input(
                 "subject",
                 "(empty)",
                 "give a rule or a subject (e.g. provider:3); to silence everything use pause",
@@ -729,7 +729,7 @@ impl App {
             now,
         )
         .await
-        .map_err(|e| AppError::State(e.to_string()))
+        .map_err(|e| ServiceError::State(e.to_string()))
     }
 
     // ---- schedules --------------------------------------------------------------------------
@@ -759,12 +759,12 @@ impl App {
         tz: Option<&str>,
         lang: Option<&str>,
         now: DateTime<Utc>,
-    ) -> Result<Preview, AppError> {
+    ) -> Result<Preview, ServiceError> {
         let spec =
-            crate::schedule::Spec::parse(cron).map_err(|e| AppError::input("cron", cron, e.0))?;
+            crate::schedule::Spec::parse(cron).map_err(|e| ServiceError::input("cron", cron, e.0))?;
         let tz = match tz.filter(|t| !t.is_empty()) {
             None => crate::schedule::system_tz(),
-            Some(t) => crate::schedule::parse_tz(t).map_err(|e| AppError::input("tz", t, e))?,
+            Some(t) => crate::schedule::parse_tz(t).map_err(|e| ServiceError::input("tz", t, e))?,
         };
         let lang = parse_lang("lang", lang, self.settings().report.lang)?;
         Ok(Preview {
@@ -774,14 +774,14 @@ impl App {
     }
 
     /// `POST /ingest`: pushes the NDJSON LogEvents of `body` to the events stream.
-    pub async fn ingest(&self, body: &str) -> Result<ingest::Ingested, AppError> {
+    pub async fn ingest(&self, body: &str) -> Result<ingest::Ingested, ServiceError> {
         ingest::ingest(&self.settings(), body).await
     }
 
     // ---- source and rules -------------------------------------------------------------------
 
     /// "Test connection": key counts of `redis_url` (the configured source when `None`).
-    pub async fn test_source(&self, redis_url: Option<&str>) -> Result<SourceProbe, AppError> {
+    pub async fn test_source(&self, redis_url: Option<&str>) -> Result<SourceProbe, ServiceError> {
         let s = self.settings();
         let url = match redis_url.filter(|u| !u.is_empty()) {
             Some(u)
@@ -796,7 +796,7 @@ impl App {
             }
             Some(u) => u.to_string(),
             None => s.source.redis_url.clone().ok_or_else(|| {
-                AppError::input(
+                ServiceError::input(
                     "redis_url",
                     "(unset)",
                     "give a URL such as redis://127.0.0.1:6379/0",
@@ -808,7 +808,7 @@ impl App {
             || lower.starts_with("rediss://")
             || lower.starts_with("unix://"))
         {
-            return Err(AppError::input(
+            return Err(ServiceError::input(
                 "redis_url",
                 crate::source::mask_url(&url),
                 "must start with redis://, rediss:// or unix:// (e.g. redis://127.0.0.1:6379/0)",
@@ -819,12 +819,12 @@ impl App {
 
     /// Evaluates `rule` on current data and returns what it would report; sends and stores
     /// nothing. `quota`: keys over a threshold now (from a clean state).
-    pub async fn dry_run(&self, rule: &str, now: DateTime<Utc>) -> Result<DryRun, AppError> {
+    pub async fn dry_run(&self, rule: &str, now: DateTime<Utc>) -> Result<DryRun, ServiceError> {
         let s = self.settings();
         match rule {
             "quota" => {
                 let url = s.source.redis_url.clone().ok_or_else(|| {
-                    AppError::input(
+                    ServiceError::input(
                         "source.redis_url",
                         "(unset)",
                         "quota reads the relay's Redis: set [source] redis_url",
@@ -862,7 +862,7 @@ impl App {
                     windows,
                 })
             }
-            other => Err(AppError::input(
+            other => Err(ServiceError::input(
                 "rule",
                 other,
                 "a dry run is available for quota and error_rate (breaker follows live events)",
@@ -871,8 +871,8 @@ impl App {
     }
 }
 
-fn no_channel(name: &str) -> AppError {
-    AppError::NotFound(format!(
+fn no_channel(name: &str) -> ServiceError {
+    ServiceError::NotFound(format!(
         "no channel named {name:?} in the config; GET /api/config lists them"
     ))
 }

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use redis::Script;
 
-use super::error::AppError;
+use super::error::ServiceError;
 use super::views::{DeadView, History, HistoryRow};
 use crate::config::Settings;
 use crate::delivery::drain::{outbox_config, state_redis_url};
@@ -26,9 +26,9 @@ return 1
 "#;
 
 /// The outbox on the state Redis.
-pub async fn outbox(s: &Settings) -> Result<Outbox, AppError> {
+pub async fn outbox(s: &Settings) -> Result<Outbox, ServiceError> {
     let url = state_redis_url(s).ok_or_else(|| {
-        AppError::State(
+        ServiceError::State(
             "delivery history lives in the state Redis, and none is configured: set [state] redis_url (or [source] redis_url)".into(),
         )
     })?;
@@ -38,11 +38,11 @@ pub async fn outbox(s: &Settings) -> Result<Outbox, AppError> {
         outbox_config(s),
     )
     .await
-    .map_err(|e| AppError::State(crate::secrets::redact(&e.to_string())))
+    .map_err(|e| ServiceError::State(crate::secrets::redact(&e.to_string())))
 }
 
-fn state_err(e: impl std::fmt::Display) -> AppError {
-    AppError::State(crate::secrets::redact(&e.to_string()))
+fn state_err(e: impl std::fmt::Display) -> ServiceError {
+    ServiceError::State(crate::secrets::redact(&e.to_string()))
 }
 
 /// Attempts of `channel` (every configured channel when `None`), newest first, at most `limit`
@@ -51,7 +51,7 @@ pub async fn history(
     s: &Settings,
     channel: Option<&str>,
     limit: usize,
-) -> Result<History, AppError> {
+) -> Result<History, ServiceError> {
     let ob = outbox(s).await?;
     let names: Vec<String> = match channel {
         Some(c) => vec![c.to_string()],
@@ -95,7 +95,7 @@ pub async fn history(
 }
 
 /// Re-queues dead item `id`, due at `now_ms`.
-pub async fn retry_dead(s: &Settings, id: u64, now_ms: u64) -> Result<(), AppError> {
+pub async fn retry_dead(s: &Settings, id: u64, now_ms: u64) -> Result<(), ServiceError> {
     let ob = outbox(s).await?;
     let p = format!("{}outbox:", ob.config().prefix);
     let mut con = ob.connection().clone();
@@ -111,7 +111,7 @@ pub async fn retry_dead(s: &Settings, id: u64, now_ms: u64) -> Result<(), AppErr
     if n == 1 {
         Ok(())
     } else {
-        Err(AppError::NotFound(format!(
+        Err(ServiceError::NotFound(format!(
             "no dead-lettered delivery with id {id}: it was delivered, re-queued already or expired; reload the history"
         )))
     }

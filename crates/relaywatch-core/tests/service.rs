@@ -1,4 +1,4 @@
-//! The `App` facade against a real redis-server seeded with CRS-exact data and temp config
+//! The `Service` facade against a real redis-server seeded with CRS-exact data and temp config
 //! folders: snapshot and status, charts, config saves (atomic, refused saves leave the file
 //! byte-identical), channels with secrets kept out of the config, history and "Retry now",
 //! alerts and silences, schedules, source probe, quota dry run and ingest. Rule: secrets go to
@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use chrono::Utc;
-use relaywatch_core::app::{App, AppError, ChannelInput, Vault};
+use relaywatch_core::service::{Service, ServiceError, ChannelInput, Vault};
 use relaywatch_core::config::channels::{ChannelSettings, ChannelType, SecretRef};
 use relaywatch_core::config::Settings;
 use relaywatch_core::delivery::drain::outbox_config;
@@ -47,10 +47,10 @@ fn seeded(db: &str) {
     w.flush();
 }
 
-fn app_with(d: &Path, toml: &str) -> App {
+fn app_with(d: &Path, toml: &str) -> Service {
     let path = d.join("relaywatch.toml");
     std::fs::write(&path, toml).unwrap();
-    App::open(
+    Service::open(
         &path,
         SecretStore::default(),
         Vault::Files(d.join("secrets")),
@@ -173,7 +173,7 @@ async fn an_invalid_save_returns_every_field_error_and_leaves_the_file_byte_iden
     s.report.trend_days = 45;
     s.report.top_keys = 0;
     let e = app.save_config(s).unwrap_err();
-    let AppError::InvalidConfig(fields) = &e else {
+    let ServiceError::InvalidConfig(fields) = &e else {
         panic!("{e:?}")
     };
     let names: Vec<&str> = fields.iter().map(|f| f.field.as_str()).collect();

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use super::error::AppError;
+use super::error::ServiceError;
 use crate::config::Settings;
 use crate::events::{parse, stream};
 use crate::model::LogEvent;
@@ -51,7 +51,7 @@ pub fn parse_ndjson(body: &str) -> (Vec<LogEvent>, Vec<BadLine>) {
 
 /// Parses `body` and pushes its events to `[events] stream` on the events Redis (`[events]`,
 /// else `[state]`, else `[source]` redis_url).
-pub async fn ingest(s: &Settings, body: &str) -> Result<Ingested, AppError> {
+pub async fn ingest(s: &Settings, body: &str) -> Result<Ingested, ServiceError> {
     let (events, mut bad) = parse_ndjson(body);
     let url = s
         .events
@@ -60,7 +60,7 @@ pub async fn ingest(s: &Settings, body: &str) -> Result<Ingested, AppError> {
         .or_else(|| s.state.redis_url.clone())
         .or_else(|| s.source.redis_url.clone())
         .ok_or_else(|| {
-            AppError::State("no Redis to push events to: set [events] redis_url (or [state] / [source] redis_url)".into())
+            ServiceError::State("no Redis to push events to: set [events] redis_url (or [state] / [source] redis_url)".into())
         })?;
     let pushed = if events.is_empty() {
         0
@@ -70,10 +70,10 @@ pub async fn ingest(s: &Settings, body: &str) -> Result<Ingested, AppError> {
             Duration::from_millis(s.source.connect_timeout_ms.max(100)),
         )
         .await
-        .map_err(|e| AppError::State(crate::secrets::redact(&e.to_string())))?;
+        .map_err(|e| ServiceError::State(crate::secrets::redact(&e.to_string())))?;
         stream::push(&mut con, &s.events.stream, &events, s.events.max_len)
             .await
-            .map_err(|e| AppError::State(crate::secrets::redact(&e.to_string())))?
+            .map_err(|e| ServiceError::State(crate::secrets::redact(&e.to_string())))?
             .len()
     };
     bad.truncate(SHOW_BAD);
