@@ -11,8 +11,9 @@ use anyhow::{Context, Result};
 use chrono::{DateTime, FixedOffset, TimeZone, Utc};
 use relaywatch_core::config::Settings;
 use relaywatch_core::delivery::drain::{
-    enqueue_and_drain, outbox_config, state_redis_url, windows_for, Deliverer, DrainOptions, Fate,
+    enqueue_and_drain, outbox_config, windows_for, Deliverer, DrainOptions, Fate,
 };
+use relaywatch_core::store::state_redis_url;
 use relaywatch_core::delivery::envelope::Envelope;
 use relaywatch_core::delivery::history::{AttemptResult, Record};
 use relaywatch_core::delivery::outbox::Outbox;

@@ -17,6 +17,7 @@ pub mod secret_store;
 pub mod secrets;
 pub mod service;
 pub mod source;
+pub mod store;
 pub mod tz;
 
 pub use error::{Error, Result};

@@ -19,7 +19,7 @@ use tokio::sync::watch;
 use tokio::task::JoinSet;
 
 use crate::config::Settings;
-pub use crate::delivery::drain::state_redis_url;
+pub use crate::store::state_redis_url;
 use crate::delivery::drain::{outbox_config, DeliverFuture, Deliverer};
 use crate::delivery::outbox::{Item, Outbox};
 use crate::secret_store::SecretStore;

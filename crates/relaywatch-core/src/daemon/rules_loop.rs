@@ -18,7 +18,7 @@ use super::alerts;
 use super::jobs::{off_thread, JobError};
 use super::{stopped, Context};
 use crate::config::SourceKindSetting;
-use crate::delivery::drain::state_redis_url;
+use crate::store::state_redis_url;
 use crate::events::stream::{self, StreamConfig, StreamConsumer};
 use crate::metrics::{self, Rule};
 use crate::render::message::AlertState;

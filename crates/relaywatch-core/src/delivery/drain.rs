@@ -27,16 +27,6 @@ use crate::secret_store::SecretStore;
 use crate::secrets::redact;
 use crate::delivery::channel_sender::{ChannelSender, Sent};
 
-/// The Redis relaywatch keeps its own state in: `[state] redis_url`, else the source's
-/// `redis_url`; `None` in demo mode (no Redis configured), where no history is kept.
-pub fn state_redis_url(s: &Settings) -> Option<&str> {
-    s.state
-        .redis_url
-        .as_deref()
-        .or(s.source.redis_url.as_deref())
-        .filter(|u| !u.trim().is_empty())
-}
-
 /// `[delivery]` as a backoff policy.
 pub fn backoff_policy(s: &Settings) -> BackoffPolicy {
     BackoffPolicy {
@@ -420,13 +410,8 @@ mod tests {
     }
 
     #[test]
-    fn state_redis_defaults_to_the_source() {
-        let mut s = Settings::default();
-        assert_eq!(state_redis_url(&s), None);
-        s.source.redis_url = Some("redis://127.0.0.1:1/0".into());
-        assert_eq!(state_redis_url(&s), Some("redis://127.0.0.1:1/0"));
-        s.state.redis_url = Some("redis://127.0.0.1:2/1".into());
-        assert_eq!(state_redis_url(&s), Some("redis://127.0.0.1:2/1"));
+    fn the_outbox_config_follows_the_defaults() {
+        let s = Settings::default();
         let c = outbox_config(&s);
         assert_eq!(c.prefix, "relaywatch:");
         assert_eq!(c.lease, Duration::from_secs(60));

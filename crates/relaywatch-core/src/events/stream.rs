@@ -102,7 +102,7 @@ pub struct StreamConsumer {
 
 /// Connect (and PING) within `timeout`; the error names the URL with its password masked.
 pub async fn connect(url: &str, timeout: Duration) -> Result<MultiplexedConnection, EventsError> {
-    crate::delivery::outbox::connect_pinged(url, timeout, REPLY_TIMEOUT)
+    crate::store::connect_pinged(url, timeout, REPLY_TIMEOUT)
         .await
         .map_err(|reason| EventsError::Connect {
             url: mask_url(url),

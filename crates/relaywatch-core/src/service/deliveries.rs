@@ -9,7 +9,8 @@ use redis::Script;
 use super::error::ServiceError;
 use super::views::{DeadView, History, HistoryRow};
 use crate::config::Settings;
-use crate::delivery::drain::{outbox_config, state_redis_url};
+use crate::delivery::drain::outbox_config;
+use crate::store::state_redis_url;
 use crate::delivery::history::newest_first;
 use crate::delivery::outbox::Outbox;
 

@@ -601,7 +601,7 @@ impl Service {
 
     async fn alert_store(&self) -> Result<AlertStateStore, ServiceError> {
         let s = self.settings();
-        let url = crate::delivery::drain::state_redis_url(&s).ok_or_else(|| {
+        let url = crate::store::state_redis_url(&s).ok_or_else(|| {
             ServiceError::State("alerts live in the state Redis, and none is configured: set [state] redis_url (or [source] redis_url)".into())
         })?;
         let conn = crate::source::redis_io::connect(
@@ -621,7 +621,7 @@ impl Service {
         now: DateTime<Utc>,
     ) -> Result<Vec<WindowView>, ServiceError> {
         use crate::rules::error_rate::{breached, ErrorRateRule};
-        let url = crate::delivery::drain::state_redis_url(s).ok_or_else(|| {
+        let url = crate::store::state_redis_url(s).ok_or_else(|| {
             ServiceError::State("the error-rate window lives in the state Redis, and none is configured: set [state] redis_url (or [source] redis_url)".into())
         })?;
         let state = |e: String| ServiceError::State(e);

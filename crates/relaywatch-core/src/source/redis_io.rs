@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use redis::aio::MultiplexedConnection;
-use redis::{AsyncConnectionConfig, Cmd, Value};
+use redis::{Cmd, Value};
 
 use super::mask_url;
 use crate::error::{Error, Result};
@@ -46,22 +46,9 @@ pub async fn connect(url: &str, timeout: Duration) -> Result<Conn> {
         url: masked.clone(),
         reason: scrub(reason, &secret),
     };
-    let client = redis::Client::open(url).map_err(|e| fail(e.to_string()))?;
-    let cfg = AsyncConnectionConfig::new()
-        .set_connection_timeout(Some(timeout))
-        .set_response_timeout(Some(timeout));
-    let attempt = async {
-        let mut con = client
-            .get_multiplexed_async_connection_with_config(&cfg)
-            .await?;
-        redis::cmd("PING").query_async::<String>(&mut con).await?;
-        Ok::<_, redis::RedisError>(con)
-    };
-    let mut con = match tokio::time::timeout(timeout, attempt).await {
-        Ok(Ok(con)) => con,
-        Ok(Err(e)) => return Err(fail(e.to_string())),
-        Err(_) => return Err(fail(format!("no answer within {} ms", timeout.as_millis()))),
-    };
+    let mut con = crate::store::connect_pinged(url, timeout, timeout)
+        .await
+        .map_err(fail)?;
     con.set_response_timeout(RESPONSE_TIMEOUT);
     Ok(Conn {
         con,

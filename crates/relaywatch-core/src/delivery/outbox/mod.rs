@@ -28,7 +28,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use redis::aio::MultiplexedConnection;
-use redis::{AsyncConnectionConfig, Script};
+use redis::Script;
 
 use super::backoff::BackoffPolicy;
 use super::history::HistoryError;
@@ -153,31 +153,6 @@ pub struct Outbox {
     transition: Arc<Script>,
 }
 
-/// Opens a multiplexed connection and PINGs it, all within `timeout`; each reply afterwards may
-/// take `reply_timeout`. The error is the reason only (callers add the masked URL).
-pub(crate) async fn connect_pinged(
-    url: &str,
-    timeout: Duration,
-    reply_timeout: Duration,
-) -> Result<MultiplexedConnection, String> {
-    let client = redis::Client::open(url).map_err(|e| e.to_string())?;
-    let ccfg = AsyncConnectionConfig::new()
-        .set_connection_timeout(Some(timeout))
-        .set_response_timeout(Some(reply_timeout));
-    let attempt = async {
-        let mut con = client
-            .get_multiplexed_async_connection_with_config(&ccfg)
-            .await?;
-        redis::cmd("PING").query_async::<String>(&mut con).await?;
-        Ok::<_, redis::RedisError>(con)
-    };
-    match tokio::time::timeout(timeout, attempt).await {
-        Ok(Ok(con)) => Ok(con),
-        Ok(Err(e)) => Err(e.to_string()),
-        Err(_) => Err(format!("no answer within {} ms", timeout.as_millis())),
-    }
-}
-
 impl Outbox {
     /// Connects (and PINGs) within `timeout`. Errors name the URL with its password masked.
     pub async fn connect(
@@ -185,7 +160,7 @@ impl Outbox {
         timeout: Duration,
         cfg: OutboxConfig,
     ) -> Result<Self, OutboxError> {
-        let con = connect_pinged(url, timeout, timeout)
+        let con = crate::store::connect_pinged(url, timeout, timeout)
             .await
             .map_err(|reason| OutboxError::Connect {
                 url: mask_url(url),
