@@ -242,14 +242,9 @@ impl Backend {
         }
     }
 
-    /// The enabled channels a report can be sent to.
+    /// The channels a report is sent to (`[report] channels`, else every enabled channel).
     pub fn report_channels(&self) -> Vec<String> {
-        self.settings
-            .channels
-            .iter()
-            .filter(|c| c.enabled)
-            .map(|c| c.name.clone())
-            .collect()
+        self.settings.report_channels()
     }
 
     /// Queues today's report for `channel` now (the daemon's sender delivers it).
@@ -262,7 +257,7 @@ impl Backend {
             .await
             .map_err(fail)?;
         let snap = jobs::snapshot(&self.settings, now).await.map_err(fail)?;
-        let lang = jobs::channel_lang(&self.settings, channel);
+        let lang = self.settings.channel_lang(channel);
         let msg =
             relaywatch_core::render::bundle::report_message(&snap, &self.settings.report, lang)
                 .map_err(fail)?;

@@ -148,8 +148,8 @@ async fn report_cmd(a: ReportArgs) -> Result<i32> {
 
 /// Deliver the report to its channels, waiting for each to be delivered or to fail for good.
 async fn deliver_report(s: &Settings, snap: &Snapshot) -> Result<i32> {
-    use relaywatch_core::delivery::channel_sender::{report_channels, send_with_retries, ChannelSender};
-    let names = report_channels(s);
+    use relaywatch_core::delivery::channel_sender::{send_with_retries, ChannelSender};
+    let names = s.report_channels();
     if names.is_empty() {
         bail!("no channel to deliver to: add [[channels]] to the config, or give --out DIR to write the report to a folder");
     }
@@ -159,12 +159,7 @@ async fn deliver_report(s: &Settings, snap: &Snapshot) -> Result<i32> {
         let now = Utc::now().to_rfc3339();
         let mut planned = Vec::new();
         for name in names {
-            let lang = s
-                .channels
-                .iter()
-                .find(|c| c.name == name)
-                .and_then(|c| c.lang)
-                .unwrap_or(s.report.lang);
+            let lang = s.channel_lang(&name);
             let message = if lang == s.report.lang {
                 message.clone()
             } else {
@@ -300,12 +295,7 @@ async fn test_channels(a: TestArgs) -> Result<i32> {
     };
     let names: Vec<String> = match &a.channel {
         Some(n) => vec![n.clone()],
-        None => s
-            .channels
-            .iter()
-            .filter(|c| c.enabled)
-            .map(|c| c.name.clone())
-            .collect(),
+        None => s.enabled_channels(),
     };
     if names.is_empty() {
         bail!("no enabled channels in the config: add a [[channels]] entry (see the README)");

@@ -225,6 +225,33 @@ fn check_range<T: PartialOrd + std::fmt::Display>(
 }
 
 impl Settings {
+    /// The channels the report goes to: `[report] channels`, else every enabled channel. Every
+    /// face and the scheduler ask here, so the tray, the CLI and the daemon agree.
+    pub fn report_channels(&self) -> Vec<String> {
+        match &self.report.channels {
+            Some(names) => names.clone(),
+            None => self.enabled_channels(),
+        }
+    }
+
+    /// The names of the channels that are not switched off, in file order.
+    pub fn enabled_channels(&self) -> Vec<String> {
+        self.channels
+            .iter()
+            .filter(|c| c.enabled)
+            .map(|c| c.name.clone())
+            .collect()
+    }
+
+    /// The language `channel` receives: its own `lang`, else the report's.
+    pub fn channel_lang(&self, channel: &str) -> Lang {
+        self.channels
+            .iter()
+            .find(|c| c.name == channel)
+            .and_then(|c| c.lang)
+            .unwrap_or(self.report.lang)
+    }
+
     /// Every invalid value, each with its field path and the fix; empty when valid.
     pub fn problems(&self) -> Vec<FieldError> {
         let mut e = Vec::new();
@@ -536,5 +563,29 @@ channels = ["team-wecom", "nope"]
         assert!(e.contains("unknown field") && e.contains("`format`"), "{e}");
         assert_eq!(LogFormat::parse(" JSON "), Some(LogFormat::Json));
         assert_eq!(LogFormat::parse("yaml"), None);
+    }
+
+    #[test]
+    fn report_channels_and_languages_follow_one_rule() {
+        use channels::{ChannelSettings, ChannelType};
+        let mut s = Settings::default();
+        s.channels = vec![
+            ChannelSettings {
+                lang: Some(Lang::ZhCn),
+                ..ChannelSettings::new("wecom", ChannelType::Wecom)
+            },
+            ChannelSettings {
+                enabled: false,
+                ..ChannelSettings::new("off", ChannelType::Slack)
+            },
+            ChannelSettings::new("slack", ChannelType::Slack),
+        ];
+        assert_eq!(s.enabled_channels(), ["wecom", "slack"]);
+        assert_eq!(s.report_channels(), ["wecom", "slack"]);
+        s.report.channels = Some(vec!["slack".into()]);
+        assert_eq!(s.report_channels(), ["slack"]);
+        assert_eq!(s.channel_lang("wecom"), Lang::ZhCn);
+        assert_eq!(s.channel_lang("slack"), s.report.lang);
+        assert_eq!(s.channel_lang("unknown"), s.report.lang);
     }
 }

@@ -256,15 +256,7 @@ pub fn effective_schedules(settings: &Settings, system_tz: Tz) -> Vec<Schedule> 
     } else {
         &settings.schedules
     };
-    let fallback_channels: Vec<String> = match &settings.report.channels {
-        Some(c) => c.clone(),
-        None => settings
-            .channels
-            .iter()
-            .filter(|c| c.enabled)
-            .map(|c| c.name.clone())
-            .collect(),
-    };
+    let fallback_channels = settings.report_channels();
     table
         .iter()
         .filter_map(|(name, s)| {

@@ -6,7 +6,7 @@
 
 use chrono::{DateTime, Utc};
 
-use super::jobs::{channel_lang, JobError, Queued};
+use super::jobs::{JobError, Queued};
 use super::Context;
 use crate::delivery::envelope::Envelope;
 use crate::delivery::outbox::{system_now_ms, Enqueued};
@@ -67,7 +67,7 @@ pub async fn dispatch(
                 Delivery::Now => {
                     let msg = out
                         .alert
-                        .message(channel_lang(&ctx.settings, &r.channel), tz);
+                        .message(ctx.settings.channel_lang(&r.channel), tz);
                     enqueue(
                         ctx,
                         &r.channel,
@@ -113,7 +113,7 @@ pub async fn chores(
     let tz = tz(ctx);
     for d in store.due_digests(now).await? {
         if !d.alerts.is_empty() {
-            let msg = digest_message(&d.alerts, channel_lang(&ctx.settings, &d.channel), tz, now);
+            let msg = digest_message(&d.alerts, ctx.settings.channel_lang(&d.channel), tz, now);
             let key = digest_key(&d.channel, d.release_at);
             enqueue(ctx, &d.channel, key, &msg, &mut queued).await?;
         }

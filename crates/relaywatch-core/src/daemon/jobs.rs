@@ -32,20 +32,11 @@ pub struct Queued {
     pub duplicate: usize,
 }
 
-/// The language a channel receives: its own, else the report's.
-pub fn channel_lang(s: &Settings, channel: &str) -> Lang {
-    s.channels
-        .iter()
-        .find(|c| c.name == channel)
-        .and_then(|c| c.lang)
-        .unwrap_or(s.report.lang)
-}
-
 /// The languages `channels` receive (each once), `lang` overriding every channel's when set.
 pub fn langs_for(s: &Settings, channels: &[String], lang: Option<Lang>) -> Vec<Lang> {
     let mut langs: Vec<Lang> = Vec::new();
     for c in channels {
-        let l = lang.unwrap_or_else(|| channel_lang(s, c));
+        let l = lang.unwrap_or_else(|| s.channel_lang(c));
         if !langs.contains(&l) {
             langs.push(l);
         }
@@ -77,7 +68,7 @@ pub async fn enqueue_per_channel(
 ) -> Result<Queued, JobError> {
     let mut queued = Queued::default();
     for channel in channels {
-        let want = lang.unwrap_or_else(|| channel_lang(&ctx.settings, channel));
+        let want = lang.unwrap_or_else(|| ctx.settings.channel_lang(channel));
         let Some((_, msg)) = built.iter().find(|(l, _)| *l == want) else {
             continue;
         };

@@ -438,19 +438,6 @@ pub async fn send_with_retries(
     }
 }
 
-/// The channels the report goes to: `[report] channels`, else every enabled channel.
-pub fn report_channels(s: &Settings) -> Vec<String> {
-    match &s.report.channels {
-        Some(names) => names.clone(),
-        None => s
-            .channels
-            .iter()
-            .filter(|c| c.enabled)
-            .map(|c| c.name.clone())
-            .collect(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

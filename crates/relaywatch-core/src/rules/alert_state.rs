@@ -222,12 +222,7 @@ impl AlertPolicyInput {
                 .cloned()
                 .collect()
         };
-        let all: Vec<String> = s
-            .channels
-            .iter()
-            .filter(|c| c.enabled)
-            .map(|c| c.name.clone())
-            .collect();
+        let all = s.enabled_channels();
         let mut rule_channels = HashMap::new();
         for (rule, list) in [
             (RuleKind::ErrorRate, &s.rules.error_rate.channels),
