@@ -583,9 +583,9 @@ async fn board_changed(board: &mut Option<tokio::sync::watch::Receiver<u64>>) ->
 
 /// Opens the facade on `--config`, `$RELAYWATCH_CONFIG` or the default config path.
 fn open_app(args: &Args) -> Result<relaywatch_core::service::Service, String> {
-    use relaywatch_core::service::{Service, Vault};
     use relaywatch_core::config::{default_config_path, EnvSource, ProcessEnv};
     use relaywatch_core::secret_store::SecretStore;
+    use relaywatch_core::service::{Service, Vault};
     let path = args
         .config
         .clone()

@@ -5,8 +5,8 @@
 use std::sync::Arc;
 
 use chrono::Utc;
-use relaywatch_core::service::{views::ChannelInput, Service, ServiceError};
 use relaywatch_core::config::Settings;
+use relaywatch_core::service::{views::ChannelInput, Service, ServiceError};
 use serde::Serialize;
 use serde_json::{json, Value};
 

@@ -309,7 +309,9 @@ async fn test_channels(a: TestArgs) -> Result<i32> {
     let mut planned = Vec::new();
     let mut failed = 0;
     for name in names {
-        let sender = match relaywatch_core::delivery::channel_sender::ChannelSender::new(&s, &name, &store) {
+        let sender = match relaywatch_core::delivery::channel_sender::ChannelSender::new(
+            &s, &name, &store,
+        ) {
             Ok(sender) => sender,
             Err(e) => {
                 println!(

@@ -10,16 +10,16 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use chrono::{DateTime, FixedOffset, TimeZone, Utc};
 use relaywatch_core::config::Settings;
+use relaywatch_core::delivery::channel_sender::{ChannelSender, Sent};
 use relaywatch_core::delivery::drain::{
     enqueue_and_drain, outbox_config, windows_for, Deliverer, DrainOptions, Fate,
 };
-use relaywatch_core::store::state_redis_url;
 use relaywatch_core::delivery::envelope::Envelope;
 use relaywatch_core::delivery::history::{AttemptResult, Record};
 use relaywatch_core::delivery::outbox::Outbox;
 use relaywatch_core::render::message::Message;
 use relaywatch_core::secret_store::SecretStore;
-use relaywatch_core::delivery::channel_sender::{ChannelSender, Sent};
+use relaywatch_core::store::state_redis_url;
 
 /// One message for one channel, with its idempotency key.
 pub struct Planned {

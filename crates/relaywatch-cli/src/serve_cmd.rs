@@ -23,11 +23,11 @@ use axum::serve::IncomingStream;
 use axum::{Json, Router};
 use chrono::Utc;
 use clap::Args;
-use relaywatch_core::service::{Service, ServiceError, ChannelInput, Vault};
 use relaywatch_core::config::channels::SecretRef;
 use relaywatch_core::config::serve::host_allowed;
 use relaywatch_core::config::{self, Settings};
 use relaywatch_core::secrets::Secret;
+use relaywatch_core::service::{ChannelInput, Service, ServiceError, Vault};
 use serde_json::{json, Value};
 
 /// The keychain entry (or secrets file) of the generated token.

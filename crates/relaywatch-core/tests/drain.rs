@@ -13,6 +13,7 @@ use std::time::Duration;
 use receiver::{Receiver, Reply};
 use relaywatch_core::config::channels::{ChannelSettings, ChannelType, NetworkSettings, SecretRef};
 use relaywatch_core::config::{Lang, Settings};
+use relaywatch_core::delivery::channel_sender::ChannelSender;
 use relaywatch_core::delivery::drain::{
     enqueue_and_drain, outbox_config, Deliverer, DrainOptions, Fate,
 };
@@ -23,7 +24,6 @@ use relaywatch_core::render::message::Message;
 use relaywatch_core::render::samples;
 use relaywatch_core::secret_store::SecretStore;
 use relaywatch_core::secrets::assert_no_secret_in;
-use relaywatch_core::delivery::channel_sender::ChannelSender;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpListener;
 

@@ -105,10 +105,14 @@ fn generic_channel(proxy: String) -> Settings {
     }
 }
 
-async fn send_through(proxy: String, url: String) -> relaywatch_core::delivery::channel_sender::Sent {
+async fn send_through(
+    proxy: String,
+    url: String,
+) -> relaywatch_core::delivery::channel_sender::Sent {
     let s = generic_channel(proxy);
     let store = SecretStore::default().with_env(move |k| (k == "URL").then(|| url.clone()));
-    let sender = relaywatch_core::delivery::channel_sender::ChannelSender::new(&s, "hook", &store).unwrap();
+    let sender =
+        relaywatch_core::delivery::channel_sender::ChannelSender::new(&s, "hook", &store).unwrap();
     let msg = messages::test_message("hook", samples::sample_time(), Lang::En);
     sender.send(&msg, "test:1:hook", chrono::Utc::now()).await
 }
@@ -254,7 +258,9 @@ async fn guard_refusals_are_permanent_failures_naming_the_rule() {
     // A proxy named `localhost` is refused when the channel's sender is built.
     let s = generic_channel("socks5://localhost:1080".into());
     let store = SecretStore::default().with_env(|k| (k == "URL").then(|| "http://x.test/".into()));
-    let Err(err) = relaywatch_core::delivery::channel_sender::ChannelSender::new(&s, "hook", &store) else {
+    let Err(err) =
+        relaywatch_core::delivery::channel_sender::ChannelSender::new(&s, "hook", &store)
+    else {
         panic!("a proxy named localhost was accepted");
     };
     assert!(

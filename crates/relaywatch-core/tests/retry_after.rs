@@ -15,6 +15,7 @@ use relaywatch_core::channels::{Outcome, RETRY_AFTER_MAX};
 use relaywatch_core::config::channels::{ChannelSettings, ChannelType, NetworkSettings, SecretRef};
 use relaywatch_core::config::{Lang, Settings};
 use relaywatch_core::delivery::backoff::BackoffPolicy;
+use relaywatch_core::delivery::channel_sender::{send_with_retries, ChannelSender};
 use relaywatch_core::delivery::drain::{
     backoff_policy, enqueue_and_drain, outbox_config, Deliverer, DrainOptions, Fate,
 };
@@ -24,7 +25,6 @@ use relaywatch_core::delivery::outbox::{system_now_ms, Outbox};
 use relaywatch_core::render::message::Message;
 use relaywatch_core::render::{messages, samples};
 use relaywatch_core::secret_store::SecretStore;
-use relaywatch_core::delivery::channel_sender::{send_with_retries, ChannelSender};
 
 fn channel(name: &str, env: &str) -> ChannelSettings {
     ChannelSettings {

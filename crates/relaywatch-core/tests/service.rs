@@ -8,13 +8,13 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use chrono::Utc;
-use relaywatch_core::service::{Service, ServiceError, ChannelInput, Vault};
 use relaywatch_core::config::channels::{ChannelSettings, ChannelType, SecretRef};
 use relaywatch_core::config::Settings;
 use relaywatch_core::delivery::drain::outbox_config;
 use relaywatch_core::delivery::outbox::{DeliveryResult, NewItem, Outbox};
 use relaywatch_core::secret_store::SecretStore;
 use relaywatch_core::secrets::assert_no_secret_in;
+use relaywatch_core::service::{ChannelInput, Service, ServiceError, Vault};
 use relaywatch_testkit::{ApiKeySpec, CrsWriter, RedisServer, UsageEvent};
 
 fn dir(name: &str) -> PathBuf {

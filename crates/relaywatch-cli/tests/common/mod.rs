@@ -292,7 +292,9 @@ pub fn push_errors(db: &str, n: usize, provider: &str, keys: usize, extra: &[(&s
         for (k, v) in extra {
             cmd.arg(*k).arg(*v);
         }
-        cmd.arg("key_id").arg(format!("key-{}", i % keys.max(1))).ignore();
+        cmd.arg("key_id")
+            .arg(format!("key-{}", i % keys.max(1)))
+            .ignore();
     }
     pipe.exec(&mut con).unwrap();
 }

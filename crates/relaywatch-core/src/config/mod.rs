@@ -568,18 +568,20 @@ channels = ["team-wecom", "nope"]
     #[test]
     fn report_channels_and_languages_follow_one_rule() {
         use channels::{ChannelSettings, ChannelType};
-        let mut s = Settings::default();
-        s.channels = vec![
-            ChannelSettings {
-                lang: Some(Lang::ZhCn),
-                ..ChannelSettings::new("wecom", ChannelType::Wecom)
-            },
-            ChannelSettings {
-                enabled: false,
-                ..ChannelSettings::new("off", ChannelType::Slack)
-            },
-            ChannelSettings::new("slack", ChannelType::Slack),
-        ];
+        let mut s = Settings {
+            channels: vec![
+                ChannelSettings {
+                    lang: Some(Lang::ZhCn),
+                    ..ChannelSettings::new("wecom", ChannelType::Wecom)
+                },
+                ChannelSettings {
+                    enabled: false,
+                    ..ChannelSettings::new("off", ChannelType::Slack)
+                },
+                ChannelSettings::new("slack", ChannelType::Slack),
+            ],
+            ..Settings::default()
+        };
         assert_eq!(s.enabled_channels(), ["wecom", "slack"]);
         assert_eq!(s.report_channels(), ["wecom", "slack"]);
         s.report.channels = Some(vec!["slack".into()]);

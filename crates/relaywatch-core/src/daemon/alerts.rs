@@ -65,9 +65,7 @@ pub async fn dispatch(
         for r in &out.routed {
             match &r.delivery {
                 Delivery::Now => {
-                    let msg = out
-                        .alert
-                        .message(ctx.settings.channel_lang(&r.channel), tz);
+                    let msg = out.alert.message(ctx.settings.channel_lang(&r.channel), tz);
                     enqueue(
                         ctx,
                         &r.channel,

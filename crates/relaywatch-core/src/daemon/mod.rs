@@ -19,11 +19,11 @@ use tokio::sync::watch;
 use tokio::task::JoinSet;
 
 use crate::config::Settings;
-pub use crate::store::state_redis_url;
 use crate::delivery::drain::{outbox_config, DeliverFuture, Deliverer};
 use crate::delivery::outbox::{Item, Outbox};
 use crate::secret_store::SecretStore;
 use crate::source::mask_url;
+pub use crate::store::state_redis_url;
 
 pub use status::{Health, LastDelivery, NextFire, RedisState, StatusBoard};
 

@@ -18,7 +18,6 @@ use super::alerts;
 use super::jobs::{off_thread, JobError};
 use super::{stopped, Context};
 use crate::config::SourceKindSetting;
-use crate::store::state_redis_url;
 use crate::events::stream::{self, StreamConfig, StreamConsumer};
 use crate::metrics::{self, Rule};
 use crate::render::message::AlertState;
@@ -28,6 +27,7 @@ use crate::rules::error_rate::ErrorRateRule;
 use crate::rules::quota::{self, QuotaStore};
 use crate::rules::{Alert, RuleKind};
 use crate::source::{cch, crs::CrsReader, raw::Warnings, redis_io};
+use crate::store::state_redis_url;
 use crate::tz::RelayTz;
 
 /// How often the ticker looks at time-driven transitions while an alert is firing or a breaker

@@ -23,9 +23,9 @@ use super::outbox::{
 use crate::channels::{dispatch, Outcome};
 use crate::config::channels::ChannelType;
 use crate::config::Settings;
+use crate::delivery::channel_sender::{ChannelSender, Sent};
 use crate::secret_store::SecretStore;
 use crate::secrets::redact;
-use crate::delivery::channel_sender::{ChannelSender, Sent};
 
 /// `[delivery]` as a backoff policy.
 pub fn backoff_policy(s: &Settings) -> BackoffPolicy {

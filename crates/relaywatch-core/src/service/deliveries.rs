@@ -10,9 +10,9 @@ use super::error::ServiceError;
 use super::views::{DeadView, History, HistoryRow};
 use crate::config::Settings;
 use crate::delivery::drain::outbox_config;
-use crate::store::state_redis_url;
 use crate::delivery::history::newest_first;
 use crate::delivery::outbox::Outbox;
+use crate::store::state_redis_url;
 
 /// KEYS: item, dead, due. ARGV: id, now_ms. Moves a dead item back to due with its attempts
 /// reset and its expiry removed; 0 when the item is not dead (or gone).

@@ -139,7 +139,9 @@ fn cached_for<T>(
 fn parse_lang(field: &str, l: Option<&str>, default: Lang) -> Result<Lang, ServiceError> {
     match l {
         None | Some("") => Ok(default),
-        Some(l) => Lang::parse(l).ok_or_else(|| ServiceError::input(field, l, "must be en or zh-CN")),
+        Some(l) => {
+            Lang::parse(l).ok_or_else(|| ServiceError::input(field, l, "must be en or zh-CN"))
+        }
     }
 }
 
@@ -417,7 +419,11 @@ impl Service {
     }
 
     /// Replaces channel `name`; a secret omitted from `input.secrets` keeps the stored one.
-    pub fn update_channel(&self, name: &str, input: ChannelInput) -> Result<ConfigView, ServiceError> {
+    pub fn update_channel(
+        &self,
+        name: &str,
+        input: ChannelInput,
+    ) -> Result<ConfigView, ServiceError> {
         let _w = lock(&self.writing);
         let mut s = self.settings();
         let index = s
@@ -540,8 +546,8 @@ impl Service {
         lang: Option<&str>,
     ) -> Result<TestResult, ServiceError> {
         let s = self.settings();
-        let sender =
-            crate::delivery::channel_sender::ChannelSender::new(&s, name, &self.store).map_err(|e| match e {
+        let sender = crate::delivery::channel_sender::ChannelSender::new(&s, name, &self.store)
+            .map_err(|e| match e {
                 crate::delivery::channel_sender::SenderError::NoSuchChannel(_) => no_channel(name),
                 other => ServiceError::Send(crate::secrets::redact(&other.to_string())),
             })?;
@@ -579,7 +585,11 @@ impl Service {
     // ---- deliveries and alerts --------------------------------------------------------------
 
     /// Recent attempts (newest first, at most `limit` per channel) and dead letters.
-    pub async fn history(&self, channel: Option<&str>, limit: usize) -> Result<History, ServiceError> {
+    pub async fn history(
+        &self,
+        channel: Option<&str>,
+        limit: usize,
+    ) -> Result<History, ServiceError> {
         let s = self.settings();
         if let Some(c) = channel {
             if !s.channels.iter().any(|x| x.name == c) {
@@ -711,8 +721,9 @@ impl Service {
                 )
             })?),
         };
-        let d = crate::config::parse_duration(duration)
-            .ok_or_else(|| ServiceError::input("duration", duration, crate::config::DURATION_HINT))?;
+        let d = crate::config::parse_duration(duration).ok_or_else(|| {
+            ServiceError::input("duration", duration, crate::config::DURATION_HINT)
+        })?;
         if rule.is_none() && subject.is_none_or(|s| s.is_empty()) {
             return Err(ServiceError::input(
                 "subject",
@@ -760,8 +771,8 @@ impl Service {
         lang: Option<&str>,
         now: DateTime<Utc>,
     ) -> Result<Preview, ServiceError> {
-        let spec =
-            crate::schedule::Spec::parse(cron).map_err(|e| ServiceError::input("cron", cron, e.0))?;
+        let spec = crate::schedule::Spec::parse(cron)
+            .map_err(|e| ServiceError::input("cron", cron, e.0))?;
         let tz = match tz.filter(|t| !t.is_empty()) {
             None => crate::schedule::system_tz(),
             Some(t) => crate::schedule::parse_tz(t).map_err(|e| ServiceError::input("tz", t, e))?,

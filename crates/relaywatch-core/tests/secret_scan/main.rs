@@ -18,6 +18,7 @@ use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_S
 use base64::Engine;
 use relaywatch_core::config::channels::{ChannelSettings, ChannelType, NetworkSettings, SecretRef};
 use relaywatch_core::config::{Lang, Settings};
+use relaywatch_core::delivery::channel_sender::ChannelSender;
 use relaywatch_core::delivery::drain::{enqueue_and_drain, outbox_config, Deliverer, DrainOptions};
 use relaywatch_core::delivery::envelope::Envelope;
 use relaywatch_core::delivery::net::{HttpClient, NetPolicy, StaticLookup};
@@ -25,7 +26,6 @@ use relaywatch_core::delivery::outbox::Outbox;
 use relaywatch_core::render::message::Message;
 use relaywatch_core::render::samples;
 use relaywatch_core::secret_store::SecretStore;
-use relaywatch_core::delivery::channel_sender::ChannelSender;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 

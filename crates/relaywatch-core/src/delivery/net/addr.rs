@@ -342,11 +342,23 @@ const V4_RANGES: [(Ipv4Net, Range); 18] = [
     (v4(192, 0, 2, 0, 24), r(Rule::Documentation, "192.0.2.0/24")),
     (v4(192, 88, 99, 0, 24), r(Rule::Reserved, "192.88.99.0/24")),
     (v4(192, 168, 0, 0, 16), r(Rule::Private, "192.168.0.0/16")),
-    (v4(198, 18, 0, 0, 15), r(Rule::Benchmarking, "198.18.0.0/15")),
-    (v4(198, 51, 100, 0, 24), r(Rule::Documentation, "198.51.100.0/24")),
-    (v4(203, 0, 113, 0, 24), r(Rule::Documentation, "203.0.113.0/24")),
+    (
+        v4(198, 18, 0, 0, 15),
+        r(Rule::Benchmarking, "198.18.0.0/15"),
+    ),
+    (
+        v4(198, 51, 100, 0, 24),
+        r(Rule::Documentation, "198.51.100.0/24"),
+    ),
+    (
+        v4(203, 0, 113, 0, 24),
+        r(Rule::Documentation, "203.0.113.0/24"),
+    ),
     (v4(224, 0, 0, 0, 4), r(Rule::Multicast, "224.0.0.0/4")),
-    (v4(255, 255, 255, 255, 32), r(Rule::Broadcast, "255.255.255.255/32")),
+    (
+        v4(255, 255, 255, 255, 32),
+        r(Rule::Broadcast, "255.255.255.255/32"),
+    ),
     (v4(240, 0, 0, 0, 4), r(Rule::Reserved, "240.0.0.0/4")),
     // Listed last: already covered above, kept so the table reads as the RFCs do.
     (v4(0, 0, 0, 0, 32), r(Rule::Unspecified, "0.0.0.0/32")),
@@ -354,17 +366,50 @@ const V4_RANGES: [(Ipv4Net, Range); 18] = [
 ];
 
 const V6_RANGES: [(Ipv6Net, Range); 11] = [
-    (v6([0, 0, 0, 0, 0, 0, 0, 0], 128), r(Rule::Unspecified, "::/128")),
-    (v6([0, 0, 0, 0, 0, 0, 0, 1], 128), r(Rule::Loopback, "::1/128")),
-    (v6([0x64, 0xff9b, 1, 0, 0, 0, 0, 0], 48), r(Rule::Reserved, "64:ff9b:1::/48")),
-    (v6([0x100, 0, 0, 0, 0, 0, 0, 0], 64), r(Rule::Reserved, "100::/64")),
-    (v6([0x2001, 2, 0, 0, 0, 0, 0, 0], 48), r(Rule::Benchmarking, "2001:2::/48")),
-    (v6([0x2001, 0xdb8, 0, 0, 0, 0, 0, 0], 32), r(Rule::Documentation, "2001:db8::/32")),
-    (v6([0x2001, 0, 0, 0, 0, 0, 0, 0], 32), r(Rule::Reserved, "2001::/32 (Teredo)")),
-    (v6([0x3fff, 0, 0, 0, 0, 0, 0, 0], 20), r(Rule::Documentation, "3fff::/20")),
-    (v6([0xfc00, 0, 0, 0, 0, 0, 0, 0], 7), r(Rule::UniqueLocal, "fc00::/7")),
-    (v6([0xfe80, 0, 0, 0, 0, 0, 0, 0], 10), r(Rule::LinkLocal, "fe80::/10")),
-    (v6([0xfec0, 0, 0, 0, 0, 0, 0, 0], 10), r(Rule::SiteLocal, "fec0::/10")),
+    (
+        v6([0, 0, 0, 0, 0, 0, 0, 0], 128),
+        r(Rule::Unspecified, "::/128"),
+    ),
+    (
+        v6([0, 0, 0, 0, 0, 0, 0, 1], 128),
+        r(Rule::Loopback, "::1/128"),
+    ),
+    (
+        v6([0x64, 0xff9b, 1, 0, 0, 0, 0, 0], 48),
+        r(Rule::Reserved, "64:ff9b:1::/48"),
+    ),
+    (
+        v6([0x100, 0, 0, 0, 0, 0, 0, 0], 64),
+        r(Rule::Reserved, "100::/64"),
+    ),
+    (
+        v6([0x2001, 2, 0, 0, 0, 0, 0, 0], 48),
+        r(Rule::Benchmarking, "2001:2::/48"),
+    ),
+    (
+        v6([0x2001, 0xdb8, 0, 0, 0, 0, 0, 0], 32),
+        r(Rule::Documentation, "2001:db8::/32"),
+    ),
+    (
+        v6([0x2001, 0, 0, 0, 0, 0, 0, 0], 32),
+        r(Rule::Reserved, "2001::/32 (Teredo)"),
+    ),
+    (
+        v6([0x3fff, 0, 0, 0, 0, 0, 0, 0], 20),
+        r(Rule::Documentation, "3fff::/20"),
+    ),
+    (
+        v6([0xfc00, 0, 0, 0, 0, 0, 0, 0], 7),
+        r(Rule::UniqueLocal, "fc00::/7"),
+    ),
+    (
+        v6([0xfe80, 0, 0, 0, 0, 0, 0, 0], 10),
+        r(Rule::LinkLocal, "fe80::/10"),
+    ),
+    (
+        v6([0xfec0, 0, 0, 0, 0, 0, 0, 0], 10),
+        r(Rule::SiteLocal, "fec0::/10"),
+    ),
 ];
 
 const V6_MULTICAST: Range = r(Rule::Multicast, "ff00::/8");
