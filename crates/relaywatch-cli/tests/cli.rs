@@ -255,3 +255,30 @@ fn every_command_has_help() {
         );
     }
 }
+
+/// `relaywatch silence add --for 1h30m` ends 90 minutes after it starts, as the same silence
+/// from the web UI or the desktop does (one grammar); a bare number is refused with the hint.
+#[test]
+fn silence_for_1h30m_ends_ninety_minutes_later() {
+    let db = fresh_db();
+    let dir = temp_dir("silence");
+    std::fs::create_dir_all(&dir).unwrap();
+    let cfg = dir.join("relaywatch.toml");
+    std::fs::write(&cfg, format!("[state]\nredis_url = \"{db}\"\n")).unwrap();
+    let cfg = cfg.to_str().unwrap();
+    let add = |d: &str| {
+        let args = ["silence", "add", "--config", cfg, "--rule", "breaker"];
+        relaywatch(&[&args[..], &["--for", d, "--reason", "deploy"]].concat())
+    };
+    let o = add("1h30m");
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = relaywatch(&["silence", "list", "--config", cfg, "--json"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let s = &v["silences"][0];
+    let at = |k: &str| chrono::DateTime::parse_from_rfc3339(s[k].as_str().unwrap()).unwrap();
+    assert_eq!(at("ends_at") - at("starts_at"), chrono::Duration::minutes(90));
+    let o = add("30");
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("must be a duration with a unit"), "{}", stderr(&o));
+}

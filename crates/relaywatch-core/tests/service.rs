@@ -386,6 +386,18 @@ async fn silences_show_in_alerts() {
         .await
         .unwrap_err();
     assert_eq!(e.fields()[0].field, "duration");
+    // The CLI's grammar (`relaywatch silence add --for 1h30m`): units combine, a bare number is
+    // refused rather than read as minutes.
+    let s = app
+        .silence(Some("breaker"), None, "1h30m", "", now)
+        .await
+        .unwrap();
+    assert_eq!(s.ends_at, now + chrono::Duration::minutes(90));
+    let e = app
+        .silence(None, Some("x"), "30", "", now)
+        .await
+        .unwrap_err();
+    assert_eq!(e.fields()[0].field, "duration");
 }
 
 #[tokio::test]
