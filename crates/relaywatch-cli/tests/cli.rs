@@ -277,8 +277,15 @@ fn silence_for_1h30m_ends_ninety_minutes_later() {
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     let s = &v["silences"][0];
     let at = |k: &str| chrono::DateTime::parse_from_rfc3339(s[k].as_str().unwrap()).unwrap();
-    assert_eq!(at("ends_at") - at("starts_at"), chrono::Duration::minutes(90));
+    assert_eq!(
+        at("ends_at") - at("starts_at"),
+        chrono::Duration::minutes(90)
+    );
     let o = add("30");
     assert!(!o.status.success());
-    assert!(stderr(&o).contains("must be a duration with a unit"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("must be a duration with a unit"),
+        "{}",
+        stderr(&o)
+    );
 }
