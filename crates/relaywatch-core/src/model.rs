@@ -254,3 +254,43 @@ impl LogEvent {
             .is_some_and(|m| !m.trim().is_empty())
     }
 }
+
+/// One key's rated costs over every period relaywatch may compare, and its relay limits
+/// (0 = none). Costs of periods the key has no limit for may be 0.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct KeyCost {
+    pub key_id: String,
+    pub key_name: String,
+    pub tags: Vec<String>,
+    pub relay_daily_limit_usd: f64,
+    pub relay_total_limit_usd: f64,
+    pub relay_weekly_opus_limit_usd: f64,
+    /// The current hour and the four before it.
+    pub five_hours_usd: f64,
+    pub daily_usd: f64,
+    pub weekly_usd: f64,
+    pub monthly_usd: f64,
+    pub total_usd: f64,
+    pub weekly_opus_usd: f64,
+    /// The key's current weekly Opus period as CRS names it (`YYYY-MM-DDTHH`).
+    pub weekly_opus_period: String,
+}
+
+/// The period ranked.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LeaderboardWindow {
+    /// Yesterday, as a calendar day on the relay's clock.
+    #[default]
+    CalendarDay,
+    /// The current hour and the 23 before it (CRS's hourly buckets).
+    Rolling24h,
+}
+
+/// One key's usage over the period, and whether it is soft-deleted (deleted keys count in the
+/// totals but are not ranked, as in CRS's cost ranking).
+#[derive(Debug, Clone, PartialEq)]
+pub struct KeyPeriod {
+    pub usage: KeyUsage,
+    pub deleted: bool,
+}

@@ -6,8 +6,9 @@ use std::time::Duration as StdDuration;
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use relaywatch_core::config::Lang;
+use relaywatch_core::daemon::leaderboard::read;
 use relaywatch_core::render::messages;
-use relaywatch_core::rules::leaderboard::{read, LeaderboardWindow};
+use relaywatch_core::rules::leaderboard::LeaderboardWindow;
 use relaywatch_core::source::redis_io::connect;
 use relaywatch_core::tz::RelayTz;
 use relaywatch_testkit::{fresh_db, ApiKeySpec, CrsWriter, UsageEvent};

@@ -56,6 +56,36 @@ pub struct QuotaLimitSetting {
     pub usd: f64,
 }
 
+/// The limit of `period` that `[[rules.quota.limits]]` sets for a key (by its id, name and
+/// tags): its own (by id or name) first, else the lowest of its tags'.
+pub fn own_limit_for(
+    limits: &[QuotaLimitSetting],
+    key_id: &str,
+    key_name: &str,
+    tags: &[String],
+    period: QuotaPeriod,
+) -> Option<f64> {
+    let of_period = || limits.iter().filter(move |l| l.period == period);
+    of_period()
+        .filter(|l| {
+            l.key
+                .as_deref()
+                .is_some_and(|n| n == key_id || n == key_name)
+        })
+        .map(|l| l.usd)
+        .reduce(f64::min)
+        .or_else(|| {
+            of_period()
+                .filter(|l| {
+                    l.tag
+                        .as_deref()
+                        .is_some_and(|t| tags.iter().any(|x| x == t))
+                })
+                .map(|l| l.usd)
+                .reduce(f64::min)
+        })
+}
+
 /// `[rules.quota]`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]

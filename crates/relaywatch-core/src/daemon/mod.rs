@@ -6,6 +6,8 @@
 
 pub mod alerts;
 pub mod jobs;
+pub mod leaderboard;
+pub mod quota;
 pub mod rules_loop;
 pub mod scheduler;
 pub mod status;

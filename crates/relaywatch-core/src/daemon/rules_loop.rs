@@ -24,7 +24,7 @@ use crate::render::message::AlertState;
 use crate::rules::alert_state::{AlertRecord, AlertStateStore, RepeatPolicy};
 use crate::rules::breaker::{self, BreakerRule};
 use crate::rules::error_rate::ErrorRateRule;
-use crate::rules::quota::{self, QuotaStore};
+use crate::rules::quota::QuotaStore;
 use crate::rules::{Alert, RuleKind};
 use crate::source::{cch, crs::CrsReader, raw::Warnings, redis_io};
 use crate::store::state_redis_url;
@@ -459,7 +459,7 @@ async fn run_quota(ctx: &Context, store: &mut Option<QuotaStore>) -> Result<Vec<
     metrics::source_redis(source.is_ok());
     let mut source = source?;
     let tz = RelayTz::from_config(ctx.settings.source.timezone_offset_hours);
-    Ok(quota::run_once(
+    Ok(super::quota::run_once(
         &mut source,
         store,
         &ctx.settings.rules.quota,

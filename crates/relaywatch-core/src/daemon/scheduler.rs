@@ -151,7 +151,7 @@ async fn fire_job(
                 {
                     let timeout = Duration::from_millis(ctx.settings.source.connect_timeout_ms);
                     let mut conn = redis_io::connect(url, timeout).await?;
-                    leaderboard::read(&mut conn, window(s), s.top, now, tz).await?
+                    super::leaderboard::read(&mut conn, window(s), s.top, now, tz).await?
                 }
                 _ => demo_leaderboard(ctx, s, now).await?,
             };
@@ -188,6 +188,6 @@ async fn demo_leaderboard(
         })
         .collect();
     let tz = RelayTz::from_config(ctx.settings.source.timezone_offset_hours);
-    let (_, label) = leaderboard::buckets(window(s), now, tz);
+    let (_, label) = crate::source::crs::leaderboard::buckets(window(s), now, tz);
     Ok(leaderboard::rank(&keys, s.top, label))
 }

@@ -3,8 +3,8 @@
 //! Rule: one message per key, limit, level and period (80 % then 100 % is two; nothing repeats
 //! within a period), a "back under" message when the period rolls over or the limit is raised,
 //! and every key over a threshold reported — keys crossing together become one grouped alert per
-//! level. `evaluate` is pure; `read_key_costs` and `QuotaStore` are the thin async edges (CRS
-//! reads pipelined; announcements claimed atomically so many instances send each once).
+//! level. `evaluate` is pure (the keys' costs are read by the source, `source::crs::quota`);
+//! `QuotaStore` keeps what was announced (claimed atomically so many instances send each once).
 
 use std::collections::{BTreeMap, HashSet};
 
@@ -12,12 +12,11 @@ use chrono::{DateTime, Datelike, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::{Alert, AlertPayload, RuleKind};
-use crate::config::quota::{QuotaLimitSetting, QuotaPeriod, QuotaSettings};
+use crate::config::quota::{own_limit_for, QuotaLimitSetting, QuotaPeriod};
 use crate::error::Result;
+pub use crate::model::KeyCost;
 use crate::render::message::AlertState;
 use crate::render::messages::QuotaItem;
-use crate::source::crs::{api_key_id, legacy_opus_week, opus_period};
-use crate::source::parse::parse_float;
 use crate::source::redis_io::{self, Conn};
 use crate::tz::RelayTz;
 
@@ -60,27 +59,6 @@ impl LimitKind {
     }
 }
 
-/// One key's rated costs over every period relaywatch may compare, and its relay limits
-/// (0 = none). Costs of periods the key has no limit for may be 0.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct KeyCost {
-    pub key_id: String,
-    pub key_name: String,
-    pub tags: Vec<String>,
-    pub relay_daily_limit_usd: f64,
-    pub relay_total_limit_usd: f64,
-    pub relay_weekly_opus_limit_usd: f64,
-    /// The current hour and the four before it.
-    pub five_hours_usd: f64,
-    pub daily_usd: f64,
-    pub weekly_usd: f64,
-    pub monthly_usd: f64,
-    pub total_usd: f64,
-    pub weekly_opus_usd: f64,
-    /// The key's current weekly Opus period as CRS names it (`YYYY-MM-DDTHH`).
-    pub weekly_opus_period: String,
-}
-
 /// What has been announced for one (key, limit): the highest level in its period.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct QuotaEntry {
@@ -120,28 +98,9 @@ fn rolling_name(now: DateTime<Utc>, tz: RelayTz) -> String {
     tz.local(now).format("%Y-%m-%d %H:00").to_string()
 }
 
-/// The limit of `period` that `[[rules.quota.limits]]` sets for a key: its own (by id or
-/// name) first, else the lowest of its tags'.
+/// The limit of `period` that `[[rules.quota.limits]]` sets for `k` (see [`own_limit_for`]).
 fn own_limit(k: &KeyCost, limits: &[QuotaLimitSetting], period: QuotaPeriod) -> Option<f64> {
-    let of_period = || limits.iter().filter(move |l| l.period == period);
-    of_period()
-        .filter(|l| {
-            l.key
-                .as_deref()
-                .is_some_and(|n| n == k.key_id || n == k.key_name)
-        })
-        .map(|l| l.usd)
-        .reduce(f64::min)
-        .or_else(|| {
-            of_period()
-                .filter(|l| {
-                    l.tag
-                        .as_deref()
-                        .is_some_and(|t| k.tags.iter().any(|x| x == t))
-                })
-                .map(|l| l.usd)
-                .reduce(f64::min)
-        })
+    own_limit_for(limits, &k.key_id, &k.key_name, &k.tags, period)
 }
 
 /// Every limit a key has now: (kind, amount, cost, period name; `None` for rolling).
@@ -373,223 +332,6 @@ pub fn evaluate(
     (next, alerts)
 }
 
-// ---- CRS reads ------------------------------------------------------------------------------
-
-const KEY_FIELDS: [&str; 8] = [
-    "name",
-    "tags",
-    "isDeleted",
-    "dailyCostLimit",
-    "totalCostLimit",
-    "weeklyOpusCostLimit",
-    "weeklyResetDay",
-    "weeklyResetHour",
-];
-
-/// Every API key id: `apikey:idx:all`, else SCAN `apikey:*` with CRS's two-part rule.
-pub async fn all_key_ids(conn: &mut Conn) -> Result<Vec<String>> {
-    let members = redis_io::strings(&conn.one(cmd("SMEMBERS", "apikey:idx:all")).await?);
-    if !members.is_empty() {
-        let mut ids = members;
-        ids.sort();
-        return Ok(ids);
-    }
-    Ok(conn
-        .scan("apikey:*")
-        .await?
-        .into_iter()
-        .filter_map(|k| api_key_id(&k).map(str::to_string))
-        .collect())
-}
-
-fn cmd(name: &str, key: &str) -> redis::Cmd {
-    let mut c = redis::cmd(name);
-    c.arg(key);
-    c
-}
-
-/// GET many string keys with chunked MGETs in one pipeline.
-pub async fn mget(conn: &mut Conn, names: &[String]) -> Result<Vec<Option<String>>> {
-    let cmds = names
-        .chunks(1_000)
-        .map(|chunk| {
-            let mut c = redis::cmd("MGET");
-            for n in chunk {
-                c.arg(n);
-            }
-            c
-        })
-        .collect();
-    let mut out = Vec::with_capacity(names.len());
-    for r in conn.batch(cmds).await? {
-        out.extend(redis_io::optionals(&r));
-    }
-    out.resize(names.len(), None);
-    Ok(out)
-}
-
-fn num(v: &Option<String>) -> f64 {
-    v.as_deref()
-        .and_then(parse_float)
-        .filter(|x| x.is_finite())
-        .unwrap_or(0.0)
-}
-
-/// Read what `evaluate` needs for every key that has a limit (the relay's, when
-/// `relay_limits`, or one of `limits`): two pipelined round trips after listing the keys.
-pub async fn read_key_costs(
-    conn: &mut Conn,
-    settings: &QuotaSettings,
-    now: DateTime<Utc>,
-    tz: RelayTz,
-) -> Result<Vec<KeyCost>> {
-    let ids = all_key_ids(conn).await?;
-    let cmds = ids
-        .iter()
-        .map(|id| {
-            let mut c = cmd("HMGET", &format!("apikey:{id}"));
-            for f in KEY_FIELDS {
-                c.arg(f);
-            }
-            c
-        })
-        .collect();
-    let records = conn.batch(cmds).await?;
-    let mut keys: Vec<(KeyCost, u32, u32)> = Vec::new();
-    for (id, v) in ids.iter().zip(records) {
-        let f = redis_io::optionals(&v);
-        if f.len() != KEY_FIELDS.len() || f.iter().all(Option::is_none) {
-            continue;
-        }
-        if f[2].as_deref().is_some_and(|d| d.trim() == "true") {
-            continue;
-        }
-        let mut k = KeyCost {
-            key_id: id.clone(),
-            key_name: f[0].clone().filter(|n| !n.is_empty()).unwrap_or(id.clone()),
-            tags: f[1]
-                .as_deref()
-                .and_then(|t| serde_json::from_str(t).ok())
-                .unwrap_or_default(),
-            ..KeyCost::default()
-        };
-        if settings.relay_limits {
-            k.relay_daily_limit_usd = num(&f[3]);
-            k.relay_total_limit_usd = num(&f[4]);
-            k.relay_weekly_opus_limit_usd = num(&f[5]);
-        }
-        let has_relay = k.relay_daily_limit_usd > 0.0
-            || k.relay_total_limit_usd > 0.0
-            || k.relay_weekly_opus_limit_usd > 0.0;
-        let has_own = [
-            QuotaPeriod::FiveHours,
-            QuotaPeriod::Daily,
-            QuotaPeriod::Weekly,
-            QuotaPeriod::Monthly,
-            QuotaPeriod::Total,
-        ]
-        .iter()
-        .any(|p| own_limit(&k, &settings.limits, *p).is_some());
-        if !(has_relay || has_own) {
-            continue;
-        }
-        let day: u32 = f[6]
-            .as_deref()
-            .and_then(|v| v.trim().parse().ok())
-            .filter(|d| (1..=7).contains(d))
-            .unwrap_or(1);
-        let hour: u32 = f[7]
-            .as_deref()
-            .and_then(|v| v.trim().parse().ok())
-            .filter(|h| *h < 24)
-            .unwrap_or(0);
-        keys.push((k, day, hour));
-    }
-
-    // Only the costs each key's limits need: today, total, month, Opus (current and legacy
-    // name), the 5 hours, the earlier days of this week.
-    let today = tz.date(now);
-    let month = tz.month(now);
-    let legacy_week = legacy_opus_week(now, tz);
-    let hours: Vec<String> = (0..5).map(|i| tz.hour(now - Duration::hours(i))).collect();
-    let since_monday = tz.day(now).weekday().num_days_from_monday() as i64;
-    let week_days: Vec<String> = (1..=since_monday)
-        .map(|i| tz.date(now - Duration::days(i)))
-        .collect();
-    let mut names = Vec::with_capacity(keys.len() * 2);
-    let mut slots: Vec<(usize, Slot)> = Vec::with_capacity(keys.len() * 2);
-    for (i, (k, day, hour)) in keys.iter_mut().enumerate() {
-        let id = k.key_id.clone();
-        let own = |p: QuotaPeriod| own_limit(k, &settings.limits, p).is_some();
-        let weekly = own(QuotaPeriod::Weekly);
-        let mut want = |slot: Slot, name: String| {
-            slots.push((i, slot));
-            names.push(name);
-        };
-        if k.relay_daily_limit_usd > 0.0 || own(QuotaPeriod::Daily) || weekly {
-            want(Slot::Daily, format!("usage:cost:daily:{id}:{today}"));
-        }
-        if k.relay_total_limit_usd > 0.0 || own(QuotaPeriod::Total) {
-            want(Slot::Total, format!("usage:cost:total:{id}"));
-        }
-        if own(QuotaPeriod::Monthly) {
-            want(Slot::Monthly, format!("usage:cost:monthly:{id}:{month}"));
-        }
-        if own(QuotaPeriod::FiveHours) {
-            for h in &hours {
-                want(Slot::Hour, format!("usage:cost:hourly:{id}:{h}"));
-            }
-        }
-        if weekly {
-            for d in &week_days {
-                want(Slot::WeekDay, format!("usage:cost:daily:{id}:{d}"));
-            }
-        }
-        k.weekly_opus_period = opus_period(now, tz, *day, *hour);
-        if k.relay_weekly_opus_limit_usd > 0.0 {
-            let period = k.weekly_opus_period.clone();
-            want(Slot::Opus, format!("usage:opus:weekly:{id}:{period}"));
-            want(
-                Slot::OpusLegacy,
-                format!("usage:opus:weekly:{id}:{legacy_week}"),
-            );
-        }
-    }
-    let values = mget(conn, &names).await?;
-    let mut out: Vec<KeyCost> = keys.into_iter().map(|(k, _, _)| k).collect();
-    let mut opus: Vec<(Option<f64>, f64)> = vec![(None, 0.0); out.len()];
-    for ((i, slot), v) in slots.into_iter().zip(&values) {
-        let k = &mut out[i];
-        let x = num(v);
-        match slot {
-            Slot::Daily => k.daily_usd = x,
-            Slot::Total => k.total_usd = x,
-            Slot::Monthly => k.monthly_usd = x,
-            Slot::Hour => k.five_hours_usd += x,
-            Slot::WeekDay => k.weekly_usd += x,
-            Slot::Opus => opus[i].0 = v.is_some().then_some(x),
-            Slot::OpusLegacy => opus[i].1 = x,
-        }
-    }
-    for (k, (current, legacy)) in out.iter_mut().zip(opus) {
-        k.weekly_usd += k.daily_usd;
-        k.weekly_opus_usd = current.unwrap_or(legacy);
-    }
-    Ok(out)
-}
-
-/// Which cost a read value is.
-#[derive(Debug, Clone, Copy)]
-enum Slot {
-    Daily,
-    Total,
-    Monthly,
-    Hour,
-    WeekDay,
-    Opus,
-    OpusLegacy,
-}
-
 // ---- State in Redis -------------------------------------------------------------------------
 
 /// Claims each key at most once (`SET NX EX`) and answers 1 for a claim won, 0 for one another
@@ -601,6 +343,12 @@ for i, k in ipairs(KEYS) do
 end
 return won
 "#;
+
+fn cmd(name: &str, key: &str) -> redis::Cmd {
+    let mut c = redis::cmd(name);
+    c.arg(key);
+    c
+}
 
 /// How long an announcement's claim is kept: longer than any period that rolls over.
 pub const CLAIM_TTL_SECONDS: u64 = 40 * 86_400;
@@ -686,28 +434,6 @@ impl QuotaStore {
         self.conn.one(c).await?;
         Ok(out)
     }
-}
-
-/// One evaluation end to end: read the relay, evaluate against the stored state, claim and
-/// store. A failed read returns the error before anything fires or resolves.
-pub async fn run_once(
-    source: &mut Conn,
-    store: &mut QuotaStore,
-    settings: &QuotaSettings,
-    now: DateTime<Utc>,
-    tz: RelayTz,
-) -> Result<Vec<Alert>> {
-    let inputs = read_key_costs(source, settings, now, tz).await?;
-    let prev = store.load().await?;
-    let (next, alerts) = evaluate(
-        &inputs,
-        &settings.limits,
-        &settings.thresholds,
-        &prev,
-        now,
-        tz,
-    );
-    store.commit(&next, alerts).await
 }
 
 #[cfg(test)]

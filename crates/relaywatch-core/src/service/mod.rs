@@ -848,7 +848,8 @@ impl Service {
                     Duration::from_millis(s.source.connect_timeout_ms),
                 )
                 .await?;
-                let inputs = crate::rules::quota::read_key_costs(&mut conn, &q, now, tz).await?;
+                let inputs =
+                    crate::source::crs::quota::read_key_costs(&mut conn, &q, now, tz).await?;
                 let (_, alerts) = crate::rules::quota::evaluate(
                     &inputs,
                     &q.limits,
