@@ -243,135 +243,170 @@ pub fn channel_problems(channels: &[ChannelSettings]) -> Vec<FieldError> {
     let mut e = Vec::new();
     let mut seen = std::collections::HashSet::new();
     for (i, c) in channels.iter().enumerate() {
-        let at = |f: &str| format!("channels[{i}].{f}");
-        let name_ok = !c.name.is_empty()
-            && c.name.len() <= 64
-            && c.name
-                .chars()
-                .all(|ch| ch.is_ascii_alphanumeric() || ch == '-' || ch == '_');
-        if !name_ok {
+        name_problems(&mut e, i, c, &mut seen);
+        literal_secret_problems(&mut e, i, c);
+        destination_problems(&mut e, i, c);
+        type_field_problems(&mut e, i, c);
+        endpoint_problems(&mut e, i, c);
+    }
+    e
+}
+
+/// The path of field `f` of the `i`th channel.
+fn at(i: usize, f: &str) -> String {
+    format!("channels[{i}].{f}")
+}
+
+/// The name: 1-64 letters, digits, '-' or '_', and not taken by an earlier channel.
+fn name_problems(
+    e: &mut Vec<FieldError>,
+    i: usize,
+    c: &ChannelSettings,
+    seen: &mut std::collections::HashSet<String>,
+) {
+    let name_ok = !c.name.is_empty()
+        && c.name.len() <= 64
+        && c.name
+            .chars()
+            .all(|ch| ch.is_ascii_alphanumeric() || ch == '-' || ch == '_');
+    if !name_ok {
+        err(
+            e,
+            at(i, "name"),
+            format!("{:?}", c.name),
+            "use 1-64 letters, digits, '-' or '_' (e.g. team-wecom)",
+        );
+    } else if !seen.insert(c.name.clone()) {
+        err(
+            e,
+            at(i, "name"),
+            format!("{:?}", c.name),
+            "another channel has this name; names must be unique",
+        );
+    }
+}
+
+/// Secrets written as literal values instead of references.
+fn literal_secret_problems(e: &mut Vec<FieldError>, i: usize, c: &ChannelSettings) {
+    for (field, r) in [
+        ("url", &c.url),
+        ("secret", &c.secret),
+        ("app_secret", &c.app_secret),
+        ("bearer", &c.bearer),
+    ] {
+        if let Some(SecretRef::Plain(_)) = r {
             err(
-                &mut e,
-                at("name"),
-                format!("{:?}", c.name),
-                "use 1-64 letters, digits, '-' or '_' (e.g. team-wecom)",
-            );
-        } else if !seen.insert(c.name.clone()) {
-            err(
-                &mut e,
-                at("name"),
-                format!("{:?}", c.name),
-                "another channel has this name; names must be unique",
+                e,
+                at(i, field),
+                "(a literal value, not shown)",
+                format!("secrets do not go in the config file: write {field} = {{ env = \"VAR\" }}, {{ file = \"/path\" }} or {{ keychain = \"{}-{field}\" }}", c.name),
             );
         }
-        for (field, r) in [
-            ("url", &c.url),
-            ("secret", &c.secret),
-            ("app_secret", &c.app_secret),
-            ("bearer", &c.bearer),
-        ] {
-            if let Some(SecretRef::Plain(_)) = r {
+    }
+}
+
+/// Where messages go: a file channel's folder, every other type's URL (Telegram: bot token),
+/// and Telegram's chat.
+fn destination_problems(e: &mut Vec<FieldError>, i: usize, c: &ChannelSettings) {
+    match c.kind {
+        ChannelType::File => {
+            if c.path.as_deref().unwrap_or("").is_empty() {
                 err(
-                    &mut e,
-                    at(field),
-                    "(a literal value, not shown)",
-                    format!("secrets do not go in the config file: write {field} = {{ env = \"VAR\" }}, {{ file = \"/path\" }} or {{ keychain = \"{}-{field}\" }}", c.name),
+                    e,
+                    at(i, "path"),
+                    "(unset)",
+                    "a file channel needs path = \"/folder/for/messages\"",
                 );
             }
         }
-        match c.kind {
-            ChannelType::File => {
-                if c.path.as_deref().unwrap_or("").is_empty() {
-                    err(
-                        &mut e,
-                        at("path"),
-                        "(unset)",
-                        "a file channel needs path = \"/folder/for/messages\"",
-                    );
-                }
-            }
-            _ => {
-                if c.url.is_none() {
-                    let what = if c.kind == ChannelType::Telegram {
-                        "the bot token"
-                    } else {
-                        "the webhook URL"
-                    };
-                    err(
-                        &mut e,
-                        at("url"),
-                        "(unset)",
-                        format!(
-                            "give {what} as a reference, e.g. url = {{ env = \"{}_URL\" }}",
-                            c.name.to_ascii_uppercase().replace('-', "_")
-                        ),
-                    );
-                }
-            }
-        }
-        if c.kind == ChannelType::Telegram && c.chat_id.as_deref().unwrap_or("").is_empty() {
-            err(
-                &mut e,
-                at("chat_id"),
-                "(unset)",
-                "a telegram channel needs chat_id = \"-100…\" (the chat to post in)",
-            );
-        }
-        if let Some(f) = &c.format {
-            if c.kind != ChannelType::Wecom || !matches!(f.as_str(), "markdown" | "markdown_v2") {
+        _ => {
+            if c.url.is_none() {
+                let what = if c.kind == ChannelType::Telegram {
+                    "the bot token"
+                } else {
+                    "the webhook URL"
+                };
                 err(
-                    &mut e,
-                    at("format"),
-                    format!("{f:?}"),
-                    "format is for wecom channels: \"markdown\" or \"markdown_v2\"",
-                );
-            }
-        }
-        if c.keyword.is_some() && c.kind != ChannelType::Dingtalk {
-            err(
-                &mut e,
-                at("keyword"),
-                "set",
-                "keyword is a DingTalk security setting; remove it for this channel type",
-            );
-        }
-        if matches!(c.kind, ChannelType::Feishu | ChannelType::Lark)
-            && c.app_id.is_some() != c.app_secret.is_some()
-        {
-            err(
-                &mut e,
-                at("app_secret"),
-                "(one of app_id/app_secret set)",
-                "give both app_id and app_secret (for chart images), or neither",
-            );
-        }
-        if let Some(p) = &c.proxy {
-            let lower = p.to_ascii_lowercase();
-            if !(lower.starts_with("http://")
-                || lower.starts_with("https://")
-                || lower.starts_with("socks5://")
-                || lower.starts_with("socks5h://"))
-            {
-                err(
-                    &mut e,
-                    at("proxy"),
-                    crate::secrets::redact_url(p),
-                    "use http://host:port or socks5://host:port",
-                );
-            }
-        }
-        if let Some(b) = &c.api_base {
-            if !(b.starts_with("https://") || b.starts_with("http://")) {
-                err(
-                    &mut e,
-                    at("api_base"),
-                    format!("{b:?}"),
-                    "use a base URL such as https://api.telegram.org",
+                    e,
+                    at(i, "url"),
+                    "(unset)",
+                    format!(
+                        "give {what} as a reference, e.g. url = {{ env = \"{}_URL\" }}",
+                        c.name.to_ascii_uppercase().replace('-', "_")
+                    ),
                 );
             }
         }
     }
-    e
+    if c.kind == ChannelType::Telegram && c.chat_id.as_deref().unwrap_or("").is_empty() {
+        err(
+            e,
+            at(i, "chat_id"),
+            "(unset)",
+            "a telegram channel needs chat_id = \"-100…\" (the chat to post in)",
+        );
+    }
+}
+
+/// Fields that belong to one channel type: WeCom's format, DingTalk's keyword, Feishu's app.
+fn type_field_problems(e: &mut Vec<FieldError>, i: usize, c: &ChannelSettings) {
+    if let Some(f) = &c.format {
+        if c.kind != ChannelType::Wecom || !matches!(f.as_str(), "markdown" | "markdown_v2") {
+            err(
+                e,
+                at(i, "format"),
+                format!("{f:?}"),
+                "format is for wecom channels: \"markdown\" or \"markdown_v2\"",
+            );
+        }
+    }
+    if c.keyword.is_some() && c.kind != ChannelType::Dingtalk {
+        err(
+            e,
+            at(i, "keyword"),
+            "set",
+            "keyword is a DingTalk security setting; remove it for this channel type",
+        );
+    }
+    if matches!(c.kind, ChannelType::Feishu | ChannelType::Lark)
+        && c.app_id.is_some() != c.app_secret.is_some()
+    {
+        err(
+            e,
+            at(i, "app_secret"),
+            "(one of app_id/app_secret set)",
+            "give both app_id and app_secret (for chart images), or neither",
+        );
+    }
+}
+
+/// The proxy's scheme and the API base's.
+fn endpoint_problems(e: &mut Vec<FieldError>, i: usize, c: &ChannelSettings) {
+    if let Some(p) = &c.proxy {
+        let lower = p.to_ascii_lowercase();
+        if !(lower.starts_with("http://")
+            || lower.starts_with("https://")
+            || lower.starts_with("socks5://")
+            || lower.starts_with("socks5h://"))
+        {
+            err(
+                e,
+                at(i, "proxy"),
+                crate::secrets::redact_url(p),
+                "use http://host:port or socks5://host:port",
+            );
+        }
+    }
+    if let Some(b) = &c.api_base {
+        if !(b.starts_with("https://") || b.starts_with("http://")) {
+            err(
+                e,
+                at(i, "api_base"),
+                format!("{b:?}"),
+                "use a base URL such as https://api.telegram.org",
+            );
+        }
+    }
 }
 
 /// Every problem of `[network]`, `[delivery]` and `[state]`.

@@ -2,7 +2,11 @@
 //! `METRICS_WINDOW`, and the seed reporter's `REDIS_*`/`DASHBOARD_*` names, so an existing
 //! deployment switches by changing the image only. Pure: the environment is passed in.
 
-use super::{limits, Lang, Settings, SourceKindSetting, ThemeSetting};
+use super::channels::{ChannelSettings, ChannelType, SecretRef};
+use super::schedules::ScheduleSettings;
+use super::{
+    limits, Lang, ReportSettings, Settings, SourceKindSetting, SourceSettings, ThemeSetting,
+};
 use crate::error::FieldError;
 
 /// A view of the environment: the process's, or a map in tests.
@@ -68,87 +72,8 @@ fn encode_userinfo(s: &str) -> String {
 /// Apply every recognised variable; returns the problems (with the variable's name) if any.
 pub fn apply_env(settings: &mut Settings, env: &dyn EnvSource) -> Vec<FieldError> {
     let mut e = Vec::new();
-    let src = &mut settings.source;
-    if let Some(url) = env.var("RELAYWATCH_REDIS_URL") {
-        src.redis_url = Some(url);
-    }
-    if let Some(host) = env.var("REDIS_HOST") {
-        let port = match env.var("REDIS_PORT") {
-            Some(p) => whole::<u16>(&mut e, "REDIS_PORT", &p, (1, u16::MAX)).unwrap_or(6379),
-            None => 6379,
-        };
-        let db = match env.var("REDIS_DB") {
-            Some(d) => whole::<u32>(&mut e, "REDIS_DB", &d, (0, 10_000)).unwrap_or(0),
-            None => 0,
-        };
-        let auth = match env.var("REDIS_PASSWORD") {
-            Some(pw) => format!(":{}@", encode_userinfo(&pw)),
-            None => String::new(),
-        };
-        let host = if host.contains(':') && !host.starts_with('[') {
-            format!("[{host}]")
-        } else {
-            host
-        };
-        src.redis_url = Some(format!("redis://{auth}{host}:{port}/{db}"));
-    }
-    if let Some(kind) = env.var("RELAYWATCH_SOURCE") {
-        match kind.trim().to_ascii_lowercase().as_str() {
-            "crs" => src.kind = Some(SourceKindSetting::Crs),
-            "demo" => src.kind = Some(SourceKindSetting::Demo),
-            _ => e.push(bad("RELAYWATCH_SOURCE", &kind, "must be crs or demo")),
-        }
-    }
-    if let Some(raw) = env.var("TIMEZONE_OFFSET") {
-        // CRS: parseInt(TIMEZONE_OFFSET): "5.5" is 5.
-        let int_part = raw.trim().split('.').next().unwrap_or("");
-        if let Some(v) = whole::<i32>(&mut e, "TIMEZONE_OFFSET", int_part, limits::TIMEZONE_OFFSET)
-        {
-            src.timezone_offset_hours = v;
-        }
-    }
-    if let Some(raw) = env.var("METRICS_WINDOW") {
-        if let Some(v) = whole(&mut e, "METRICS_WINDOW", &raw, limits::REALTIME_WINDOW) {
-            src.realtime_window_minutes = v;
-        }
-    }
-    if let Some(p) = env.var("RELAYWATCH_PRICING_FILE") {
-        src.pricing_file = Some(p);
-    }
-    let rep = &mut settings.report;
-    if let Some(raw) = env.var("DASHBOARD_TREND_DAYS") {
-        if let Some(v) = whole(&mut e, "DASHBOARD_TREND_DAYS", &raw, limits::TREND_DAYS) {
-            rep.trend_days = v;
-        }
-    }
-    if let Some(raw) = env.var("DASHBOARD_TOP_API_KEYS") {
-        if let Some(v) = whole(&mut e, "DASHBOARD_TOP_API_KEYS", &raw, limits::TOP_KEYS) {
-            rep.top_keys = v;
-        }
-    }
-    if let Some(raw) = env.var("DASHBOARD_CHART_WIDTH") {
-        if let Some(v) = whole(&mut e, "DASHBOARD_CHART_WIDTH", &raw, limits::CHART_WIDTH) {
-            rep.chart_width = v;
-        }
-    }
-    if let Some(raw) = env.var("DASHBOARD_CHART_HEIGHT") {
-        if let Some(v) = whole(&mut e, "DASHBOARD_CHART_HEIGHT", &raw, limits::CHART_HEIGHT) {
-            rep.chart_height = v;
-        }
-    }
-    if let Some(raw) = env.var("DASHBOARD_CHART_THEME") {
-        match raw.trim().to_ascii_lowercase().as_str() {
-            "light" => rep.chart_theme = ThemeSetting::Light,
-            "dark" => rep.chart_theme = ThemeSetting::Dark,
-            _ => e.push(bad("DASHBOARD_CHART_THEME", &raw, "must be light or dark")),
-        }
-    }
-    if let Some(raw) = env.var("RELAYWATCH_LANG") {
-        match Lang::parse(&raw) {
-            Some(l) => rep.lang = l,
-            None => e.push(bad("RELAYWATCH_LANG", &raw, "must be en or zh-CN")),
-        }
-    }
+    apply_source_env(&mut settings.source, env, &mut e);
+    apply_report_env(&mut settings.report, env, &mut e);
     if let Some(raw) = env.var("LOG_LEVEL") {
         let lvl = raw.trim().to_ascii_lowercase();
         if limits::LOG_LEVELS.contains(&lvl.as_str()) {
@@ -165,6 +90,99 @@ pub fn apply_env(settings: &mut Settings, env: &dyn EnvSource) -> Vec<FieldError
     e
 }
 
+/// Variable `name` as a whole number in `range`, when it is set (a bad value is a problem).
+fn whole_var<T: std::str::FromStr + PartialOrd + std::fmt::Display + Copy>(
+    errors: &mut Vec<FieldError>,
+    env: &dyn EnvSource,
+    name: &str,
+    range: (T, T),
+) -> Option<T> {
+    let raw = env.var(name)?;
+    whole(errors, name, &raw, range)
+}
+
+/// `[source]`: the Redis URL (relaywatch's own, or the seed's `REDIS_*` parts), the reader,
+/// CRS's `TIMEZONE_OFFSET` and `METRICS_WINDOW`, the price file.
+fn apply_source_env(src: &mut SourceSettings, env: &dyn EnvSource, e: &mut Vec<FieldError>) {
+    if let Some(url) = env.var("RELAYWATCH_REDIS_URL") {
+        src.redis_url = Some(url);
+    }
+    if let Some(host) = env.var("REDIS_HOST") {
+        src.redis_url = Some(seed_redis_url(host, env, e));
+    }
+    if let Some(kind) = env.var("RELAYWATCH_SOURCE") {
+        match kind.trim().to_ascii_lowercase().as_str() {
+            "crs" => src.kind = Some(SourceKindSetting::Crs),
+            "demo" => src.kind = Some(SourceKindSetting::Demo),
+            _ => e.push(bad("RELAYWATCH_SOURCE", &kind, "must be crs or demo")),
+        }
+    }
+    if let Some(raw) = env.var("TIMEZONE_OFFSET") {
+        // CRS: parseInt(TIMEZONE_OFFSET): "5.5" is 5.
+        let int_part = raw.trim().split('.').next().unwrap_or("");
+        if let Some(v) = whole::<i32>(e, "TIMEZONE_OFFSET", int_part, limits::TIMEZONE_OFFSET) {
+            src.timezone_offset_hours = v;
+        }
+    }
+    if let Some(v) = whole_var(e, env, "METRICS_WINDOW", limits::REALTIME_WINDOW) {
+        src.realtime_window_minutes = v;
+    }
+    if let Some(p) = env.var("RELAYWATCH_PRICING_FILE") {
+        src.pricing_file = Some(p);
+    }
+}
+
+/// The seed's Redis URL from `REDIS_HOST` and `REDIS_PORT`, `REDIS_DB`, `REDIS_PASSWORD`.
+fn seed_redis_url(host: String, env: &dyn EnvSource, e: &mut Vec<FieldError>) -> String {
+    let port = match env.var("REDIS_PORT") {
+        Some(p) => whole::<u16>(e, "REDIS_PORT", &p, (1, u16::MAX)).unwrap_or(6379),
+        None => 6379,
+    };
+    let db = match env.var("REDIS_DB") {
+        Some(d) => whole::<u32>(e, "REDIS_DB", &d, (0, 10_000)).unwrap_or(0),
+        None => 0,
+    };
+    let auth = match env.var("REDIS_PASSWORD") {
+        Some(pw) => format!(":{}@", encode_userinfo(&pw)),
+        None => String::new(),
+    };
+    let host = if host.contains(':') && !host.starts_with('[') {
+        format!("[{host}]")
+    } else {
+        host
+    };
+    format!("redis://{auth}{host}:{port}/{db}")
+}
+
+/// `[report]`: the seed's `DASHBOARD_*` trend, top keys and chart, and `RELAYWATCH_LANG`.
+fn apply_report_env(rep: &mut ReportSettings, env: &dyn EnvSource, e: &mut Vec<FieldError>) {
+    if let Some(v) = whole_var(e, env, "DASHBOARD_TREND_DAYS", limits::TREND_DAYS) {
+        rep.trend_days = v;
+    }
+    if let Some(v) = whole_var(e, env, "DASHBOARD_TOP_API_KEYS", limits::TOP_KEYS) {
+        rep.top_keys = v;
+    }
+    if let Some(v) = whole_var(e, env, "DASHBOARD_CHART_WIDTH", limits::CHART_WIDTH) {
+        rep.chart_width = v;
+    }
+    if let Some(v) = whole_var(e, env, "DASHBOARD_CHART_HEIGHT", limits::CHART_HEIGHT) {
+        rep.chart_height = v;
+    }
+    if let Some(raw) = env.var("DASHBOARD_CHART_THEME") {
+        match raw.trim().to_ascii_lowercase().as_str() {
+            "light" => rep.chart_theme = ThemeSetting::Light,
+            "dark" => rep.chart_theme = ThemeSetting::Dark,
+            _ => e.push(bad("DASHBOARD_CHART_THEME", &raw, "must be light or dark")),
+        }
+    }
+    if let Some(raw) = env.var("RELAYWATCH_LANG") {
+        match Lang::parse(&raw) {
+            Some(l) => rep.lang = l,
+            None => e.push(bad("RELAYWATCH_LANG", &raw, "must be en or zh-CN")),
+        }
+    }
+}
+
 /// The name of the channel and schedule the seed's `DASHBOARD_WEBHOOK_*` variables define.
 pub const SEED_NAME: &str = "dashboard";
 
@@ -175,8 +193,6 @@ pub const SEED_NAME: &str = "dashboard";
 /// seed, unless `DASHBOARD_WEBHOOK_ENABLE` is `true` the daemon stands by (the global switch is
 /// off: healthy, sending nothing).
 fn apply_seed_webhook(settings: &mut Settings, env: &dyn EnvSource) -> Vec<FieldError> {
-    use super::channels::{ChannelSettings, ChannelType, SecretRef};
-    use super::schedules::ScheduleSettings;
     let mut e = Vec::new();
     let names = [
         "DASHBOARD_WEBHOOK_ENABLE",
@@ -188,7 +204,37 @@ fn apply_seed_webhook(settings: &mut Settings, env: &dyn EnvSource) -> Vec<Field
     if !names.iter().any(|n| env.var(n).is_some()) {
         return e;
     }
-    let enabled = match env.var("DASHBOARD_WEBHOOK_ENABLE") {
+    let enabled = seed_enabled(env, &mut e);
+    if !enabled {
+        settings.alerts.enabled = false;
+    }
+    if let Some(v) = whole_var::<u64>(&mut e, env, "DASHBOARD_WEBHOOK_TIMEOUT", (100, 120_000)) {
+        settings.network.timeout_ms = v;
+    }
+    if env.var("DASHBOARD_WEBHOOK_URL").is_none() {
+        if enabled {
+            e.push(bad(
+                "DASHBOARD_WEBHOOK_URL",
+                "",
+                "is required when DASHBOARD_WEBHOOK_ENABLE=true: set it to the webhook's URL",
+            ));
+        }
+        return e;
+    }
+    let Some(kind) = seed_kind(env, &mut e) else {
+        return e;
+    };
+    settings.channels.retain(|c| c.name != SEED_NAME);
+    settings.channels.push(seed_channel(kind, env));
+    settings
+        .schedules
+        .insert(SEED_NAME.into(), seed_schedule(env));
+    e
+}
+
+/// `DASHBOARD_WEBHOOK_ENABLE` as a switch; unset (or bad, a problem) is off.
+fn seed_enabled(env: &dyn EnvSource, e: &mut Vec<FieldError>) -> bool {
+    match env.var("DASHBOARD_WEBHOOK_ENABLE") {
         None => false,
         Some(raw) => match raw.trim().to_ascii_lowercase().as_str() {
             "true" | "1" | "yes" | "on" => true,
@@ -202,27 +248,13 @@ fn apply_seed_webhook(settings: &mut Settings, env: &dyn EnvSource) -> Vec<Field
                 false
             }
         },
-    };
-    if !enabled {
-        settings.alerts.enabled = false;
     }
-    if let Some(raw) = env.var("DASHBOARD_WEBHOOK_TIMEOUT") {
-        if let Some(v) = whole::<u64>(&mut e, "DASHBOARD_WEBHOOK_TIMEOUT", &raw, (100, 120_000)) {
-            settings.network.timeout_ms = v;
-        }
-    }
-    if env.var("DASHBOARD_WEBHOOK_URL").is_none() {
-        if enabled {
-            e.push(bad(
-                "DASHBOARD_WEBHOOK_URL",
-                "",
-                "is required when DASHBOARD_WEBHOOK_ENABLE=true: set it to the webhook's URL",
-            ));
-        }
-        return e;
-    }
-    let kind = match env.var("DASHBOARD_WEBHOOK_TYPE") {
-        None => ChannelType::Slack,
+}
+
+/// `DASHBOARD_WEBHOOK_TYPE` (Slack when unset); `None` (a problem) for a type the seed has not.
+fn seed_kind(env: &dyn EnvSource, e: &mut Vec<FieldError>) -> Option<ChannelType> {
+    match env.var("DASHBOARD_WEBHOOK_TYPE") {
+        None => Some(ChannelType::Slack),
         Some(raw) => match ChannelType::parse(&raw) {
             Some(ChannelType::File | ChannelType::Telegram) | None => {
                 e.push(bad(
@@ -230,14 +262,17 @@ fn apply_seed_webhook(settings: &mut Settings, env: &dyn EnvSource) -> Vec<Field
                     &raw,
                     "must be slack, discord, dingtalk, wecom, feishu or generic (or dingding, lark, wechat, workwx)",
                 ));
-                return e;
+                None
             }
-            Some(k) => k,
+            Some(k) => Some(k),
         },
-    };
-    settings.channels.retain(|c| c.name != SEED_NAME);
+    }
+}
+
+/// The seed's channel: its URL (and a Feishu app's secret) referred to in the environment.
+fn seed_channel(kind: ChannelType, env: &dyn EnvSource) -> ChannelSettings {
     let feishu = matches!(kind, ChannelType::Feishu | ChannelType::Lark);
-    settings.channels.push(ChannelSettings {
+    ChannelSettings {
         url: Some(SecretRef::Env {
             env: "DASHBOARD_WEBHOOK_URL".into(),
         }),
@@ -249,23 +284,24 @@ fn apply_seed_webhook(settings: &mut Settings, env: &dyn EnvSource) -> Vec<Field
                 env: "FEISHU_APP_SECRET".into(),
             }),
         ..ChannelSettings::new(SEED_NAME, kind)
-    });
-    settings.schedules.insert(
-        SEED_NAME.into(),
-        ScheduleSettings {
-            cron: Some(
-                env.var("DASHBOARD_WEBHOOK_INTERVAL")
-                    .unwrap_or_else(|| "0 */6 * * *".into()),
-            ),
-            tz: Some(
-                env.var("DASHBOARD_SCHEDULE_TIMEZONE")
-                    .unwrap_or_else(|| "Asia/Shanghai".into()),
-            ),
-            channels: Some(vec![SEED_NAME.into()]),
-            ..ScheduleSettings::default()
-        },
-    );
-    e
+    }
+}
+
+/// The seed's schedule: `DASHBOARD_WEBHOOK_INTERVAL` (every 6 hours) in
+/// `DASHBOARD_SCHEDULE_TIMEZONE` (Asia/Shanghai), to the seed's channel.
+fn seed_schedule(env: &dyn EnvSource) -> ScheduleSettings {
+    ScheduleSettings {
+        cron: Some(
+            env.var("DASHBOARD_WEBHOOK_INTERVAL")
+                .unwrap_or_else(|| "0 */6 * * *".into()),
+        ),
+        tz: Some(
+            env.var("DASHBOARD_SCHEDULE_TIMEZONE")
+                .unwrap_or_else(|| "Asia/Shanghai".into()),
+        ),
+        channels: Some(vec![SEED_NAME.into()]),
+        ..ScheduleSettings::default()
+    }
 }
 
 #[cfg(test)]

@@ -255,70 +255,8 @@ impl Settings {
     /// Every invalid value, each with its field path and the fix; empty when valid.
     pub fn problems(&self) -> Vec<FieldError> {
         let mut e = Vec::new();
-        let s = &self.source;
-        check_range(
-            &mut e,
-            "source.timezone_offset_hours",
-            s.timezone_offset_hours,
-            limits::TIMEZONE_OFFSET,
-        );
-        check_range(
-            &mut e,
-            "source.connect_timeout_ms",
-            s.connect_timeout_ms,
-            limits::CONNECT_TIMEOUT_MS,
-        );
-        check_range(
-            &mut e,
-            "source.realtime_window_minutes",
-            s.realtime_window_minutes,
-            limits::REALTIME_WINDOW,
-        );
-        if let Some(url) = &s.redis_url {
-            if let Err(why) = check_redis_url(url) {
-                e.push(FieldError {
-                    field: "source.redis_url".into(),
-                    value: shown_redis_url(url),
-                    fix: why,
-                });
-            }
-        }
-        if s.effective_kind() == SourceKindSetting::Crs && s.redis_url.is_none() {
-            e.push(FieldError {
-                field: "source.redis_url".into(),
-                value: "(unset)".into(),
-                fix: "`kind = \"crs\"` needs a redis_url such as redis://127.0.0.1:6379/0 (or set REDIS_HOST)".into(),
-            });
-        }
-        if let Some(p) = &s.pricing_file {
-            if p.trim().is_empty() {
-                e.push(FieldError {
-                    field: "source.pricing_file".into(),
-                    value: "\"\"".into(),
-                    fix: "give the path of a LiteLLM-format JSON price list, or remove the line to use the bundled one".into(),
-                });
-            }
-        }
-        let r = &self.report;
-        check_range(
-            &mut e,
-            "report.trend_days",
-            r.trend_days,
-            limits::TREND_DAYS,
-        );
-        check_range(&mut e, "report.top_keys", r.top_keys, limits::TOP_KEYS);
-        check_range(
-            &mut e,
-            "report.chart_width",
-            r.chart_width,
-            limits::CHART_WIDTH,
-        );
-        check_range(
-            &mut e,
-            "report.chart_height",
-            r.chart_height,
-            limits::CHART_HEIGHT,
-        );
+        source_problems(&mut e, &self.source);
+        report_problems(&mut e, &self.report);
         e.extend(channels::channel_problems(&self.channels));
         e.extend(schedules::schedule_problems(self));
         e.extend(self.health.problems());
@@ -327,38 +265,14 @@ impl Settings {
         e.extend(self.events.problems());
         e.extend(self.serve.problems());
         e.extend(self.desktop.problems());
-        if let Some(url) = &self.events.redis_url {
-            if let Err(why) = check_redis_url(url) {
-                e.push(FieldError {
-                    field: "events.redis_url".into(),
-                    value: shown_redis_url(url),
-                    fix: why,
-                });
-            }
-        }
+        redis_url_problems(&mut e, "events.redis_url", self.events.redis_url.as_deref());
         e.extend(channels::delivery_problems(
             &self.network,
             &self.delivery,
             &self.state,
         ));
-        if let Some(url) = &self.state.redis_url {
-            if let Err(why) = check_redis_url(url) {
-                e.push(FieldError {
-                    field: "state.redis_url".into(),
-                    value: shown_redis_url(url),
-                    fix: why,
-                });
-            }
-        }
-        for (i, name) in r.channels.iter().flatten().enumerate() {
-            if !self.channels.iter().any(|c| &c.name == name) {
-                e.push(FieldError {
-                    field: format!("report.channels[{i}]"),
-                    value: format!("{name:?}"),
-                    fix: "name a channel defined in [[channels]]".into(),
-                });
-            }
-        }
+        redis_url_problems(&mut e, "state.redis_url", self.state.redis_url.as_deref());
+        self.report_channel_problems(&mut e);
         if !limits::LOG_LEVELS.contains(&self.log.level.as_str()) {
             e.push(FieldError {
                 field: "log.level".into(),
@@ -367,6 +281,19 @@ impl Settings {
             });
         }
         e
+    }
+
+    /// `[report] channels` entries that name no channel.
+    fn report_channel_problems(&self, e: &mut Vec<FieldError>) {
+        for (i, name) in self.report.channels.iter().flatten().enumerate() {
+            if !self.channels.iter().any(|c| &c.name == name) {
+                e.push(FieldError {
+                    field: format!("report.channels[{i}]"),
+                    value: format!("{name:?}"),
+                    fix: "name a channel defined in [[channels]]".into(),
+                });
+            }
+        }
     }
 
     /// Makes every later `secrets::redact` scrub the passwords of the Redis URLs and of the
@@ -424,6 +351,72 @@ impl Settings {
             }
         }
         toml::to_string_pretty(&shown).unwrap_or_else(|e| format!("# cannot render: {e}\n"))
+    }
+}
+
+/// Every problem of `[source]`: its ranges, its Redis URL (required by `kind = "crs"`) and an
+/// empty price file path.
+fn source_problems(e: &mut Vec<FieldError>, s: &SourceSettings) {
+    check_range(
+        e,
+        "source.timezone_offset_hours",
+        s.timezone_offset_hours,
+        limits::TIMEZONE_OFFSET,
+    );
+    check_range(
+        e,
+        "source.connect_timeout_ms",
+        s.connect_timeout_ms,
+        limits::CONNECT_TIMEOUT_MS,
+    );
+    check_range(
+        e,
+        "source.realtime_window_minutes",
+        s.realtime_window_minutes,
+        limits::REALTIME_WINDOW,
+    );
+    redis_url_problems(e, "source.redis_url", s.redis_url.as_deref());
+    if s.effective_kind() == SourceKindSetting::Crs && s.redis_url.is_none() {
+        e.push(FieldError {
+            field: "source.redis_url".into(),
+            value: "(unset)".into(),
+            fix: "`kind = \"crs\"` needs a redis_url such as redis://127.0.0.1:6379/0 (or set REDIS_HOST)".into(),
+        });
+    }
+    if let Some(p) = &s.pricing_file {
+        if p.trim().is_empty() {
+            e.push(FieldError {
+                field: "source.pricing_file".into(),
+                value: "\"\"".into(),
+                fix: "give the path of a LiteLLM-format JSON price list, or remove the line to use the bundled one".into(),
+            });
+        }
+    }
+}
+
+/// The ranges of `[report]`.
+fn report_problems(e: &mut Vec<FieldError>, r: &ReportSettings) {
+    check_range(e, "report.trend_days", r.trend_days, limits::TREND_DAYS);
+    check_range(e, "report.top_keys", r.top_keys, limits::TOP_KEYS);
+    check_range(e, "report.chart_width", r.chart_width, limits::CHART_WIDTH);
+    check_range(
+        e,
+        "report.chart_height",
+        r.chart_height,
+        limits::CHART_HEIGHT,
+    );
+}
+
+/// A Redis URL at `field` that is set but not valid.
+fn redis_url_problems(e: &mut Vec<FieldError>, field: &str, url: Option<&str>) {
+    if let Some(url) = url {
+        if let Err(why) = check_redis_url(url) {
+            e.push(FieldError {
+                field: field.into(),
+                value: shown_redis_url(url),
+                fix: why,
+            });
+        }
     }
 }
 

@@ -117,6 +117,53 @@ impl Field<'_> {
     }
 }
 
+/// The price field of `p` that the entry field `name` sets, and which detailed-path field it is
+/// (`None` for the priority prices, which CRS reads per request only); `None` for a non-price.
+fn price_slot<'p>(
+    p: &'p mut ModelPrice,
+    name: &str,
+) -> Option<(&'p mut Option<f64>, Option<PriceField>)> {
+    use PriceField::*;
+    Some(match name {
+        "input_cost_per_token" => (&mut p.input_cost_per_token, Some(Input)),
+        "output_cost_per_token" => (&mut p.output_cost_per_token, Some(Output)),
+        "cache_creation_input_token_cost" => {
+            (&mut p.cache_creation_input_token_cost, Some(CacheCreate))
+        }
+        "cache_read_input_token_cost" => (&mut p.cache_read_input_token_cost, Some(CacheRead)),
+        "cache_creation_input_token_cost_above_1hr" => (
+            &mut p.cache_creation_input_token_cost_above_1hr,
+            Some(CacheCreate1h),
+        ),
+        "input_cost_per_token_above_200k_tokens" => (
+            &mut p.input_cost_per_token_above_200k_tokens,
+            Some(Input200k),
+        ),
+        "output_cost_per_token_above_200k_tokens" => (
+            &mut p.output_cost_per_token_above_200k_tokens,
+            Some(Output200k),
+        ),
+        "cache_creation_input_token_cost_above_200k_tokens" => (
+            &mut p.cache_creation_input_token_cost_above_200k_tokens,
+            Some(CacheCreate200k),
+        ),
+        "cache_read_input_token_cost_above_200k_tokens" => (
+            &mut p.cache_read_input_token_cost_above_200k_tokens,
+            Some(CacheRead200k),
+        ),
+        "cache_creation_input_token_cost_above_1hr_above_200k_tokens" => (
+            &mut p.cache_creation_input_token_cost_above_1hr_above_200k_tokens,
+            Some(CacheCreate1h200k),
+        ),
+        "input_cost_per_token_priority" => (&mut p.input_cost_per_token_priority, None),
+        "output_cost_per_token_priority" => (&mut p.output_cost_per_token_priority, None),
+        "cache_read_input_token_cost_priority" => {
+            (&mut p.cache_read_input_token_cost_priority, None)
+        }
+        _ => return None,
+    })
+}
+
 struct Parser<'a> {
     s: &'a [u8],
     pos: usize,
@@ -218,57 +265,7 @@ impl<'a> Parser<'a> {
             let name = self.string()?;
             self.expect(b':', "expected `:` after a field name")?;
             self.ws();
-            let slot = match name.as_ref() {
-                "input_cost_per_token" => {
-                    Some((&mut p.input_cost_per_token, Some(PriceField::Input)))
-                }
-                "output_cost_per_token" => {
-                    Some((&mut p.output_cost_per_token, Some(PriceField::Output)))
-                }
-                "cache_creation_input_token_cost" => Some((
-                    &mut p.cache_creation_input_token_cost,
-                    Some(PriceField::CacheCreate),
-                )),
-                "cache_read_input_token_cost" => Some((
-                    &mut p.cache_read_input_token_cost,
-                    Some(PriceField::CacheRead),
-                )),
-                "cache_creation_input_token_cost_above_1hr" => Some((
-                    &mut p.cache_creation_input_token_cost_above_1hr,
-                    Some(PriceField::CacheCreate1h),
-                )),
-                "input_cost_per_token_above_200k_tokens" => Some((
-                    &mut p.input_cost_per_token_above_200k_tokens,
-                    Some(PriceField::Input200k),
-                )),
-                "output_cost_per_token_above_200k_tokens" => Some((
-                    &mut p.output_cost_per_token_above_200k_tokens,
-                    Some(PriceField::Output200k),
-                )),
-                "cache_creation_input_token_cost_above_200k_tokens" => Some((
-                    &mut p.cache_creation_input_token_cost_above_200k_tokens,
-                    Some(PriceField::CacheCreate200k),
-                )),
-                "cache_read_input_token_cost_above_200k_tokens" => Some((
-                    &mut p.cache_read_input_token_cost_above_200k_tokens,
-                    Some(PriceField::CacheRead200k),
-                )),
-                "cache_creation_input_token_cost_above_1hr_above_200k_tokens" => Some((
-                    &mut p.cache_creation_input_token_cost_above_1hr_above_200k_tokens,
-                    Some(PriceField::CacheCreate1h200k),
-                )),
-                "input_cost_per_token_priority" => {
-                    Some((&mut p.input_cost_per_token_priority, None))
-                }
-                "output_cost_per_token_priority" => {
-                    Some((&mut p.output_cost_per_token_priority, None))
-                }
-                "cache_read_input_token_cost_priority" => {
-                    Some((&mut p.cache_read_input_token_cost_priority, None))
-                }
-                _ => None,
-            };
-            if let Some((slot, kind)) = slot {
+            if let Some((slot, kind)) = price_slot(&mut p, name.as_ref()) {
                 let value = self.field(1, false)?;
                 *slot = value.number();
                 // A repeated field keeps its last value, and so its last kind.
@@ -276,24 +273,7 @@ impl<'a> Parser<'a> {
                     p.non_numbers.set(kind, value.non_number_truthiness());
                 }
             } else {
-                match name.as_ref() {
-                    "litellm_provider" => {
-                        p.litellm_provider = match self.field(1, false)? {
-                            Field::Str(s) => Some(s.into_owned()),
-                            _ => None,
-                        };
-                    }
-                    "supports_service_tier" => {
-                        p.supports_service_tier = self.field(1, false)?.truthy();
-                    }
-                    "provider_specific_entry" => {
-                        p.fast_multiplier = match self.field(1, true)? {
-                            Field::Compound { fast: Some(f) } => f.number(),
-                            _ => None,
-                        };
-                    }
-                    _ => self.skip_value(1)?,
-                }
+                self.other_field(&mut p, name.as_ref())?;
             }
             self.ws();
             match self.peek() {
@@ -305,6 +285,30 @@ impl<'a> Parser<'a> {
                 _ => return Err(self.error("expected `,` or `}` in a model entry")),
             }
         }
+    }
+
+    /// A field of an entry that is not a price: the provider, the service-tier flag and the
+    /// fast-mode multiplier are kept, anything else skipped.
+    fn other_field(&mut self, p: &mut ModelPrice, name: &str) -> Result<(), JsonError> {
+        match name {
+            "litellm_provider" => {
+                p.litellm_provider = match self.field(1, false)? {
+                    Field::Str(s) => Some(s.into_owned()),
+                    _ => None,
+                };
+            }
+            "supports_service_tier" => {
+                p.supports_service_tier = self.field(1, false)?.truthy();
+            }
+            "provider_specific_entry" => {
+                p.fast_multiplier = match self.field(1, true)? {
+                    Field::Compound { fast: Some(f) } => f.number(),
+                    _ => None,
+                };
+            }
+            _ => self.skip_value(1)?,
+        }
+        Ok(())
     }
 
     /// A value; with `want_fast`, an object's `fast` member is kept.

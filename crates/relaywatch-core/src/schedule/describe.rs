@@ -159,7 +159,6 @@ fn describe_cron(c: &Cron, lang: Lang) -> String {
 /// The time-of-day reading, and whether it is a short list of fixed times.
 fn time_part(mins: &[u32], hours: &[u32], lang: Lang) -> (String, bool) {
     let en = lang == Lang::En;
-    let all_hours = hours.len() == 24;
     if mins.len() * hours.len() <= 6 {
         let times: Vec<String> = hours
             .iter()
@@ -168,65 +167,11 @@ fn time_part(mins: &[u32], hours: &[u32], lang: Lang) -> (String, bool) {
         let list = join(&times, lang);
         return (if en { format!("At {list}") } else { list }, true);
     }
-    let minute_step = step_from(mins, 0, 59);
-    let every = match (mins.len(), minute_step) {
-        (60, _) => Some(if en {
-            "Every minute".to_string()
-        } else {
-            "每分钟".to_string()
-        }),
-        (_, Some(s)) => Some(if en {
-            format!("Every {s} minutes")
-        } else {
-            format!("每 {s} 分钟")
-        }),
-        _ => None,
-    };
-    if let Some(every) = every {
-        if all_hours {
-            return (every, false);
-        }
-        let spans: Vec<String> = runs(hours)
-            .into_iter()
-            .map(|(a, b)| format!("{}–{}", hhmm(a, 0), hhmm(b, 59)))
-            .collect();
-        let spans = join(&spans, lang);
-        return (
-            if en {
-                format!("{every} between {spans}")
-            } else {
-                format!("{spans} {every}")
-            },
-            false,
-        );
+    if let Some(every) = every_minutes_part(mins, hours, lang) {
+        return (every, false);
     }
-    if let [m] = mins {
-        let at = |m: u32| match (en, m) {
-            (true, 0) => "on the hour".to_string(),
-            (true, m) => format!("at minute {m}"),
-            (false, 0) => "整点".to_string(),
-            (false, m) => format!("第 {m} 分"),
-        };
-        if all_hours {
-            return (
-                if en {
-                    format!("Every hour, {}", at(*m))
-                } else {
-                    format!("每小时{}", at(*m))
-                },
-                false,
-            );
-        }
-        if let Some(s) = step_from(hours, 0, 23) {
-            return (
-                if en {
-                    format!("Every {s} hours from 00:{m:02}, {}", at(*m))
-                } else {
-                    format!("从 00:{m:02} 起每 {s} 小时")
-                },
-                false,
-            );
-        }
+    if let Some(hourly) = hourly_part(mins, hours, lang) {
+        return (hourly, false);
     }
     let (m, h) = (numbers(mins, lang), numbers(hours, lang));
     (
@@ -237,6 +182,69 @@ fn time_part(mins: &[u32], hours: &[u32], lang: Lang) -> (String, bool) {
         },
         false,
     )
+}
+
+/// "Every minute" / "Every 15 minutes", within spans of hours unless all day; `None` unless
+/// the minutes are all or a regular step from 0.
+fn every_minutes_part(mins: &[u32], hours: &[u32], lang: Lang) -> Option<String> {
+    let en = lang == Lang::En;
+    let every = match (mins.len(), step_from(mins, 0, 59)) {
+        (60, _) => {
+            if en {
+                "Every minute".to_string()
+            } else {
+                "每分钟".to_string()
+            }
+        }
+        (_, Some(s)) => {
+            if en {
+                format!("Every {s} minutes")
+            } else {
+                format!("每 {s} 分钟")
+            }
+        }
+        _ => return None,
+    };
+    if hours.len() == 24 {
+        return Some(every);
+    }
+    let spans: Vec<String> = runs(hours)
+        .into_iter()
+        .map(|(a, b)| format!("{}–{}", hhmm(a, 0), hhmm(b, 59)))
+        .collect();
+    let spans = join(&spans, lang);
+    Some(if en {
+        format!("{every} between {spans}")
+    } else {
+        format!("{spans} {every}")
+    })
+}
+
+/// One minute of every hour, or of every n-th hour from 00:00; `None` otherwise.
+fn hourly_part(mins: &[u32], hours: &[u32], lang: Lang) -> Option<String> {
+    let en = lang == Lang::En;
+    let [m] = mins else {
+        return None;
+    };
+    let at = |m: u32| match (en, m) {
+        (true, 0) => "on the hour".to_string(),
+        (true, m) => format!("at minute {m}"),
+        (false, 0) => "整点".to_string(),
+        (false, m) => format!("第 {m} 分"),
+    };
+    if hours.len() == 24 {
+        return Some(if en {
+            format!("Every hour, {}", at(*m))
+        } else {
+            format!("每小时{}", at(*m))
+        });
+    }
+    let s = step_from(hours, 0, 23)?;
+    Some(if en {
+        format!("Every {s} hours from 00:{m:02}, {}", at(*m))
+    } else {
+        format!("从 00:{m:02} 起每 {s} 小时")
+    })
 }
 
 /// The days the cron fires on, or `None` for every day of every month.

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use super::accounts::{classify, Platform};
 use super::model_name::normalize_model_name;
-use super::raw::{add_capped, capped_add, KeyDay, RawUsage, RelayData};
+use super::raw::{add_capped, capped_add, DayData, KeyDay, RawUsage, RelayData, Warnings};
 use crate::model::{
     AccountCounts, ApiKeyCounts, CostBasis, KeyLimit, KeyUsage, ModelUsage, Realtime, Snapshot,
     SourceKind, TrendDay, Usage,
@@ -56,14 +56,53 @@ pub struct Scope {
 pub fn aggregate(mut data: RelayData, pricing: &Pricing, scope: Scope) -> Snapshot {
     let now = data.now;
     let mut warnings = std::mem::take(&mut data.warnings);
-    let live_keys = data.keys.iter().filter(|k| !k.is_deleted);
+    let api_keys = key_counts(&data);
+    let accounts = account_counts(&data);
+    let usage_today = usage_of(&data.today_keys, models_cost(pricing, &data.today_models));
+    let total_cost = lifetime_cost(&data, pricing, &mut warnings);
+    let usage_total = usage_of(&data.lifetime, total_cost);
+    let realtime = realtime(&data, &mut warnings);
+    let (trend, per_model) = trend(&data, pricing, &mut warnings);
+    let models = model_usages(per_model, pricing);
+    let top_keys = top_keys(&data, pricing, scope.top_n);
+    let key_limits = key_limits(&data);
 
-    let api_keys = ApiKeyCounts {
+    Snapshot {
+        generated_at: data.tz.local(now),
+        source: scope.source,
+        timezone_offset_hours: data.tz.hours(),
+        today: data.tz.date(now),
+        api_keys,
+        accounts,
+        usage_today,
+        usage_total,
+        realtime,
+        models,
+        trend,
+        top_keys,
+        key_limits,
+        trend_days: scope.trend_days,
+        top_n: scope.top_n,
+        cost_basis: CostBasis {
+            pricing: pricing.source().to_string(),
+            ..CostBasis::default()
+        },
+        warnings: warnings.lines(),
+    }
+}
+
+/// API keys: live (not deleted), active among them, and deleted.
+fn key_counts(data: &RelayData) -> ApiKeyCounts {
+    let live_keys = data.keys.iter().filter(|k| !k.is_deleted);
+    ApiKeyCounts {
         total: live_keys.clone().count() as u64,
         active: live_keys.clone().filter(|k| k.is_active).count() as u64,
         deleted: data.keys.iter().filter(|k| k.is_deleted).count() as u64,
-    };
+    }
+}
 
+/// Accounts per platform (every platform listed, even with none), each classified as of `now`.
+fn account_counts(data: &RelayData) -> BTreeMap<String, AccountCounts> {
     let mut accounts: BTreeMap<String, AccountCounts> = Platform::ALL
         .iter()
         .map(|p| (p.name().to_string(), AccountCounts::default()))
@@ -73,14 +112,17 @@ pub fn aggregate(mut data: RelayData, pricing: &Pricing, scope: Scope) -> Snapsh
             accounts
                 .entry(p.name().to_string())
                 .or_default()
-                .add(classify(a, p, now));
+                .add(classify(a, p, data.now));
         }
     }
+    accounts
+}
 
-    let usage_today = usage_of(&data.today_keys, models_cost(pricing, &data.today_models));
-    // usage-costs?period=all: each model (as stored) summed over the months, priced once.
-    let total_cost = if data.lifetime_models.is_empty() {
-        data.lifetime_cost_fallback
+/// usage-costs?period=all: each model (as stored) summed over the months, priced once.
+fn lifetime_cost(data: &RelayData, pricing: &Pricing, warnings: &mut Warnings) -> f64 {
+    if data.lifetime_models.is_empty() {
+        return data
+            .lifetime_cost_fallback
             .map(|u| {
                 // `getAllApiKeysFast` builds `usage.total` without the ephemeral split, so CRS
                 // prices it on the legacy path: all cache creation at the 5m write price.
@@ -91,23 +133,25 @@ pub fn aggregate(mut data: RelayData, pricing: &Pricing, scope: Scope) -> Snapsh
                 };
                 pricing.cost(&tokens, LIFETIME_FALLBACK_MODEL).total
             })
-            .unwrap_or(0.0)
-    } else {
-        let mut by_model: BTreeMap<&str, RawUsage> = BTreeMap::new();
-        for b in &data.lifetime_models {
-            by_model.entry(b.model.as_str()).or_default().add_or_warn(
-                &b.usage,
-                &mut warnings,
-                || format!("all-time usage of model {}", b.model),
-            );
-        }
+            .unwrap_or(0.0);
+    }
+    let mut by_model: BTreeMap<&str, RawUsage> = BTreeMap::new();
+    for b in &data.lifetime_models {
         by_model
-            .iter()
-            .map(|(m, u)| pricing.cost(&u.token_counts(), m).total)
-            .sum()
-    };
-    let usage_total = usage_of(&data.lifetime, total_cost);
+            .entry(b.model.as_str())
+            .or_default()
+            .add_or_warn(&b.usage, warnings, || {
+                format!("all-time usage of model {}", b.model)
+            });
+    }
+    by_model
+        .iter()
+        .map(|(m, u)| pricing.cost(&u.token_counts(), m).total)
+        .sum()
+}
 
+/// RPM and TPM: the real-time window's requests and tokens per minute.
+fn realtime(data: &RelayData, warnings: &mut Warnings) -> Realtime {
     let w = data.window_minutes.max(1) as f64;
     let (mut req, mut tok) = (0u64, 0u64);
     for (r, t) in &data.minutes {
@@ -115,34 +159,24 @@ pub fn aggregate(mut data: RelayData, pricing: &Pricing, scope: Scope) -> Snapsh
             warnings.capped(|| "requests and tokens of the real-time window".to_string());
         }
     }
-    let realtime = Realtime {
+    Realtime {
         rpm: round2(req as f64 / w),
         tpm: round2(tok as f64 / w),
         window_minutes: data.window_minutes,
-    };
+    }
+}
 
+/// The usage trend, one entry per day, and (model-stats) each normalised model summed over the
+/// range.
+fn trend(
+    data: &RelayData,
+    pricing: &Pricing,
+    warnings: &mut Warnings,
+) -> (Vec<TrendDay>, HashMap<String, RawUsage>) {
     let mut trend = Vec::with_capacity(data.days.len());
-    // model-stats: each normalised model summed over the range, priced once.
     let mut per_model: HashMap<String, RawUsage> = HashMap::new();
     for day in &data.days {
-        let mut sum = RawUsage::default();
-        let cost = if !day.models.is_empty() {
-            for b in &day.models {
-                sum.add_or_warn(&b.usage, &mut warnings, || format!("usage on {}", day.date));
-                let model = normalize_model_name(&b.model);
-                per_model.entry(model.clone()).or_default().add_or_warn(
-                    &b.usage,
-                    &mut warnings,
-                    || format!("usage of model {model} over the trend"),
-                );
-            }
-            models_cost(pricing, &day.models)
-        } else if let Some(k) = &day.keys_fallback {
-            sum = *k;
-            pricing.cost(&k.token_counts(), UNKNOWN_MODEL).total
-        } else {
-            0.0
-        };
+        let (sum, cost) = trend_day_usage(day, pricing, &mut per_model, warnings);
         trend.push(TrendDay {
             date: day.date.clone(),
             requests: sum.requests,
@@ -154,7 +188,41 @@ pub fn aggregate(mut data: RelayData, pricing: &Pricing, scope: Scope) -> Snapsh
             cost_usd: cost,
         });
     }
+    (trend, per_model)
+}
 
+/// One day's usage and cost: its models (each also added to `per_model`), else the keys'
+/// totals priced as [`UNKNOWN_MODEL`], else nothing.
+fn trend_day_usage(
+    day: &DayData,
+    pricing: &Pricing,
+    per_model: &mut HashMap<String, RawUsage>,
+    warnings: &mut Warnings,
+) -> (RawUsage, f64) {
+    let mut sum = RawUsage::default();
+    let cost = if !day.models.is_empty() {
+        for b in &day.models {
+            sum.add_or_warn(&b.usage, warnings, || format!("usage on {}", day.date));
+            let model = normalize_model_name(&b.model);
+            per_model
+                .entry(model.clone())
+                .or_default()
+                .add_or_warn(&b.usage, warnings, || {
+                    format!("usage of model {model} over the trend")
+                });
+        }
+        models_cost(pricing, &day.models)
+    } else if let Some(k) = &day.keys_fallback {
+        sum = *k;
+        pricing.cost(&k.token_counts(), UNKNOWN_MODEL).total
+    } else {
+        0.0
+    };
+    (sum, cost)
+}
+
+/// Each model priced once on its range total, costliest first.
+fn model_usages(per_model: HashMap<String, RawUsage>, pricing: &Pricing) -> Vec<ModelUsage> {
     let mut models: Vec<ModelUsage> = per_model
         .into_iter()
         .map(|(model, u)| ModelUsage {
@@ -174,7 +242,11 @@ pub fn aggregate(mut data: RelayData, pricing: &Pricing, scope: Scope) -> Snapsh
             .then(b.all_tokens.cmp(&a.all_tokens))
             .then(a.model.cmp(&b.model))
     });
+    models
+}
 
+/// The `top_n` live keys with a cost in the range.
+fn top_keys(data: &RelayData, pricing: &Pricing, top_n: u32) -> Vec<KeyUsage> {
     let mut ranked: Vec<KeyUsage> = data
         .keys
         .iter()
@@ -203,9 +275,13 @@ pub fn aggregate(mut data: RelayData, pricing: &Pricing, scope: Scope) -> Snapsh
         let cb = data.key_costs[&b.id].range;
         cb.total_cmp(&ca).then(a.id.cmp(&b.id))
     });
-    ranked.truncate(scope.top_n as usize);
+    ranked.truncate(top_n as usize);
     ranked.sort_by(|a, b| b.cost_usd.total_cmp(&a.cost_usd).then(a.id.cmp(&b.id)));
+    ranked
+}
 
+/// The live keys with a cost limit, nearest to (or furthest past) a limit first.
+fn key_limits(data: &RelayData) -> Vec<KeyLimit> {
     let mut key_limits: Vec<KeyLimit> = data
         .keys
         .iter()
@@ -234,29 +310,7 @@ pub fn aggregate(mut data: RelayData, pricing: &Pricing, scope: Scope) -> Snapsh
             .total_cmp(&limit_ratio(a))
             .then(a.id.cmp(&b.id))
     });
-
-    Snapshot {
-        generated_at: data.tz.local(now),
-        source: scope.source,
-        timezone_offset_hours: data.tz.hours(),
-        today: data.tz.date(now),
-        api_keys,
-        accounts,
-        usage_today,
-        usage_total,
-        realtime,
-        models,
-        trend,
-        top_keys: ranked,
-        key_limits,
-        trend_days: scope.trend_days,
-        top_n: scope.top_n,
-        cost_basis: CostBasis {
-            pricing: pricing.source().to_string(),
-            ..CostBasis::default()
-        },
-        warnings: warnings.lines(),
-    }
+    key_limits
 }
 
 /// CRS's key-trend cost of one key over its days: per model, `ratedCostMicro / 1e6` when the

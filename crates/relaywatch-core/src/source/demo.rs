@@ -13,6 +13,7 @@ use super::raw::{
 };
 use super::ReadRequest;
 use crate::pricing::Pricing;
+use crate::tz::RelayTz;
 
 const DAYS: i64 = 30;
 
@@ -182,8 +183,52 @@ pub fn generate(req: ReadRequest, pricing: &Pricing) -> RelayData {
     let day_fraction = (local.hour() as f64 * 60.0 + local.minute() as f64 + 1.0) / 1440.0;
     let trend_dates = tz.last_dates(now, req.trend_days.max(1));
 
-    let keys: Vec<KeyRecord> = KEYS
+    let keys = keys();
+    let history = History::simulate(now, tz, day_fraction, pricing, &mut rng);
+    let days: Vec<DayData> = trend_dates
         .iter()
+        .map(|d| DayData {
+            date: d.clone(),
+            models: history.buckets_for(d),
+            keys_fallback: None,
+        })
+        .collect();
+    let totals = history.key_totals(&keys, now, tz, &trend_dates);
+    let minutes = realtime_minutes(
+        &mut rng,
+        req.window_minutes,
+        day_fraction,
+        &totals.today_keys,
+    );
+
+    RelayData {
+        now,
+        tz,
+        keys,
+        accounts: accounts(now),
+        today_keys: totals.today_keys,
+        today_models: history.buckets_for(&today),
+        lifetime: history.lifetime,
+        lifetime_source: LifetimeSource::Global,
+        lifetime_models: history
+            .model_month
+            .into_iter()
+            .map(|((_, m), u)| ModelBucket { model: m, usage: u })
+            .collect(),
+        lifetime_cost_fallback: None,
+        minutes,
+        window_minutes: req.window_minutes,
+        days,
+        top_key_days: HashMap::new(),
+        key_costs: totals.key_costs,
+        key_range_usage: totals.key_range_usage,
+        warnings: Warnings::default(),
+    }
+}
+
+/// The demo keys: the 24th is disabled, the 25th deleted.
+fn keys() -> Vec<KeyRecord> {
+    KEYS.iter()
         .enumerate()
         .map(|(i, (name, _, daily, total, opus, tag))| KeyRecord {
             id: key_id(i),
@@ -197,84 +242,135 @@ pub fn generate(req: ReadRequest, pricing: &Pricing) -> RelayData {
             weekly_reset_day: 1,
             weekly_reset_hour: 0,
         })
-        .collect();
+        .collect()
+}
 
-    // Per key: a preferred model mix; per day: a weekday rhythm and a slow growth.
-    let mut model_day: BTreeMap<(String, String), RawUsage> = BTreeMap::new();
-    let mut key_day: HashMap<(usize, String), (RawUsage, f64)> = HashMap::new();
-    let mut model_month: BTreeMap<(String, String), RawUsage> = BTreeMap::new();
-    let mut lifetime = RawUsage::default();
-    let mut opus_week: HashMap<usize, f64> = HashMap::new();
-    let period = super::crs::opus_period(now, tz, 1, 0);
-    let week_first = &period[..10];
-    for back in (0..DAYS).rev() {
-        let at = now - Duration::days(back);
-        let date = tz.date(at);
-        let month = tz.month(at);
-        let weekday = tz
-            .local(at)
-            .format("%u")
-            .to_string()
-            .parse::<u32>()
-            .unwrap_or(1);
-        let rhythm = if weekday >= 6 { 0.45 } else { 1.0 };
-        let growth = 0.75 + 0.25 * (DAYS - back) as f64 / DAYS as f64;
-        let part = if date == today { day_fraction } else { 1.0 };
-        for (i, (_, per_day, ..)) in KEYS.iter().enumerate() {
-            if *per_day == 0 {
-                continue;
-            }
-            let base = *per_day as f64 * rhythm * growth * part * rng.range(0.7, 1.3);
-            let mut key_usage = RawUsage::default();
-            let mut key_cost = 0.0;
-            for (m, (model, share, inp, out, cc, cr)) in MODELS.iter().enumerate() {
-                // Each key leans on a few models.
-                let lean = if (i + m) % 3 == 0 {
-                    2.2
-                } else if (i + m) % 3 == 1 {
-                    0.6
-                } else {
-                    0.2
-                };
-                let requests = (base * share * lean * rng.range(0.8, 1.2)).round() as u64;
-                if requests == 0 {
+/// What the simulated last `DAYS` days stored, per model and day, key and day, model and month.
+#[derive(Default)]
+struct History {
+    model_day: BTreeMap<(String, String), RawUsage>,
+    key_day: HashMap<(usize, String), (RawUsage, f64)>,
+    model_month: BTreeMap<(String, String), RawUsage>,
+    lifetime: RawUsage,
+    opus_week: HashMap<usize, f64>,
+}
+
+/// One simulated day: its date and month, the Opus week's first date, and the load factor.
+struct SimDay<'a> {
+    date: String,
+    month: String,
+    week_first: &'a str,
+    /// Weekday rhythm (weekends are quieter).
+    rhythm: f64,
+    /// Slow growth over the days.
+    growth: f64,
+    /// The part of the day gone by (1 before today).
+    part: f64,
+}
+
+/// Per key sums over the days: today's usage (every key), and each key's costs and range usage.
+struct KeyTotals {
+    today_keys: RawUsage,
+    key_costs: HashMap<String, KeyCosts>,
+    key_range_usage: HashMap<String, KeyRangeUsage>,
+}
+
+impl History {
+    /// Per key: a preferred model mix; per day: a weekday rhythm and a slow growth.
+    fn simulate(
+        now: DateTime<Utc>,
+        tz: RelayTz,
+        day_fraction: f64,
+        pricing: &Pricing,
+        rng: &mut Rng,
+    ) -> History {
+        let mut h = History::default();
+        let today = tz.date(now);
+        let period = super::crs::opus_period(now, tz, 1, 0);
+        let week_first = &period[..10];
+        for back in (0..DAYS).rev() {
+            let at = now - Duration::days(back);
+            let date = tz.date(at);
+            let weekday = tz
+                .local(at)
+                .format("%u")
+                .to_string()
+                .parse::<u32>()
+                .unwrap_or(1);
+            let rhythm = if weekday >= 6 { 0.45 } else { 1.0 };
+            let growth = 0.75 + 0.25 * (DAYS - back) as f64 / DAYS as f64;
+            let part = if date == today { day_fraction } else { 1.0 };
+            let day = SimDay {
+                month: tz.month(at),
+                date,
+                week_first,
+                rhythm,
+                growth,
+                part,
+            };
+            for (i, (_, per_day, ..)) in KEYS.iter().enumerate() {
+                if *per_day == 0 {
                     continue;
                 }
-                let j = rng.range(0.85, 1.15);
-                let u = RawUsage {
-                    requests,
-                    input: (requests as f64 * *inp as f64 * j) as u64,
-                    output: (requests as f64 * *out as f64 * j) as u64,
-                    cache_create: (requests as f64 * *cc as f64 * j) as u64,
-                    cache_read: (requests as f64 * *cr as f64 * j) as u64,
-                    ..Default::default()
-                };
-                let u = RawUsage {
-                    all_tokens: u.four_kinds(),
-                    ..u
-                };
-                let cost = pricing.cost(&u.token_counts(), model).total;
-                key_cost += cost;
-                if model.contains("opus") && date.as_str() >= week_first {
-                    *opus_week.entry(i).or_default() += cost;
-                }
-                key_usage.add(&u);
-                model_day
-                    .entry((date.clone(), model.to_string()))
-                    .or_default()
-                    .add(&u);
-                model_month
-                    .entry((month.clone(), model.to_string()))
-                    .or_default()
-                    .add(&u);
+                let base =
+                    *per_day as f64 * day.rhythm * day.growth * day.part * rng.range(0.7, 1.3);
+                h.key_on_day(i, base, &day, pricing, rng);
             }
-            lifetime.add(&key_usage);
-            key_day.insert((i, date.clone()), (key_usage, key_cost));
         }
+        h
     }
 
-    let buckets_for = |date: &str| -> Vec<ModelBucket> {
-        model_day
+    /// Key `i`'s usage of every model on `day`, around `base` requests.
+    fn key_on_day(&mut self, i: usize, base: f64, day: &SimDay, pricing: &Pricing, rng: &mut Rng) {
+        let mut key_usage = RawUsage::default();
+        let mut key_cost = 0.0;
+        for (m, (model, share, inp, out, cc, cr)) in MODELS.iter().enumerate() {
+            // Each key leans on a few models.
+            let lean = match (i + m) % 3 {
+                0 => 2.2,
+                1 => 0.6,
+                _ => 0.2,
+            };
+            let requests = (base * share * lean * rng.range(0.8, 1.2)).round() as u64;
+            if requests == 0 {
+                continue;
+            }
+            let j = rng.range(0.85, 1.15);
+            let u = RawUsage {
+                requests,
+                input: (requests as f64 * *inp as f64 * j) as u64,
+                output: (requests as f64 * *out as f64 * j) as u64,
+                cache_create: (requests as f64 * *cc as f64 * j) as u64,
+                cache_read: (requests as f64 * *cr as f64 * j) as u64,
+                ..Default::default()
+            };
+            let u = RawUsage {
+                all_tokens: u.four_kinds(),
+                ..u
+            };
+            let cost = pricing.cost(&u.token_counts(), model).total;
+            key_cost += cost;
+            if model.contains("opus") && day.date.as_str() >= day.week_first {
+                *self.opus_week.entry(i).or_default() += cost;
+            }
+            key_usage.add(&u);
+            self.model_day
+                .entry((day.date.clone(), model.to_string()))
+                .or_default()
+                .add(&u);
+            self.model_month
+                .entry((day.month.clone(), model.to_string()))
+                .or_default()
+                .add(&u);
+        }
+        self.lifetime.add(&key_usage);
+        self.key_day
+            .insert((i, day.date.clone()), (key_usage, key_cost));
+    }
+
+    /// The per-model buckets of `date`.
+    fn buckets_for(&self, date: &str) -> Vec<ModelBucket> {
+        self.model_day
             .iter()
             .filter(|((d, _), _)| d == date)
             .map(|((_, m), u)| ModelBucket {
@@ -282,48 +378,61 @@ pub fn generate(req: ReadRequest, pricing: &Pricing) -> RelayData {
                 usage: *u,
             })
             .collect()
-    };
-    let days: Vec<DayData> = trend_dates
-        .iter()
-        .map(|d| DayData {
-            date: d.clone(),
-            models: buckets_for(d),
-            keys_fallback: None,
-        })
-        .collect();
-
-    let mut today_keys = RawUsage::default();
-    let mut key_costs = HashMap::new();
-    let mut key_range_usage = HashMap::new();
-    for (i, k) in keys.iter().enumerate() {
-        let mut range = KeyRangeUsage::default();
-        let mut costs = KeyCosts {
-            weekly_opus: opus_week.get(&i).copied().unwrap_or(0.0),
-            ..Default::default()
-        };
-        for back in 0..DAYS {
-            let date = tz.date(now - Duration::days(back));
-            if let Some((u, c)) = key_day.get(&(i, date.clone())) {
-                costs.total += c;
-                if trend_dates.contains(&date) {
-                    costs.range += c;
-                    range.requests += u.requests;
-                    range.all_tokens += u.four_kinds();
-                }
-                if date == today {
-                    costs.today = *c;
-                    // CRS's today card sums every key's daily hash, deleted keys included.
-                    today_keys.add(u);
-                }
-            }
-        }
-        key_costs.insert(k.id.clone(), costs);
-        key_range_usage.insert(k.id.clone(), range);
     }
 
-    // The last few minutes at today's average pace, with a little noise.
+    /// Each key's costs (today, over the range, all told, Opus this week) and range usage, and
+    /// today's usage summed over every key.
+    fn key_totals(
+        &self,
+        keys: &[KeyRecord],
+        now: DateTime<Utc>,
+        tz: RelayTz,
+        trend_dates: &[String],
+    ) -> KeyTotals {
+        let today = tz.date(now);
+        let mut t = KeyTotals {
+            today_keys: RawUsage::default(),
+            key_costs: HashMap::new(),
+            key_range_usage: HashMap::new(),
+        };
+        for (i, k) in keys.iter().enumerate() {
+            let mut range = KeyRangeUsage::default();
+            let mut costs = KeyCosts {
+                weekly_opus: self.opus_week.get(&i).copied().unwrap_or(0.0),
+                ..Default::default()
+            };
+            for back in 0..DAYS {
+                let date = tz.date(now - Duration::days(back));
+                if let Some((u, c)) = self.key_day.get(&(i, date.clone())) {
+                    costs.total += c;
+                    if trend_dates.contains(&date) {
+                        costs.range += c;
+                        range.requests += u.requests;
+                        range.all_tokens += u.four_kinds();
+                    }
+                    if date == today {
+                        costs.today = *c;
+                        // CRS's today card sums every key's daily hash, deleted keys included.
+                        t.today_keys.add(u);
+                    }
+                }
+            }
+            t.key_costs.insert(k.id.clone(), costs);
+            t.key_range_usage.insert(k.id.clone(), range);
+        }
+        t
+    }
+}
+
+/// The last few minutes at today's average pace, with a little noise.
+fn realtime_minutes(
+    rng: &mut Rng,
+    window_minutes: u32,
+    day_fraction: f64,
+    today_keys: &RawUsage,
+) -> Vec<(u64, u64)> {
     let minutes_today = (day_fraction * 1440.0).max(1.0);
-    let minutes = (0..req.window_minutes)
+    (0..window_minutes)
         .map(|_| {
             let f = rng.range(0.8, 1.2) * 1.6; // working hours run hotter than the daily mean
             (
@@ -331,28 +440,5 @@ pub fn generate(req: ReadRequest, pricing: &Pricing) -> RelayData {
                 (today_keys.all_tokens as f64 / minutes_today * f).round() as u64,
             )
         })
-        .collect();
-
-    RelayData {
-        now,
-        tz,
-        keys,
-        accounts: accounts(now),
-        today_keys,
-        today_models: buckets_for(&today),
-        lifetime,
-        lifetime_source: LifetimeSource::Global,
-        lifetime_models: model_month
-            .into_iter()
-            .map(|((_, m), u)| ModelBucket { model: m, usage: u })
-            .collect(),
-        lifetime_cost_fallback: None,
-        minutes,
-        window_minutes: req.window_minutes,
-        days,
-        top_key_days: HashMap::new(),
-        key_costs,
-        key_range_usage,
-        warnings: Warnings::default(),
-    }
+        .collect()
 }
