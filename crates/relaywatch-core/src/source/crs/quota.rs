@@ -86,6 +86,15 @@ pub async fn read_key_costs(
     now: DateTime<Utc>,
     tz: RelayTz,
 ) -> Result<Vec<KeyCost>> {
+    let keys = limited_keys(conn, settings).await?;
+    read_costs(conn, settings, keys, now, tz).await
+}
+
+/// Every live key that has a limit, with its weekly Opus reset day and hour.
+async fn limited_keys(
+    conn: &mut Conn,
+    settings: &QuotaSettings,
+) -> Result<Vec<(KeyCost, u32, u32)>> {
     let own = |k: &KeyCost, p: QuotaPeriod| has_own(settings, k, p);
     let ids = all_key_ids(conn).await?;
     let cmds = ids
@@ -149,7 +158,18 @@ pub async fn read_key_costs(
             .unwrap_or(0);
         keys.push((k, day, hour));
     }
+    Ok(keys)
+}
 
+/// The costs each key's limits need, in one pipelined MGET.
+async fn read_costs(
+    conn: &mut Conn,
+    settings: &QuotaSettings,
+    mut keys: Vec<(KeyCost, u32, u32)>,
+    now: DateTime<Utc>,
+    tz: RelayTz,
+) -> Result<Vec<KeyCost>> {
+    let own = |k: &KeyCost, p: QuotaPeriod| has_own(settings, k, p);
     // Only the costs each key's limits need: today, total, month, Opus (current and legacy
     // name), the 5 hours, the earlier days of this week.
     let today = tz.date(now);
