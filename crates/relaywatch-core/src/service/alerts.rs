@@ -1,0 +1,196 @@
+//! Alerts through the service: what is firing, resolved and silenced, new silences (in the one
+//! duration grammar) and rule dry runs. Rule: read-only but for the silence it adds.
+
+use super::*;
+
+impl Service {
+    pub(super) async fn alert_store(&self) -> Result<AlertStateStore, ServiceError> {
+        let s = self.settings();
+        let url = crate::store::state_redis_url(&s).ok_or_else(|| {
+            ServiceError::State("alerts live in the state Redis, and none is configured: set [state] redis_url (or [source] redis_url)".into())
+        })?;
+        let conn = crate::source::redis_io::connect(
+            url,
+            Duration::from_millis(s.source.connect_timeout_ms),
+        )
+        .await
+        .map_err(|e| ServiceError::State(e.to_string()))?;
+        Ok(AlertStateStore::new(conn, s.state.prefix.clone()))
+    }
+
+    /// The error-rate windows as they stand at `now`: `global`, then each subject firing. Reads
+    /// the shared window in the state Redis; adds nothing.
+    pub(super) async fn error_windows(
+        &self,
+        s: &Settings,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<WindowView>, ServiceError> {
+        use crate::rules::error_rate::{breached, ErrorRateRule};
+        let url = crate::store::state_redis_url(s).ok_or_else(|| {
+            ServiceError::State("the error-rate window lives in the state Redis, and none is configured: set [state] redis_url (or [source] redis_url)".into())
+        })?;
+        let state = |e: String| ServiceError::State(e);
+        let mut conn = crate::source::redis_io::connect(
+            url,
+            Duration::from_millis(s.source.connect_timeout_ms),
+        )
+        .await
+        .map_err(|e| state(e.to_string()))?
+        .multiplexed();
+        let cfg = s.rules.error_rate.clone();
+        let firing: Vec<String> = redis::cmd("SMEMBERS")
+            .arg(format!("{}alert:error_rate:firing", s.state.prefix))
+            .query_async(&mut conn)
+            .await
+            .map_err(|e| state(e.to_string()))?;
+        let mut subjects = vec!["global".to_string()];
+        for f in firing {
+            if !subjects.contains(&f) {
+                subjects.push(f);
+            }
+        }
+        let rule = ErrorRateRule::new(conn, cfg.clone(), &s.state.prefix);
+        let mut out = Vec::with_capacity(subjects.len());
+        for subject in subjects {
+            let c = rule
+                .window(&subject, now)
+                .await
+                .map_err(|e| state(e.to_string()))?;
+            out.push(WindowView {
+                subject,
+                total: c.requests,
+                errors: c.errors,
+                window_seconds: cfg.window_seconds,
+                breached: breached(&cfg, c),
+            });
+        }
+        Ok(out)
+    }
+
+    /// Firing, silenced and recently resolved alerts, and the pause.
+    pub async fn alerts(&self, now: DateTime<Utc>) -> Result<Alerts, ServiceError> {
+        let mut st = self.alert_store().await?;
+        let state = |e: crate::Error| ServiceError::State(e.to_string());
+        let records = st.records().await.map_err(state)?;
+        let silenced = st.silences(now).await.map_err(state)?;
+        let paused_until = st.paused_until(now).await.map_err(state)?;
+        let mut firing = Vec::new();
+        let mut resolved = Vec::new();
+        for r in records {
+            match r.state {
+                crate::render::message::AlertState::Firing => firing.push(r.alert),
+                crate::render::message::AlertState::Resolved => {
+                    if now - r.last_sent <= RESOLVED_SHOWN {
+                        resolved.push(r.alert)
+                    }
+                }
+            }
+        }
+        firing.sort_by_key(|a| std::cmp::Reverse(a.at));
+        resolved.sort_by_key(|a| std::cmp::Reverse(a.at));
+        Ok(Alerts {
+            firing,
+            silenced,
+            resolved,
+            paused_until,
+        })
+    }
+
+    /// Silences alerts of `rule` (any when `None`) about `subject` (any when `None`) for
+    /// `duration` (`30m`, `1h`, `2d`).
+    pub async fn silence(
+        &self,
+        rule: Option<&str>,
+        subject: Option<&str>,
+        duration: &str,
+        reason: &str,
+        now: DateTime<Utc>,
+    ) -> Result<crate::rules::alert_state::Silence, ServiceError> {
+        let rule = match rule.filter(|r| !r.is_empty() && *r != "*") {
+            None => None,
+            Some(r) => Some(parse_rule(r).ok_or_else(|| {
+                ServiceError::input(
+                    "rule",
+                    r,
+                    "must be error_rate, breaker or quota (or empty for any)",
+                )
+            })?),
+        };
+        let d = crate::config::parse_duration(duration).ok_or_else(|| {
+            ServiceError::input("duration", duration, crate::config::DURATION_HINT)
+        })?;
+        if rule.is_none() && subject.is_none_or(|s| s.is_empty()) {
+            return Err(ServiceError::input(
+                "subject",
+                "(empty)",
+                "give a rule or a subject (e.g. provider:3); to silence everything use pause",
+            ));
+        }
+        let mut st = self.alert_store().await?;
+        st.add_silence(
+            rule,
+            subject.filter(|s| !s.is_empty()).map(str::to_string),
+            now + d,
+            reason,
+            now,
+        )
+        .await
+        .map_err(|e| ServiceError::State(e.to_string()))
+    }
+
+    // ---- schedules --------------------------------------------------------------------------
+
+    /// Evaluates `rule` on current data and returns what it would report; sends and stores
+    /// nothing. `quota`: keys over a threshold now (from a clean state).
+    pub async fn dry_run(&self, rule: &str, now: DateTime<Utc>) -> Result<DryRun, ServiceError> {
+        let s = self.settings();
+        match rule {
+            "quota" => {
+                let url = s.source.redis_url.clone().ok_or_else(|| {
+                    ServiceError::input(
+                        "source.redis_url",
+                        "(unset)",
+                        "quota reads the relay's Redis: set [source] redis_url",
+                    )
+                })?;
+                let tz = crate::tz::RelayTz::from_config(s.source.timezone_offset_hours);
+                let q = s.rules.quota.clone();
+                let mut conn = crate::source::redis_io::connect(
+                    &url,
+                    Duration::from_millis(s.source.connect_timeout_ms),
+                )
+                .await?;
+                let inputs =
+                    crate::source::crs::quota::read_key_costs(&mut conn, &q, now, tz).await?;
+                let (_, alerts) = crate::rules::quota::evaluate(
+                    &inputs,
+                    &q.limits,
+                    &q.thresholds,
+                    &Default::default(),
+                    now,
+                    tz,
+                );
+                Ok(DryRun {
+                    rule: rule.into(),
+                    alerts,
+                    evaluated: inputs.len(),
+                    windows: Vec::new(),
+                })
+            }
+            "error_rate" => {
+                let windows = self.error_windows(&s, now).await?;
+                Ok(DryRun {
+                    rule: rule.into(),
+                    alerts: Vec::new(),
+                    evaluated: windows.len(),
+                    windows,
+                })
+            }
+            other => Err(ServiceError::input(
+                "rule",
+                other,
+                "a dry run is available for quota and error_rate (breaker follows live events)",
+            )),
+        }
+    }
+}
