@@ -511,16 +511,7 @@ pub fn scrub_panics() {
 /// channel's tests run over errors, logs and history.
 pub fn assert_no_secret_in(output: &str, secret: &str) {
     assert!(!secret.is_empty(), "assert_no_secret_in: empty secret");
-    let encoded: String = secret
-        .bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect();
+    let encoded = percent(secret, false);
     assert!(
         !output.contains(secret) && !output.contains(&encoded),
         "a secret leaked into: {}",
