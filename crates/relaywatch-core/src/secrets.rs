@@ -464,6 +464,11 @@ pub fn remember_url_credentials(url: &str) {
             let mut k = known().write().unwrap_or_else(|e| e.into_inner());
             k.add_all([pw, decoded.as_ref(), pair.as_str()]);
         }
+        for (k, v) in u.query_pairs() {
+            if k.eq_ignore_ascii_case("password") && !v.is_empty() {
+                remember(&v);
+            }
+        }
     }
 }
 
@@ -517,6 +522,41 @@ pub fn assert_no_secret_in(output: &str, secret: &str) {
         "a secret leaked into: {}",
         output.replace(secret, "<SECRET>")
     );
+}
+
+/// A Redis or PostgreSQL URL with its user and password (and a `password=` query value)
+/// replaced by `***`, safe to print.
+pub fn mask_url(url: &str) -> String {
+    let Some(scheme_end) = url.find("://") else {
+        return url.to_string();
+    };
+    if let Some(q) = url.find('?') {
+        let (base, query) = url.split_at(q + 1);
+        let masked: Vec<String> = query
+            .split('&')
+            .map(|kv| match kv.split_once('=') {
+                Some((k, _)) if k.eq_ignore_ascii_case("password") => format!("{k}=***"),
+                _ => kv.to_string(),
+            })
+            .collect();
+        return format!(
+            "{}{}",
+            mask_url(&base[..q]),
+            "?".to_string() + &masked.join("&")
+        );
+    }
+    let rest = &url[scheme_end + 3..];
+    let authority_end = rest.find('/').unwrap_or(rest.len());
+    let authority = &rest[..authority_end];
+    match authority.rfind('@') {
+        Some(at) => format!(
+            "{}://***@{}{}",
+            &url[..scheme_end],
+            &authority[at + 1..],
+            &rest[authority_end..]
+        ),
+        None => url.to_string(),
+    }
 }
 
 #[cfg(test)]
@@ -646,5 +686,21 @@ mod tests {
         let mut w = ScrubWriter(Vec::new());
         std::io::Write::write_all(&mut w, b"log whsec_RememberedValue_1\n").unwrap();
         assert_eq!(String::from_utf8(w.0).unwrap(), "log ***\n");
+    }
+    #[test]
+    fn masks_user_and_password() {
+        assert_eq!(
+            mask_url("redis://:s3cret@10.0.0.5:6379/2"),
+            "redis://***@10.0.0.5:6379/2"
+        );
+        assert_eq!(
+            mask_url("rediss://user:p@ss@host:6380"),
+            "rediss://***@host:6380"
+        );
+        assert_eq!(mask_url("redis://127.0.0.1:6379"), "redis://127.0.0.1:6379");
+        assert_eq!(
+            mask_url("postgres://ez:pw@db:5432/ezapi?sslmode=disable&password=pw2"),
+            "postgres://***@db:5432/ezapi?sslmode=disable&password=***"
+        );
     }
 }

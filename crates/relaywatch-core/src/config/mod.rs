@@ -309,6 +309,9 @@ impl Settings {
         {
             crate::secrets::remember_url_credentials(url);
         }
+        if let Some(channels::SecretRef::Plain(u)) = &self.events.database_url {
+            crate::secrets::remember_url_credentials(u);
+        }
         for p in self.channels.iter().filter_map(|c| c.proxy.as_deref()) {
             crate::secrets::remember_url_credentials(p);
         }
@@ -332,13 +335,16 @@ impl Settings {
     pub fn to_masked_toml(&self) -> String {
         let mut shown = self.clone();
         if let Some(url) = &shown.source.redis_url {
-            shown.source.redis_url = Some(crate::source::mask_url(url));
+            shown.source.redis_url = Some(crate::secrets::mask_url(url));
         }
         if let Some(url) = &shown.state.redis_url {
-            shown.state.redis_url = Some(crate::source::mask_url(url));
+            shown.state.redis_url = Some(crate::secrets::mask_url(url));
         }
         if let Some(url) = &shown.events.redis_url {
-            shown.events.redis_url = Some(crate::source::mask_url(url));
+            shown.events.redis_url = Some(crate::secrets::mask_url(url));
+        }
+        if let Some(channels::SecretRef::Plain(u)) = &mut shown.events.database_url {
+            *u = crate::secrets::mask_url(u);
         }
         for c in &mut shown.channels {
             for r in [&mut c.url, &mut c.secret, &mut c.app_secret, &mut c.bearer] {
@@ -427,7 +433,7 @@ fn shown_redis_url(url: &str) -> String {
         .iter()
         .any(|p| lower.starts_with(p))
     {
-        crate::source::mask_url(url)
+        crate::secrets::mask_url(url)
     } else {
         "(not a Redis URL; not shown)".into()
     }

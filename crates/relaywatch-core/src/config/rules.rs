@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::channels::ChannelSettings;
+use super::channels::{ChannelSettings, SecretRef};
 use super::quota::unknown_channels;
 use crate::error::FieldError;
 
@@ -138,10 +138,37 @@ pub struct RulesSettings {
     pub quota: super::quota::QuotaSettings,
 }
 
-/// `[events]`: the Redis Stream log events are read from.
+/// Where the error-rate and breaker rules get their log events from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EventSourceKind {
+    /// relaywatch's Redis Stream, fed by `relaywatch ingest` / `POST /ingest` (the default).
+    #[default]
+    Stream,
+    /// EZ-API's `log_records` table in its PostgreSQL, tailed by id.
+    Ezapi,
+}
+
+impl EventSourceKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventSourceKind::Stream => "stream",
+            EventSourceKind::Ezapi => "ezapi",
+        }
+    }
+}
+
+/// `[events]`: where log events come from — the Redis Stream (default) or a relay's log table.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct EventsSettings {
+    /// `stream` (default) or `ezapi`.
+    pub source: EventSourceKind,
+    /// `source = "ezapi"`: the PostgreSQL holding the log table, `postgres://user:pass@host/db`
+    /// as a plain string (its password is masked everywhere) or `{ env | file | keychain }`.
+    pub database_url: Option<SecretRef>,
+    /// `source = "ezapi"`: the log table (default `log_records`; `schema.table` allowed).
+    pub table: String,
     /// The stream key (default `relaywatch:events`).
     pub stream: String,
     /// The consumer group (default `relaywatch`); one consumer per instance.
@@ -162,6 +189,9 @@ pub struct EventsSettings {
 impl Default for EventsSettings {
     fn default() -> Self {
         EventsSettings {
+            source: EventSourceKind::Stream,
+            database_url: None,
+            table: "log_records".into(),
             stream: "relaywatch:events".into(),
             group: "relaywatch".into(),
             redis_url: None,
@@ -371,7 +401,57 @@ impl EventsSettings {
                 "give the number of entries to keep (e.g. 1000000), or remove the line",
             ));
         }
+        self.table_problems(&mut e);
         e
+    }
+
+    /// `source = "ezapi"` needs a PostgreSQL URL and a table name that is a plain identifier.
+    fn table_problems(&self, e: &mut Vec<FieldError>) {
+        if self.source == EventSourceKind::Ezapi {
+            match &self.database_url {
+                None => e.push(err(
+                    "events.database_url",
+                    "(missing)",
+                    "source = \"ezapi\" reads EZ-API's log table: give its PostgreSQL, e.g. { env = \"EZAPI_DATABASE_URL\" } or \"postgres://user@127.0.0.1:5432/ezapi\"",
+                )),
+                Some(SecretRef::Plain(u)) if !is_postgres_url(u) => e.push(err(
+                    "events.database_url",
+                    crate::secrets::mask_url(u),
+                    "must be a postgres:// or postgresql:// URL",
+                )),
+                _ => {}
+            }
+        }
+        if !is_table_name(&self.table) {
+            e.push(err(
+                "events.table",
+                format!("{:?}", self.table),
+                "letters, digits and _ only, optionally schema.table (e.g. log_records)",
+            ));
+        }
+    }
+}
+
+/// Whether `u` is a PostgreSQL connection URL.
+pub fn is_postgres_url(u: &str) -> bool {
+    let u = u.trim();
+    u.starts_with("postgres://") || u.starts_with("postgresql://")
+}
+
+/// A table name relaywatch may put in a query: `name` or `schema.name`, each part an
+/// identifier of ASCII letters, digits and `_` not starting with a digit.
+pub fn is_table_name(t: &str) -> bool {
+    let part = |p: &str| {
+        !p.is_empty()
+            && p.len() <= 63
+            && !p.starts_with(|c: char| c.is_ascii_digit())
+            && p.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+    };
+    let mut parts = t.split('.');
+    match (parts.next(), parts.next(), parts.next()) {
+        (Some(a), None, None) => part(a),
+        (Some(a), Some(b), None) => part(a) && part(b),
+        _ => false,
     }
 }
 

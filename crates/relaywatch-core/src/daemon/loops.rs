@@ -23,6 +23,7 @@ pub fn all() -> Vec<Loop> {
         |c, s| Box::pin(super::scheduler::run(c, s)),
         |c, s| Box::pin(super::rules_loop::events(c, s)),
         |c, s| Box::pin(super::rules_loop::ticker(c, s)),
+        |c, s| Box::pin(super::tail_loop::table_events(c, s)),
     ]
 }
 

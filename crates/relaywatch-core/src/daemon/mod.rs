@@ -11,6 +11,7 @@ pub mod quota;
 pub mod rules_loop;
 pub mod scheduler;
 pub mod status;
+pub mod tail_loop;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -87,6 +88,22 @@ pub struct Context {
     pub deliver: DeliverFn,
     /// Told after each batch of events: the rules' ticker looks again.
     pub nudge: tokio::sync::Notify,
+    /// `[events] database_url` resolved (`source = "ezapi"`), or why it could not be.
+    pub events_db: Option<Result<crate::secrets::Secret, String>>,
+}
+
+/// `[events] database_url` resolved through the secret store (`None` when not set).
+fn events_db(
+    settings: &Settings,
+    secrets: &SecretStore,
+) -> Option<Result<crate::secrets::Secret, String>> {
+    use crate::config::channels::SecretRef;
+    Some(match settings.events.database_url.as_ref()? {
+        SecretRef::Plain(u) => Ok(crate::secrets::Secret::new(u.clone())),
+        r => secrets
+            .resolve(r)
+            .map_err(|e| format!("events.database_url: {e}")),
+    })
 }
 
 /// The sender callback, shared by the session's sender loop.
@@ -115,6 +132,7 @@ pub async fn run(
     if !settings.alerts.enabled {
         tracing::warn!("standing by: [alerts] enabled = false (or DASHBOARD_WEBHOOK_ENABLE is not true); nothing is sent");
     }
+    let events_db = events_db(&settings, &secrets);
     let deliverer = Arc::new(Deliverer::new(settings.clone(), secrets));
     let deliver: DeliverFn = Arc::new(deliverer.callback());
     let settings = Arc::new(settings);
@@ -139,6 +157,7 @@ pub async fn run(
                     outbox,
                     deliver: deliver.clone(),
                     nudge: tokio::sync::Notify::new(),
+                    events_db: events_db.clone(),
                 });
                 let ended = session(ctx, &mut shutdown).await;
                 match ended {

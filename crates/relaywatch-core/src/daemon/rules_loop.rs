@@ -49,7 +49,7 @@ fn timeout(ctx: &Context) -> Duration {
     Duration::from_millis(ctx.settings.source.connect_timeout_ms)
 }
 
-async fn state_store(ctx: &Context) -> Result<AlertStateStore, JobError> {
+pub(super) async fn state_store(ctx: &Context) -> Result<AlertStateStore, JobError> {
     let url = state_redis_url(&ctx.settings).unwrap_or_default();
     let conn = redis_io::connect(url, timeout(ctx)).await?;
     Ok(AlertStateStore::new(
@@ -68,7 +68,8 @@ async fn nap(stop: &mut watch::Receiver<bool>, d: Duration) -> bool {
 
 pub async fn events(ctx: Arc<Context>, mut stop: watch::Receiver<bool>) {
     let r = &ctx.settings.rules;
-    if !r.error_rate.enabled && !r.breaker.enabled {
+    let from_table = ctx.settings.events.source != crate::config::rules::EventSourceKind::Stream;
+    if (!r.error_rate.enabled && !r.breaker.enabled) || from_table {
         stopped(&mut stop).await;
         return;
     }

@@ -33,6 +33,24 @@ pub struct NextFire {
     pub at: DateTime<Utc>,
 }
 
+/// A log-table tail as `/health` shows it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TailHealth {
+    /// `ezapi:log_records`.
+    pub source: String,
+    /// `up` (this instance reads), `standby` (another instance holds the lease) or `down`.
+    pub state: String,
+    /// Why it is down, redacted.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// The last id read.
+    pub position: Option<i64>,
+    /// How far the newest row read is behind the clock, in seconds, when last read.
+    pub lag_seconds: Option<f64>,
+    /// Rows read since this instance started.
+    pub rows: u64,
+}
+
 /// The health document served at `/health`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Health {
@@ -52,6 +70,9 @@ pub struct Health {
     /// Why the last config reload was refused (the old config keeps running).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reload_error: Option<String>,
+    /// The log-table tail (`[events] source = "ezapi"`), when there is one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub events: Option<TailHealth>,
     pub instance: String,
     pub version: String,
     pub started_at: DateTime<Utc>,
@@ -84,6 +105,7 @@ impl StatusBoard {
                     last_delivery: None,
                     next_fires: Vec::new(),
                     reload_error: None,
+                    events: None,
                     instance: instance.to_string(),
                     version: env!("CARGO_PKG_VERSION").to_string(),
                     started_at: now,
@@ -105,7 +127,8 @@ impl StatusBoard {
         let r = f(&mut g);
         let standby = g.standby;
         let h = &mut g.health;
-        h.status = if h.redis == RedisState::Down {
+        let tail_down = h.events.as_ref().is_some_and(|t| t.state == "down");
+        h.status = if h.redis == RedisState::Down || tail_down {
             "degraded".into()
         } else if standby {
             "standby".into()
@@ -126,6 +149,11 @@ impl StatusBoard {
     /// `true` while the status is `ok` or `standby` (what `relaywatch health` exits 0 on).
     pub fn healthy(&self) -> bool {
         self.health().status != "degraded"
+    }
+
+    /// The tail's latest state (see [`TailHealth`]).
+    pub fn tail(&self, t: TailHealth) {
+        self.with(|i| i.health.events = Some(t));
     }
 
     pub fn set_standby(&self, standby: bool) {
@@ -177,12 +205,21 @@ impl StatusBoard {
 }
 
 /// What a watcher of the board shows (compared before and after each write).
-fn shown(i: &Inner) -> (RedisState, bool, Option<LastDelivery>, Option<String>) {
+type Shown = (
+    RedisState,
+    bool,
+    Option<LastDelivery>,
+    Option<String>,
+    Option<String>,
+);
+
+fn shown(i: &Inner) -> Shown {
     (
         i.health.redis,
         i.standby,
         i.health.last_delivery.clone(),
         i.health.reload_error.clone(),
+        i.health.events.as_ref().map(|t| t.state.clone()),
     )
 }
 

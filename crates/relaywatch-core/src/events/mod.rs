@@ -4,6 +4,7 @@
 
 pub mod parse;
 pub mod stream;
+pub mod table;
 mod wire;
 
 pub use parse::{BadKind, ParseError};

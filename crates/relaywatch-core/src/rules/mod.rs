@@ -5,9 +5,11 @@
 
 pub mod alert_state;
 pub mod breaker;
+pub mod breaker_machine;
 pub mod error_rate;
 pub mod leaderboard;
 pub mod quota;
+pub mod replay;
 pub mod window;
 
 use chrono::{DateTime, FixedOffset, Utc};

@@ -3,6 +3,7 @@
 //! leaves the old file byte-identical, and secrets typed in go to the vault, never to the file.
 
 use super::*;
+use crate::config::channels::SecretRef;
 
 impl Service {
     /// The settings with references (never values) and each channel secret's mask.
@@ -29,6 +30,9 @@ impl Service {
         .flatten()
         {
             *url = crate::source::mask_url(url);
+        }
+        if let Some(SecretRef::Plain(u)) = &mut shown.events.database_url {
+            *u = crate::secrets::mask_url(u);
         }
         for c in &mut shown.channels {
             if let Some(p) = &c.proxy {
@@ -223,6 +227,13 @@ fn unmask(mut new: Settings, old: &Settings) -> Settings {
             if *nv == crate::source::mask_url(ov) {
                 *n = Some(ov.clone());
             }
+        }
+    }
+    if let (Some(SecretRef::Plain(n)), Some(SecretRef::Plain(o))) =
+        (&mut new.events.database_url, &old.events.database_url)
+    {
+        if *n == crate::secrets::mask_url(o) {
+            *n = o.clone();
         }
     }
     for c in &mut new.channels {

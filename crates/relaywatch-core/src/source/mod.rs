@@ -103,39 +103,4 @@ async fn read_snapshot(
     }
 }
 
-/// A Redis URL with its password (and user) replaced by `***`, safe to print.
-pub fn mask_url(url: &str) -> String {
-    let Some(scheme_end) = url.find("://") else {
-        return url.to_string();
-    };
-    let rest = &url[scheme_end + 3..];
-    let authority_end = rest.find('/').unwrap_or(rest.len());
-    let authority = &rest[..authority_end];
-    match authority.rfind('@') {
-        Some(at) => format!(
-            "{}://***@{}{}",
-            &url[..scheme_end],
-            &authority[at + 1..],
-            &rest[authority_end..]
-        ),
-        None => url.to_string(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::mask_url;
-
-    #[test]
-    fn masks_user_and_password() {
-        assert_eq!(
-            mask_url("redis://:s3cret@10.0.0.5:6379/2"),
-            "redis://***@10.0.0.5:6379/2"
-        );
-        assert_eq!(
-            mask_url("rediss://user:p@ss@host:6380"),
-            "rediss://***@host:6380"
-        );
-        assert_eq!(mask_url("redis://127.0.0.1:6379"), "redis://127.0.0.1:6379");
-    }
-}
+pub use crate::secrets::mask_url;

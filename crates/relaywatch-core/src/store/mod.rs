@@ -3,6 +3,8 @@
 //! relay reader) goes through. Rule: a connect either answers PING within its timeout or fails
 //! with the reason only; callers add the URL with its password masked.
 
+pub mod tail;
+
 use std::time::Duration;
 
 use redis::aio::MultiplexedConnection;
