@@ -7,14 +7,19 @@
 //! * [`fixtures::seed_bench`]: seeds a large, CRS-shaped dataset quickly
 //!   (using [`dump`] payloads with RESTORE).
 //! * [`crs_time`], [`model`]: CRS's date buckets and model-name rules.
+//! * [`PgServer`]: a real PostgreSQL cluster (Debian's `initdb`/`pg_ctl`) on a free
+//!   loopback port, shared per test binary via [`PgServer::shared`] / [`fresh_database`];
+//!   [`pg::connect`] opens a client.
 
 pub mod crs_time;
 pub mod dump;
 pub mod fixtures;
 pub mod model;
+pub mod pg;
 pub mod server;
 pub mod writer;
 
+pub use pg::{fresh_database, PgServer};
 pub use server::{fresh_db, RedisServer};
 pub use writer::{
     AccountSpec, ApiKeySpec, CrsWriter, OpusWeek, Platform, UsageCounts, UsageEvent, WriterOptions,
