@@ -1,4 +1,4 @@
-//! relaywatch-testkit: test helpers for relaywatch; rule: test-only code (never a normal dependency), and everything it writes into Redis is what Claude Relay Service (CRS) itself would write.
+//! relaywatch-testkit: test helpers for relaywatch; rule: test-only code (never a normal dependency), and everything it writes into Redis is what Claude Relay Service (CRS) itself would write, and into PostgreSQL what EZ-API would.
 //!
 //! * [`RedisServer`]: a real `redis-server` on a free loopback port, shared per
 //!   test binary via [`RedisServer::shared`] / [`fresh_db`].
@@ -7,14 +7,23 @@
 //! * [`fixtures::seed_bench`]: seeds a large, CRS-shaped dataset quickly
 //!   (using [`dump`] payloads with RESTORE).
 //! * [`crs_time`], [`model`]: CRS's date buckets and model-name rules.
+//! * [`PgServer`]: a real PostgreSQL cluster (Debian's `initdb`/`pg_ctl`) on a free
+//!   loopback port, shared per test binary via [`PgServer::shared`] / [`fresh_database`];
+//!   [`pg::connect`] opens a client.
+//! * [`ezapi`]: EZ-API's `log_records` table as GORM creates it, and writers that fill
+//!   it as EZ-API's LogWriter would ([`LogRecordRow`], binary COPY, soft deletes).
 
 pub mod crs_time;
 pub mod dump;
+pub mod ezapi;
 pub mod fixtures;
 pub mod model;
+pub mod pg;
 pub mod server;
 pub mod writer;
 
+pub use ezapi::LogRecordRow;
+pub use pg::{fresh_database, PgServer};
 pub use server::{fresh_db, RedisServer};
 pub use writer::{
     AccountSpec, ApiKeySpec, CrsWriter, OpusWeek, Platform, UsageCounts, UsageEvent, WriterOptions,
