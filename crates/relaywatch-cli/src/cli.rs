@@ -62,6 +62,9 @@ pub enum Command {
     /// Serve the HTTP API and the web UI (dashboard, settings) on [serve] bind, with a bearer
     /// token; prints the URL to open. --with-daemon also runs the daemon in this process.
     Serve(crate::serve_cmd::ServeArgs),
+    /// Rules over history: `replay` evaluates a rule over recorded events and prints what it
+    /// would have sent (nothing is sent).
+    Rules(crate::rules_cmd::RulesArgs),
 }
 
 #[derive(Debug, Args)]

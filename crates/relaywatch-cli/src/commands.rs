@@ -39,6 +39,7 @@ pub async fn run(cli: Cli) -> Result<i32> {
         Command::Resume(a) => crate::alerts_cmd::resume(a).await,
         Command::Ingest(a) => crate::ingest_cmd::run(a).await,
         Command::Serve(a) => crate::serve_cmd::run(a).await,
+        Command::Rules(a) => crate::rules_cmd::run(a).await,
     }
 }
 

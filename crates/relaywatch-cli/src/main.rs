@@ -10,6 +10,7 @@ mod history_cmd;
 mod ingest_cmd;
 mod json_log;
 mod logging;
+mod rules_cmd;
 mod run_cmd;
 mod schedule_cmd;
 mod secret_cmd;

@@ -335,6 +335,36 @@ async fn dry_run(State(s): State<Shared>, UrlPath(rule): UrlPath<String>) -> Api
     ok(s.app.dry_run(&rule, Utc::now()).await?)
 }
 
+/// `?from=&to=` of a replay: RFC 3339 or a duration ago; default the last 24 h.
+#[derive(Debug, Default, serde::Deserialize)]
+struct ReplaySpan {
+    from: Option<String>,
+    to: Option<String>,
+}
+
+async fn replay(
+    State(s): State<Shared>,
+    UrlPath(rule): UrlPath<String>,
+    Query(span): Query<ReplaySpan>,
+) -> ApiResult {
+    use relaywatch_core::service::replay::parse_bound;
+    use relaywatch_core::service::ServiceError;
+    let now = Utc::now();
+    let bound = |field: &str, v: Option<String>, default: &str| {
+        let v = v.unwrap_or_else(|| default.to_string());
+        parse_bound(&v, now).ok_or_else(|| {
+            ServiceError::input(
+                field,
+                v,
+                "RFC 3339 (2026-12-04T22:00:00+08:00), a duration ago (24h) or now",
+            )
+        })
+    };
+    let from = bound("from", span.from, "24h")?;
+    let to = bound("to", span.to, "now")?;
+    ok(s.app.replay(&rule, from, to).await?)
+}
+
 async fn ingest(State(s): State<Shared>, body: Bytes) -> ApiResult {
     let text = std::str::from_utf8(&body).map_err(|_| {
         ApiError(ServiceError::input(
@@ -534,6 +564,7 @@ fn router(served: Shared) -> Router {
         .route("/schedules/preview", post(preview))
         .route("/source/test", post(test_source))
         .route("/rules/{rule}/dry-run", post(dry_run))
+        .route("/rules/{rule}/replay", post(replay))
         .fallback(|| async {
             ApiError(ServiceError::NotFound(
                 "no such API route; see ui/API.md".into(),

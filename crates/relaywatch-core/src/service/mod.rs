@@ -11,6 +11,7 @@ pub mod error;
 pub mod file;
 pub mod ingest;
 pub mod probe;
+pub mod replay;
 pub mod vault;
 pub mod views;
 
