@@ -6,6 +6,7 @@
 mod common;
 
 mod alerts;
+mod ezapi;
 mod outage;
 mod quota;
 mod receiver_outage;
