@@ -1,8 +1,8 @@
 //! Log events read from a relay's PostgreSQL log table (EZ-API's `log_records`, as GORM creates
 //! it); rule: read-only — only `SELECT`s of the columns a `LogEvent` carries (never the request
 //! or response bodies), soft-deleted rows (`deleted_at` set) are not events, and every query
-//! reads in bounded pages (by id for the tail, by `(created_at, id)` for a span), never the
-//! whole table at once.
+//! reads in bounded pages (by id for the tail) or as a stream (a span in time order), never the
+//! whole table into memory.
 
 use std::time::Duration;
 
@@ -196,50 +196,36 @@ impl LogTable {
         Ok(rows.first().and_then(|r| r.get::<_, Option<i64>>(0)))
     }
 
-    /// Live rows with `from ≤ created_at < to`, in `(created_at, id)` order, one page after the
-    /// row `(after_at, after_id)` (start with `None`).
-    pub async fn span_page(
-        &self,
-        from: DateTime<Utc>,
-        to: DateTime<Utc>,
-        after: Option<(DateTime<Utc>, i64)>,
-        limit: i64,
-    ) -> Result<Vec<TableRow>, TableError> {
-        let (a_at, a_id) = after.unwrap_or((from, i64::MIN));
-        let q = format!(
-            "SELECT {COLUMNS} FROM {} WHERE deleted_at IS NULL AND created_at >= $1 \
-             AND created_at < $2 AND (created_at, id) > ($3, $4) \
-             ORDER BY created_at, id LIMIT $5",
-            self.quoted
-        );
-        let rows = self
-            .client
-            .query(&q, &[&from, &to, &a_at, &a_id, &limit])
-            .await
-            .map_err(|e| self.err(e))?;
-        Ok(rows.iter().filter_map(event_of).collect())
-    }
-
-    /// Every live row with `from ≤ created_at < to`, in time order, page by page into `f`.
+    /// Every live row with `from ≤ created_at < to`, in `(created_at, id)` order, streamed into
+    /// `f` from one query (one scan and one sort in the database, whatever indexes the table
+    /// has; rows arrive as the server sends them, so memory stays flat). Returns the rows read.
     pub async fn span(
         &self,
         from: DateTime<Utc>,
         to: DateTime<Utc>,
         mut f: impl FnMut(&TableRow),
     ) -> Result<u64, TableError> {
-        let mut after = None;
+        use futures_util::TryStreamExt;
+        let q = format!(
+            "SELECT {COLUMNS} FROM {} WHERE deleted_at IS NULL AND created_at >= $1 \
+             AND created_at < $2 ORDER BY created_at, id",
+            self.quoted
+        );
+        let params: [&(dyn tokio_postgres::types::ToSql + Sync); 2] = [&from, &to];
+        let rows = self
+            .client
+            .query_raw(&q, params)
+            .await
+            .map_err(|e| self.err(e))?;
+        let mut rows = std::pin::pin!(rows);
         let mut n = 0;
-        loop {
-            let page = self.span_page(from, to, after, PAGE).await?;
-            for r in &page {
-                f(r);
-            }
-            n += page.len() as u64;
-            match page.last() {
-                Some(r) if page.len() as i64 == PAGE => after = Some((r.at, r.id)),
-                _ => return Ok(n),
+        while let Some(row) = rows.try_next().await.map_err(|e| self.err(e))? {
+            if let Some(r) = event_of(&row) {
+                f(&r);
+                n += 1;
             }
         }
+        Ok(n)
     }
 }
 
