@@ -182,6 +182,16 @@ pub async fn dry_run(shell: S<'_>, rule: String) -> Res {
     to_json(app(&shell)?.dry_run(&rule, Utc::now()).await?)
 }
 
+#[tauri::command]
+pub async fn replay(shell: S<'_>, rule: String, from: Option<String>, to: Option<String>) -> Res {
+    let (from, to) = (from.as_deref(), to.as_deref());
+    to_json(
+        app(&shell)?
+            .replay_span(&rule, from, to, Utc::now())
+            .await?,
+    )
+}
+
 /// Every command the windows may invoke.
 pub fn handler() -> impl Fn(tauri::ipc::Invoke<tauri::Wry>) -> bool + Send + Sync + 'static {
     tauri::generate_handler![
@@ -203,6 +213,7 @@ pub fn handler() -> impl Fn(tauri::ipc::Invoke<tauri::Wry>) -> bool + Send + Syn
         schedules,
         preview_schedule,
         test_source,
-        dry_run
+        dry_run,
+        replay
     ]
 }

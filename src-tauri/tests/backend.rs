@@ -137,6 +137,7 @@ async fn the_daemon_tells_the_observer_of_alerts_unless_paused() {
             Box::pin(async { DeliveryResult::delivered(Some(200), Some(0), Duration::ZERO) })
         }),
         nudge: tokio::sync::Notify::new(),
+        events_db: None,
     };
     let conn = redis_io::connect(&url, Duration::from_secs(5))
         .await

@@ -118,3 +118,28 @@ test("the error-rate KPI, Silence 1 h on a firing alert and Retry now on a dead 
   assert.deepEqual(page.jsErrors, []);
   await page.context().close();
 });
+
+test("'What would have fired in the last 24 h?' replays the rule over the recorded events", async () => {
+  const api = await s.serve.api("/api/rules/error-rate/replay?from=24h&to=now", { method: "POST" });
+  assert.equal(api.source, "stream:relaywatch:events", JSON.stringify(api));
+  assert.ok(api.records >= 8, JSON.stringify(api));
+  assert.equal(api.summary.firing, 1, "the burst of 8 (threshold 5) fired once: " + JSON.stringify(api));
+  assert.equal(api.events[0].count, 5, "it fired at the fifth error");
+  const bad = await fetch(`${s.serve.base}/api/rules/quota/replay`, {
+    method: "POST", headers: { authorization: `Bearer ${s.serve.token}` } });
+  assert.equal(bad.status, 400, "a rule without a replay is refused by name");
+
+  for (const [locale, lang, word] of [["en-US", "en", "firing"], ["zh-CN", "zh-CN", "触发"]]) {
+    const page = await newPage(s.browser, { locale });
+    await page.goto(`${s.serve.base}/settings.html#token=${s.serve.token}`);
+    await page.waitForSelector("body[data-ready='1']");
+    await page.click('button.replay[data-rule="error-rate"]');
+    await page.waitForSelector("#dry-error_rate.ok");
+    const text = await page.locator("#dry-error_rate").textContent();
+    assert.ok(text.includes(word) && text.includes("global"), `${lang}: ${text}`);
+    assert.ok(text.includes("5/"), `${lang}: the firing line shows the count: ${text}`);
+    await page.locator("#sec-rules").screenshot({ path: path.join(SHOTS, `settings-replay-${lang}.png`) });
+    assert.deepEqual(page.jsErrors, []);
+    await page.context().close();
+  }
+});

@@ -53,6 +53,7 @@ const ROUTES = {
   preview_schedule: (a) => ["POST", "/api/schedules/preview", { cron: a.cron, tz: a.tz, lang: a.lang }],
   test_source: (a) => ["POST", "/api/source/test", a.redis_url ? { redis_url: a.redis_url } : {}],
   dry_run: (a) => ["POST", `/api/rules/${enc(a.rule)}/dry-run`],
+  replay: (a) => ["POST", `/api/rules/${enc(a.rule)}/replay?from=${enc(a.from || "24h")}&to=${enc(a.to || "now")}`],
 };
 
 /** Call backend method `method` with arguments `args`; resolves to its JSON (or text for SVG). */

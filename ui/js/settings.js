@@ -374,6 +374,25 @@ async function dryRun(rule) {
   }
 }
 
+/** "What would have fired in the last 24 h?": the rule replayed over recorded events. */
+async function replay(rule) {
+  const out = $(rule === "breaker" ? "replay-breaker" : "dry-error_rate");
+  out.className = "result";
+  out.textContent = t("common.loading");
+  try {
+    const r = await call("replay", { rule, from: "24h", to: "now" });
+    const s = r.summary || { firing: 0, resolved: 0 };
+    const args = { rule, n: r.records, source: r.source, f: s.firing, r: s.resolved };
+    const head = t(s.firing || s.resolved ? "ru.replay_some" : "ru.replay_none", args);
+    const lines = (r.events || []).slice(0, 50).map((e) =>
+      `• ${new Date(e.at).toLocaleString()}  ${t("ru.replay_" + e.state)}  ${e.subject}  ${e.count}/${e.total}`);
+    if ((r.events || []).length > 50) lines.push(`… +${r.events.length - 50}`);
+    result(out, true, [head, ...lines].join("\n"));
+  } catch (e) {
+    result(out, false, t("common.error", { msg: e.message }));
+  }
+}
+
 // ---- schedules
 
 function debounce(fn, ms) {
@@ -510,6 +529,7 @@ $("test-source").addEventListener("click", testSource);
 $("add-channel").addEventListener("click", () => editChannel(null));
 $("pause").addEventListener("click", pause);
 for (const b of document.querySelectorAll(".dry-run")) b.addEventListener("click", () => dryRun(b.dataset.rule));
+for (const b of document.querySelectorAll(".replay")) b.addEventListener("click", () => replay(b.dataset.rule));
 for (const el of document.querySelectorAll("#form input[data-field]")) {
   el.addEventListener("change", () => {
     const p = inlineProblem(el);

@@ -274,6 +274,27 @@ fn check_config(a: ConfigArgs) -> Result<i32> {
             }
         }
     }
+    if s.events.source == relaywatch_core::config::rules::EventSourceKind::Ezapi {
+        let what = s
+            .events
+            .database_url
+            .as_ref()
+            .map(|r| r.describe())
+            .unwrap_or_default();
+        match relaywatch_core::service::replay::database_url(s, &store) {
+            Ok(_) => println!(
+                "# events: EZ-API's table `{}`; database_url ({what}): readable",
+                s.events.table
+            ),
+            Err(e) => {
+                unreadable += 1;
+                println!(
+                    "# events: database_url: {}",
+                    relaywatch_core::secrets::redact(&e.to_string())
+                );
+            }
+        }
+    }
     if let Err(e) = relaywatch_core::delivery::net::NetPolicy::from_settings(
         &s.network.allow,
         s.network.allow_http,

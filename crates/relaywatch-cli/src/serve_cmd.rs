@@ -347,22 +347,8 @@ async fn replay(
     UrlPath(rule): UrlPath<String>,
     Query(span): Query<ReplaySpan>,
 ) -> ApiResult {
-    use relaywatch_core::service::replay::parse_bound;
-    use relaywatch_core::service::ServiceError;
-    let now = Utc::now();
-    let bound = |field: &str, v: Option<String>, default: &str| {
-        let v = v.unwrap_or_else(|| default.to_string());
-        parse_bound(&v, now).ok_or_else(|| {
-            ServiceError::input(
-                field,
-                v,
-                "RFC 3339 (2026-12-04T22:00:00+08:00), a duration ago (24h) or now",
-            )
-        })
-    };
-    let from = bound("from", span.from, "24h")?;
-    let to = bound("to", span.to, "now")?;
-    ok(s.app.replay(&rule, from, to).await?)
+    let (from, to) = (span.from.as_deref(), span.to.as_deref());
+    ok(s.app.replay_span(&rule, from, to, Utc::now()).await?)
 }
 
 async fn ingest(State(s): State<Shared>, body: Bytes) -> ApiResult {

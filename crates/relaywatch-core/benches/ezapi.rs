@@ -27,7 +27,7 @@ fn rows(n: usize) -> Vec<LogRecordRow> {
         .map(|i| {
             let at = start + Duration::milliseconds(i as i64 * step);
             let in_burst = (i % 50_000) < 40;
-            let row = if in_burst || i % 97 == 0 {
+            let row = if in_burst || i.is_multiple_of(97) {
                 LogRecordRow::error(at, 502, "upstream reset")
             } else {
                 LogRecordRow::ok(at)

@@ -47,6 +47,8 @@ pub enum Error {
     Chart(#[from] crate::render::charts::ChartError),
     #[error("cannot write {}: {reason}", .path.display())]
     Write { path: PathBuf, reason: String },
+    #[error("cannot read the relay's database at {url}: {reason}")]
+    Database { url: String, reason: String },
 }
 
 impl Error {
@@ -54,7 +56,7 @@ impl Error {
     /// invalid configuration, 1 otherwise.
     pub fn exit_code(&self) -> i32 {
         match self {
-            Error::RedisConnect { .. } => 2,
+            Error::RedisConnect { .. } | Error::Database { .. } => 2,
             Error::Config { .. } | Error::ConfigFile { .. } => 3,
             _ => 1,
         }

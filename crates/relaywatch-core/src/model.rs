@@ -12,6 +12,8 @@ use serde::{Deserialize, Serialize};
 pub enum SourceKind {
     Crs,
     Demo,
+    /// Claude Code Hub (its PostgreSQL, and its Redis for breakers).
+    Cch,
 }
 
 impl SourceKind {
@@ -19,6 +21,7 @@ impl SourceKind {
         match self {
             SourceKind::Crs => "crs",
             SourceKind::Demo => "demo",
+            SourceKind::Cch => "cch",
         }
     }
 }
@@ -36,6 +39,9 @@ pub struct Usage {
     /// Input plus output: what CRS's today card calls "tokens".
     #[serde(default)]
     pub core_tokens: u64,
+    /// Requests that did not succeed, where the relay records it (Claude Code Hub).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub errors: Option<u64>,
 }
 
 /// API key counts. Soft-deleted keys are counted in neither `total` nor `active`.
@@ -192,6 +198,63 @@ pub struct Snapshot {
     pub cost_basis: CostBasis,
     /// Bad data skipped while reading: one line per kind, with a count.
     pub warnings: Vec<String>,
+    /// The relay's IANA time zone, when it has one (Claude Code Hub).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timezone: Option<String>,
+    /// Top users over the trend range by cost (Claude Code Hub).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub top_users: Vec<UserUsage>,
+    /// Providers that are not deleted, with their breaker as the relay reports it (CCH).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub providers: Vec<ProviderState>,
+    /// Every limit that is set, with its use in its current window.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub limits: Vec<LimitUse>,
+}
+
+/// One user's usage over the trend range.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct UserUsage {
+    pub id: String,
+    pub name: String,
+    pub requests: u64,
+    pub all_tokens: u64,
+    pub cost_usd: f64,
+}
+
+/// A provider's circuit breaker as the relay itself would report it at that instant.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct BreakerView {
+    /// `closed`, `open` or `half-open`.
+    pub state: String,
+    pub failure_count: u64,
+    pub open_until: Option<DateTime<chrono::Utc>>,
+}
+
+/// A relay provider (an upstream account pool) and its breaker.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ProviderState {
+    pub id: String,
+    pub name: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub enabled: bool,
+    pub breaker: BreakerView,
+}
+
+/// One spending limit and its use in the current window.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct LimitUse {
+    /// `key`, `user` or `provider`.
+    pub scope: String,
+    pub id: String,
+    pub name: String,
+    /// `5h`, `daily`, `weekly`, `monthly` or `total`.
+    pub period: String,
+    pub used_usd: f64,
+    pub limit_usd: f64,
+    /// Where the window starts (none for an all-time total).
+    pub window_start: Option<DateTime<chrono::Utc>>,
 }
 
 impl Snapshot {

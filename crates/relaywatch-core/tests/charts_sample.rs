@@ -35,6 +35,10 @@ pub fn empty_snapshot() -> Snapshot {
         top_n: 10,
         cost_basis: CostBasis::default(),
         warnings: Vec::new(),
+        timezone: None,
+        top_users: Vec::new(),
+        providers: Vec::new(),
+        limits: Vec::new(),
     }
 }
 
@@ -162,6 +166,7 @@ pub fn sample_snapshot() -> Snapshot {
         all_tokens: today.all_tokens,
         cost_usd: today.cost_usd,
         core_tokens: today.input_tokens + today.output_tokens,
+        errors: None,
     };
     s.realtime = Realtime {
         rpm: 4.2,

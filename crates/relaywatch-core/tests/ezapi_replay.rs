@@ -54,7 +54,7 @@ fn dataset() -> Vec<LogRecordRow> {
     let mut at = 0i64;
     while at < 7_200_000 {
         at += 1 + (g.next() % 760) as i64;
-        let row = if g.next() % 100 == 0 {
+        let row = if g.next().is_multiple_of(100) {
             LogRecordRow::error(ms(at), 502, "upstream reset")
         } else {
             LogRecordRow::ok(ms(at))

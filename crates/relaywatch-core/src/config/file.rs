@@ -32,12 +32,31 @@ pub fn default_config_path(env: &dyn EnvSource) -> Option<PathBuf> {
 /// Parse a TOML text (no env, no validation). A parse error shows the line with its value
 /// masked (the line may hold a secret); the Redis URLs' passwords are remembered for scrubbing.
 pub fn load_from_str(text: &str, name: &str) -> Result<Settings, Error> {
-    let settings = toml::from_str::<Settings>(text).map_err(|e| Error::ConfigFile {
+    let mut settings = toml::from_str::<Settings>(text).map_err(|e| Error::ConfigFile {
         path: PathBuf::from(name),
         reason: toml_error(text, &e),
     })?;
+    ezapi_defaults(&mut settings, text);
     settings.remember_credentials();
     Ok(settings)
+}
+
+/// With `[events] source = "ezapi"`, an error-rate rule whose `dimensions` the file leaves out
+/// counts one global window, as EZ-API's own rule does (so the defaults reproduce it exactly).
+fn ezapi_defaults(s: &mut Settings, text: &str) {
+    use super::rules::{Dimension, EventSourceKind};
+    if s.events.source != EventSourceKind::Ezapi {
+        return;
+    }
+    let set = toml::from_str::<toml::Value>(text).ok().is_some_and(|v| {
+        v.get("rules")
+            .and_then(|r| r.get("error_rate"))
+            .and_then(|e| e.get("dimensions"))
+            .is_some()
+    });
+    if !set {
+        s.rules.error_rate.dimensions = vec![Dimension::Global];
+    }
 }
 
 /// A TOML error as `line L, column C: message` and the line, values masked.
@@ -152,6 +171,29 @@ pub fn load(explicit: Option<&Path>, env: &dyn EnvSource) -> Result<LoadedConfig
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ezapi_counts_one_global_window_unless_told_otherwise() {
+        use crate::config::rules::Dimension;
+        let ez = "[events]\nsource = \"ezapi\"\ndatabase_url = { env = \"EZ\" }\n";
+        let s = load_from_str(ez, "t").unwrap();
+        assert_eq!(s.rules.error_rate.dimensions, vec![Dimension::Global]);
+        let s = load_from_str(
+            &format!("{ez}[rules.error_rate]\ndimensions = [\"global\", \"key\"]\n"),
+            "t",
+        )
+        .unwrap();
+        assert_eq!(
+            s.rules.error_rate.dimensions,
+            vec![Dimension::Global, Dimension::Key]
+        );
+        let s = load_from_str("", "t").unwrap();
+        assert_eq!(
+            s.rules.error_rate.dimensions.len(),
+            2,
+            "the stream keeps global + provider"
+        );
+    }
 
     fn no_env(_: &str) -> Option<String> {
         None

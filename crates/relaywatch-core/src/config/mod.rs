@@ -28,16 +28,26 @@ use crate::error::{Error, FieldError};
 pub enum SourceKindSetting {
     Crs,
     Demo,
+    /// Claude Code Hub: its PostgreSQL (`database_url`) and, for breakers, its Redis.
+    Cch,
 }
 
 /// `[source]`: where the relay's data lives.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct SourceSettings {
-    /// `crs` or `demo`; when absent: `crs` if `redis_url` is set, else `demo`.
+    /// `crs`, `cch` or `demo`; when absent: `cch` if `database_url` is set, else `crs` if
+    /// `redis_url` is set, else `demo`.
     pub kind: Option<SourceKindSetting>,
-    /// `redis://[:password@]host:port[/db]` or `rediss://…`.
+    /// `redis://[:password@]host:port[/db]` or `rediss://…` (for `cch`: CCH's Redis, read for
+    /// its breakers; optional).
     pub redis_url: Option<String>,
+    /// `cch`: CCH's PostgreSQL, `postgres://user:pass@host/db` as a plain string (its password
+    /// is masked everywhere) or `{ env | file | keychain }`.
+    pub database_url: Option<channels::SecretRef>,
+    /// `cch`: the relay's IANA time zone (default: CCH's own rule — `system_settings.timezone`,
+    /// else `TZ`, else UTC).
+    pub timezone: Option<String>,
     /// The relay's `TIMEZONE_OFFSET` (whole hours; 0 means 8, as in CRS).
     pub timezone_offset_hours: i32,
     /// The relay's own `data/model_pricing.json`; the bundled LiteLLM list otherwise.
@@ -53,6 +63,8 @@ impl Default for SourceSettings {
         SourceSettings {
             kind: None,
             redis_url: None,
+            database_url: None,
+            timezone: None,
             timezone_offset_hours: 8,
             pricing_file: None,
             connect_timeout_ms: 5_000,
@@ -64,10 +76,11 @@ impl Default for SourceSettings {
 impl SourceSettings {
     /// The reader this configuration selects.
     pub fn effective_kind(&self) -> SourceKindSetting {
-        match (self.kind, &self.redis_url) {
-            (Some(k), _) => k,
-            (None, Some(_)) => SourceKindSetting::Crs,
-            (None, None) => SourceKindSetting::Demo,
+        match (self.kind, &self.database_url, &self.redis_url) {
+            (Some(k), _, _) => k,
+            (None, Some(_), _) => SourceKindSetting::Cch,
+            (None, None, Some(_)) => SourceKindSetting::Crs,
+            (None, None, None) => SourceKindSetting::Demo,
         }
     }
 }
@@ -309,8 +322,10 @@ impl Settings {
         {
             crate::secrets::remember_url_credentials(url);
         }
-        if let Some(channels::SecretRef::Plain(u)) = &self.events.database_url {
-            crate::secrets::remember_url_credentials(u);
+        for r in [&self.events.database_url, &self.source.database_url] {
+            if let Some(channels::SecretRef::Plain(u)) = r {
+                crate::secrets::remember_url_credentials(u);
+            }
         }
         for p in self.channels.iter().filter_map(|c| c.proxy.as_deref()) {
             crate::secrets::remember_url_credentials(p);
@@ -343,8 +358,13 @@ impl Settings {
         if let Some(url) = &shown.events.redis_url {
             shown.events.redis_url = Some(crate::secrets::mask_url(url));
         }
-        if let Some(channels::SecretRef::Plain(u)) = &mut shown.events.database_url {
-            *u = crate::secrets::mask_url(u);
+        for r in [
+            &mut shown.events.database_url,
+            &mut shown.source.database_url,
+        ] {
+            if let Some(channels::SecretRef::Plain(u)) = r {
+                *u = crate::secrets::mask_url(u);
+            }
         }
         for c in &mut shown.channels {
             for r in [&mut c.url, &mut c.secret, &mut c.app_secret, &mut c.bearer] {
@@ -357,6 +377,42 @@ impl Settings {
             }
         }
         toml::to_string_pretty(&shown).unwrap_or_else(|e| format!("# cannot render: {e}\n"))
+    }
+}
+
+/// `kind = "cch"` needs a PostgreSQL `database_url`; `timezone` must be an IANA name.
+fn cch_problems(e: &mut Vec<FieldError>, s: &SourceSettings) {
+    let push = |e: &mut Vec<FieldError>, field: &str, value: String, fix: &str| {
+        e.push(FieldError {
+            field: field.into(),
+            value,
+            fix: fix.into(),
+        })
+    };
+    match &s.database_url {
+        None if s.effective_kind() == SourceKindSetting::Cch => push(
+            e,
+            "source.database_url",
+            "(unset)".into(),
+            "`kind = \"cch\"` reads Claude Code Hub's PostgreSQL: give database_url, e.g. { env = \"CCH_DATABASE_URL\" } or \"postgres://reader@127.0.0.1:5432/claude_code_hub\"",
+        ),
+        Some(channels::SecretRef::Plain(u)) if !rules::is_postgres_url(u) => push(
+            e,
+            "source.database_url",
+            crate::secrets::mask_url(u),
+            "must be a postgres:// or postgresql:// URL",
+        ),
+        _ => {}
+    }
+    if let Some(z) = &s.timezone {
+        if z.trim().parse::<chrono_tz::Tz>().is_err() {
+            push(
+                e,
+                "source.timezone",
+                format!("{z:?}"),
+                "an IANA zone such as Asia/Shanghai or UTC, or remove the line for CCH's own",
+            );
+        }
     }
 }
 
@@ -389,6 +445,7 @@ fn source_problems(e: &mut Vec<FieldError>, s: &SourceSettings) {
             fix: "`kind = \"crs\"` needs a redis_url such as redis://127.0.0.1:6379/0 (or set REDIS_HOST)".into(),
         });
     }
+    cch_problems(e, s);
     if let Some(p) = &s.pricing_file {
         if p.trim().is_empty() {
             e.push(FieldError {

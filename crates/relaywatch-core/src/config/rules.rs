@@ -528,4 +528,27 @@ half_open_successes = 0
         assert_eq!(p[0].field, "events.batch");
         assert_eq!(p[1].field, "events.claim_idle_seconds");
     }
+
+    #[test]
+    fn ezapi_needs_a_postgres_url_and_a_plain_table_name() {
+        let ev: EventsSettings = toml::from_str("source = \"ezapi\"\n").unwrap();
+        let p = ev.problems();
+        assert_eq!(p.len(), 1, "{p:?}");
+        assert_eq!(p[0].field, "events.database_url");
+        let ev: EventsSettings = toml::from_str(
+            "source = \"ezapi\"\ndatabase_url = \"mysql://u:pw9@h/db\"\ntable = \"logs; drop table x\"\n",
+        )
+        .unwrap();
+        let p = ev.problems();
+        assert_eq!(p.len(), 2, "{p:?}");
+        assert_eq!(p[0].field, "events.database_url");
+        assert!(!p[0].value.contains("pw9"), "{:?}", p[0]);
+        assert_eq!(p[1].field, "events.table");
+        let ev: EventsSettings = toml::from_str(
+            "source = \"ezapi\"\ndatabase_url = { env = \"EZ_DB\" }\ntable = \"ez.log_records\"\n",
+        )
+        .unwrap();
+        assert!(ev.problems().is_empty());
+        assert!(!is_table_name("1abc") && !is_table_name("a.b.c") && !is_table_name("a\"b"));
+    }
 }

@@ -31,8 +31,13 @@ impl Service {
         {
             *url = crate::source::mask_url(url);
         }
-        if let Some(SecretRef::Plain(u)) = &mut shown.events.database_url {
-            *u = crate::secrets::mask_url(u);
+        for r in [
+            &mut shown.events.database_url,
+            &mut shown.source.database_url,
+        ] {
+            if let Some(SecretRef::Plain(u)) = r {
+                *u = crate::secrets::mask_url(u);
+            }
         }
         for c in &mut shown.channels {
             if let Some(p) = &c.proxy {
@@ -229,11 +234,14 @@ fn unmask(mut new: Settings, old: &Settings) -> Settings {
             }
         }
     }
-    if let (Some(SecretRef::Plain(n)), Some(SecretRef::Plain(o))) =
-        (&mut new.events.database_url, &old.events.database_url)
-    {
-        if *n == crate::secrets::mask_url(o) {
-            *n = o.clone();
+    for (n, o) in [
+        (&mut new.events.database_url, &old.events.database_url),
+        (&mut new.source.database_url, &old.source.database_url),
+    ] {
+        if let (Some(SecretRef::Plain(n)), Some(SecretRef::Plain(o))) = (n, o) {
+            if *n == crate::secrets::mask_url(o) {
+                *n = o.clone();
+            }
         }
     }
     for c in &mut new.channels {

@@ -7,6 +7,7 @@
 mod alerts;
 mod config_edit;
 pub mod deliveries;
+pub mod dry_runs;
 pub mod error;
 pub mod file;
 pub mod ingest;
@@ -271,13 +272,19 @@ impl Service {
                 kind: match kind {
                     SourceKindSetting::Crs => "crs".into(),
                     SourceKindSetting::Demo => "demo".into(),
+                    SourceKindSetting::Cch => "cch".into(),
                 },
-                url: s
-                    .source
-                    .redis_url
-                    .as_deref()
-                    .map(crate::source::mask_url)
-                    .filter(|_| kind == SourceKindSetting::Crs),
+                url: match kind {
+                    SourceKindSetting::Crs => {
+                        s.source.redis_url.as_deref().map(crate::source::mask_url)
+                    }
+                    SourceKindSetting::Cch => match &s.source.database_url {
+                        Some(SecretRef::Plain(u)) => Some(crate::secrets::mask_url(u)),
+                        Some(r) => Some(r.describe()),
+                        None => None,
+                    },
+                    SourceKindSetting::Demo => None,
+                },
             },
             last_refresh: c.taken_at,
             last_attempt: c.last_attempt,

@@ -32,7 +32,29 @@ impl Service {
     ) -> Result<ReplayReport, ServiceError> {
         replay(&self.settings(), &self.store, rule, from, to).await
     }
+
+    /// The same with the span as people type it (RFC 3339, a duration ago, `now`); defaults:
+    /// the last 24 hours. Every face (HTTP, desktop) reads the bounds through this.
+    pub async fn replay_span(
+        &self,
+        rule: &str,
+        from: Option<&str>,
+        to: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<ReplayReport, ServiceError> {
+        let bound = |field: &str, v: Option<&str>, default: &str| {
+            let v = v.filter(|v| !v.trim().is_empty()).unwrap_or(default);
+            parse_bound(v, now).ok_or_else(|| ServiceError::input(field, v, BOUND_HINT))
+        };
+        let from = bound("from", from, "24h")?;
+        let to = bound("to", to, "now")?;
+        self.replay(rule, from, to).await
+    }
 }
+
+/// How a replay bound is written.
+pub const BOUND_HINT: &str =
+    "give RFC 3339 (2026-12-04T22:00:00+08:00), a duration ago (24h, 90m) or now";
 
 /// What `rule` (`error-rate` or `breaker`) would have sent between `from` and `to`, evaluated
 /// with `settings`' rule over the events `[events]` names.

@@ -4,6 +4,8 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use chrono::{DateTime, Utc};
+
 use super::accounts::{classify, Platform};
 use super::model_name::normalize_model_name;
 use super::raw::{add_capped, capped_add, DayData, KeyDay, RawUsage, RelayData, Warnings};
@@ -41,6 +43,7 @@ fn usage_of(u: &RawUsage, cost_usd: f64) -> Usage {
         all_tokens: u.all_tokens,
         cost_usd,
         core_tokens: capped_add(u.input, u.output).0,
+        errors: None,
     }
 }
 
@@ -66,6 +69,7 @@ pub fn aggregate(mut data: RelayData, pricing: &Pricing, scope: Scope) -> Snapsh
     let models = model_usages(per_model, pricing);
     let top_keys = top_keys(&data, pricing, scope.top_n);
     let key_limits = key_limits(&data);
+    let limits = crs_limits(&key_limits, data.tz, now);
 
     Snapshot {
         generated_at: data.tz.local(now),
@@ -88,7 +92,55 @@ pub fn aggregate(mut data: RelayData, pricing: &Pricing, scope: Scope) -> Snapsh
             ..CostBasis::default()
         },
         warnings: warnings.lines(),
+        timezone: None,
+        top_users: Vec::new(),
+        providers: Vec::new(),
+        limits,
     }
+}
+
+/// CRS's key limits in the relay-neutral shape: daily (from local midnight), weekly Opus (from
+/// Monday 00:00) and total; only the limits that are set, of keys not deleted.
+fn crs_limits(
+    keys: &[crate::model::KeyLimit],
+    tz: crate::tz::RelayTz,
+    now: DateTime<Utc>,
+) -> Vec<crate::model::LimitUse> {
+    use chrono::{Datelike, TimeZone};
+    let day = tz.day(now);
+    let start = |d: chrono::NaiveDate| {
+        tz.offset()
+            .from_local_datetime(&d.and_hms_opt(0, 0, 0).unwrap_or_default())
+            .single()
+            .map(|t| t.with_timezone(&Utc))
+    };
+    let monday = day - chrono::Duration::days(day.weekday().num_days_from_monday() as i64);
+    let mut out = Vec::new();
+    for k in keys {
+        for (period, used, limit, from) in [
+            ("daily", k.daily_cost_usd, k.daily_limit_usd, start(day)),
+            (
+                "weekly",
+                k.weekly_opus_cost_usd,
+                k.weekly_opus_limit_usd,
+                start(monday),
+            ),
+            ("total", k.total_cost_usd, k.total_limit_usd, None),
+        ] {
+            if limit > 0.0 {
+                out.push(crate::model::LimitUse {
+                    scope: "key".into(),
+                    id: k.id.clone(),
+                    name: k.name.clone(),
+                    period: period.into(),
+                    used_usd: used,
+                    limit_usd: limit,
+                    window_start: from,
+                });
+            }
+        }
+    }
+    out
 }
 
 /// API keys: live (not deleted), active among them, and deleted.

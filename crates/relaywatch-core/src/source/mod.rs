@@ -8,6 +8,7 @@ pub mod crs;
 pub mod demo;
 pub mod model_name;
 pub mod parse;
+pub mod pg;
 pub mod raw;
 pub mod redis_io;
 
@@ -58,6 +59,10 @@ fn record_snapshot(settings: &Settings, took: std::time::Duration, taken: &Resul
     let at_ms = crate::delivery::outbox::system_now_ms();
     let source = match settings.source.effective_kind() {
         SourceKindSetting::Demo => "demo",
+        SourceKindSetting::Cch => {
+            crate::metrics::source_redis(!matches!(taken, Err(crate::Error::Database { .. })));
+            "cch"
+        }
         SourceKindSetting::Crs => {
             let down = matches!(
                 taken,
@@ -86,6 +91,7 @@ async fn read_snapshot(
             pricing,
             scope,
         )),
+        SourceKindSetting::Cch => cch::snapshot::read(settings, &req).await,
         SourceKindSetting::Crs => {
             let url = settings.source.redis_url.as_deref().unwrap_or_default();
             let timeout = std::time::Duration::from_millis(settings.source.connect_timeout_ms);

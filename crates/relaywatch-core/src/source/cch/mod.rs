@@ -4,6 +4,10 @@
 //! read-only, found by SCAN and read in one pipeline, a hash with an unknown state skipped and
 //! counted, never guessed.
 
+pub mod db;
+pub mod snapshot;
+pub mod windows;
+
 use chrono::{DateTime, TimeZone, Utc};
 use redis::Cmd;
 
