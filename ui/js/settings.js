@@ -360,9 +360,11 @@ async function dryRun(rule) {
   out.textContent = t("common.loading");
   try {
     const r = await call("dry_run", { rule });
-    const n = (r.alerts || []).length;
+    const n = (r.items || []).length || (r.alerts || []).length;
     const head = t(n ? "ru.dry_some" : "ru.dry_none", { rule, n });
-    const lines = (r.alerts || []).map((a) => `• ${a.subject} [${a.state || a.level || ""}]`);
+    const lines = (r.items || []).length
+      ? r.items.map((i) => `• ${i.scope} ${i.name} (#${i.id}) ${i.period}: $${i.used_usd.toFixed(2)} / $${i.limit_usd.toFixed(2)} (${i.percent}%)`)
+      : (r.alerts || []).map((a) => `• ${a.subject} [${a.state || a.level || ""}]`);
     const windows = (r.windows || []).map((w) => t("ru.dry_window", {
       subject: w.subject, errors: w.errors, total: w.total, w: w.window_seconds, verdict: t(w.breached ? "ru.would_fire" : "ru.below"),
     }));

@@ -331,8 +331,40 @@ async fn test_source(State(s): State<Shared>, body: Bytes) -> ApiResult {
     ok(s.app.test_source(b.redis_url.as_deref()).await?)
 }
 
-async fn dry_run(State(s): State<Shared>, UrlPath(rule): UrlPath<String>) -> ApiResult {
-    ok(s.app.dry_run(&rule, Utc::now()).await?)
+/// `?window=&top=&at=` of the leaderboard dry run.
+#[derive(Debug, Default, serde::Deserialize)]
+struct BoardQuery {
+    window: Option<String>,
+    top: Option<u32>,
+    at: Option<String>,
+}
+
+async fn dry_run(
+    State(s): State<Shared>,
+    UrlPath(rule): UrlPath<String>,
+    Query(q): Query<BoardQuery>,
+) -> ApiResult {
+    use relaywatch_core::model::LeaderboardWindow;
+    use relaywatch_core::service::ServiceError;
+    let at = match q.at.as_deref() {
+        None | Some("") => Utc::now(),
+        Some(t) => chrono::DateTime::parse_from_rfc3339(t)
+            .map(|t| t.with_timezone(&Utc))
+            .map_err(|_| ServiceError::input("at", t, "an RFC 3339 time"))?,
+    };
+    if rule != "leaderboard" {
+        return ok(s.app.dry_run(&rule, at).await?);
+    }
+    let window = match q.window.as_deref().unwrap_or("calendar_day") {
+        "calendar_day" => LeaderboardWindow::CalendarDay,
+        "rolling_24h" => LeaderboardWindow::Rolling24h,
+        w => return Err(ServiceError::input("window", w, "calendar_day or rolling_24h").into()),
+    };
+    let top = q.top.unwrap_or(5);
+    if !(1..=20).contains(&top) {
+        return Err(ServiceError::input("top", top.to_string(), "between 1 and 20").into());
+    }
+    ok(s.app.leaderboard_dry_run(window, top, at).await?)
 }
 
 /// `?from=&to=` of a replay: RFC 3339 or a duration ago; default the last 24 h.

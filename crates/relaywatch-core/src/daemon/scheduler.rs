@@ -153,6 +153,14 @@ async fn fire_job(
                     let mut conn = redis_io::connect(url, timeout).await?;
                     super::leaderboard::read(&mut conn, window(s), s.top, now, tz).await?
                 }
+                _ if ctx.settings.source.effective_kind()
+                    == crate::config::SourceKindSetting::Cch =>
+                {
+                    let (users, label) =
+                        crate::source::cch::leaderboard::read_user_periods(&ctx.settings, window(s), now)
+                            .await?;
+                    leaderboard::rank(&users, s.top, label)
+                }
                 _ => demo_leaderboard(ctx, s, now).await?,
             };
             let at = now.with_timezone(&tz.offset());

@@ -145,6 +145,16 @@ impl Service {
     pub async fn dry_run(&self, rule: &str, now: DateTime<Utc>) -> Result<DryRun, ServiceError> {
         let s = self.settings();
         match rule {
+            "quota" if s.source.effective_kind() == crate::config::SourceKindSetting::Cch => {
+                let items = super::dry_runs::quota(&s, now).await?.items;
+                Ok(DryRun {
+                    rule: rule.into(),
+                    alerts: Vec::new(),
+                    evaluated: items.len(),
+                    windows: Vec::new(),
+                    items,
+                })
+            }
             "quota" => {
                 let url = s.source.redis_url.clone().ok_or_else(|| {
                     ServiceError::input(
@@ -170,11 +180,13 @@ impl Service {
                     now,
                     tz,
                 );
+                let items = super::dry_runs::quota(&s, now).await?.items;
                 Ok(DryRun {
                     rule: rule.into(),
                     alerts,
                     evaluated: inputs.len(),
                     windows: Vec::new(),
+                    items,
                 })
             }
             "error_rate" => {
@@ -184,6 +196,7 @@ impl Service {
                     alerts: Vec::new(),
                     evaluated: windows.len(),
                     windows,
+                    items: Vec::new(),
                 })
             }
             other => Err(ServiceError::input(

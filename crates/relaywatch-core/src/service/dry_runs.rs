@@ -8,7 +8,7 @@ use serde::Serialize;
 use super::{Service, ServiceError};
 use crate::config::{Settings, SourceKindSetting};
 use crate::model::{KeyPeriod, LeaderboardWindow};
-use crate::source::cch::{db, snapshot as cch, windows};
+use crate::source::cch::{db, snapshot as cch};
 use crate::tz::RelayTz;
 
 /// A window, as instants (`to` excluded).
@@ -46,7 +46,7 @@ pub struct LeaderboardDryRun {
 }
 
 /// One limit at or above the lowest threshold.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct QuotaDryItem {
     pub scope: String,
     pub id: String,
@@ -69,19 +69,8 @@ fn src(e: impl std::fmt::Display) -> ServiceError {
 
 /// The window at `at`: yesterday on the relay's clock, or the last 24 h.
 fn cch_window(tz: chrono_tz::Tz, window: LeaderboardWindow, at: DateTime<Utc>) -> Span {
-    match window {
-        LeaderboardWindow::CalendarDay => {
-            let today = windows::local_day(tz, at);
-            Span {
-                from: windows::local_start(tz, today - Duration::days(1)),
-                to: windows::local_start(tz, today),
-            }
-        }
-        LeaderboardWindow::Rolling24h => Span {
-            from: at - Duration::hours(24),
-            to: at + Duration::microseconds(1),
-        },
-    }
+    let (from, to, _) = crate::source::cch::leaderboard::window(tz, window, at);
+    Span { from, to }
 }
 
 /// CRS's windows: yesterday, or the current hour and the 23 before it.

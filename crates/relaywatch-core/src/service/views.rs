@@ -155,6 +155,9 @@ pub struct DryRun {
     /// error_rate: the sliding windows as they stand now (`global` first, then firing subjects).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub windows: Vec<WindowView>,
+    /// quota: every limit at or above the lowest threshold (see `dry_runs::quota`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub items: Vec<super::dry_runs::QuotaDryItem>,
 }
 
 /// One subject's error-rate window as it stands (error_rate dry run; the dashboard's KPI).

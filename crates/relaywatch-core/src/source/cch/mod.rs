@@ -5,6 +5,7 @@
 //! counted, never guessed.
 
 pub mod db;
+pub mod leaderboard;
 pub mod snapshot;
 pub mod windows;
 
