@@ -40,6 +40,7 @@ pub fn alerts(now: DateTime<Utc>) -> Vec<Alert> {
                 failures: 5,
                 expected_recovery: None,
                 last_error: Some("upstream returned 529".into()),
+                name: None,
             }),
         },
     ]

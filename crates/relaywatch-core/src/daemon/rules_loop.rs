@@ -402,14 +402,19 @@ fn crs_url(ctx: &Context) -> Option<String> {
 
 /// CRS account states and CCH breaker hashes, diffed against what was seen before.
 async fn watch_external(ctx: &Context, br: &BreakerRule) -> Result<Vec<Alert>, JobError> {
-    let Some(url) = crs_url(ctx) else {
+    let kind = ctx.settings.source.effective_kind();
+    let url = match kind {
+        SourceKindSetting::Crs | SourceKindSetting::Cch => ctx.settings.source.redis_url.clone(),
+        SourceKindSetting::Demo => None,
+    };
+    let Some(url) = url else {
         return Ok(Vec::new());
     };
     let cfg = &ctx.settings.rules.breaker;
     let t = timeout(ctx);
     let now = Utc::now();
     let mut out = Vec::new();
-    if cfg.watch_accounts {
+    if cfg.watch_accounts && kind == SourceKindSetting::Crs {
         let u = url.clone();
         let accounts = off_thread("a reader task", move || async move {
             let mut reader = CrsReader::connect(&u, t).await?;
@@ -420,8 +425,9 @@ async fn watch_external(ctx: &Context, br: &BreakerRule) -> Result<Vec<Alert>, J
         metrics::source_redis(accounts.is_ok());
         let accounts = accounts?;
         let states = breaker::account_states(&accounts, now);
+        let names = breaker::account_names(&accounts);
         out.extend(
-            br.watch("accounts", &states, now)
+            br.watch_named("accounts", &states, &names, now)
                 .await
                 .map_err(|e| JobError::Other(e.to_string()))?,
         );
@@ -437,13 +443,38 @@ async fn watch_external(ctx: &Context, br: &BreakerRule) -> Result<Vec<Alert>, J
         metrics::source_redis(breakers.is_ok());
         let breakers = breakers?;
         let states = breaker::cch_states(&breakers);
+        let names = if kind == SourceKindSetting::Cch {
+            provider_names(ctx).await
+        } else {
+            Default::default()
+        };
         out.extend(
-            br.watch("cch", &states, now)
+            br.watch_named("cch", &states, &names, now)
                 .await
                 .map_err(|e| JobError::Other(e.to_string()))?,
         );
     }
     Ok(out)
+}
+
+/// CCH providers' names (best effort: a failed read leaves the subjects as they are).
+async fn provider_names(ctx: &Context) -> std::collections::BTreeMap<String, String> {
+    let read = async {
+        let c = crate::source::cch::snapshot::connect(&ctx.settings).await?;
+        crate::source::cch::db::provider_list(&c)
+            .await
+            .map_err(|e| crate::Error::Database {
+                url: "Claude Code Hub".into(),
+                reason: crate::source::pg::reason(&e),
+            })
+    };
+    match read.await {
+        Ok(list) => breaker::provider_names(&list),
+        Err(e) => {
+            tracing::debug!("provider names: {}", redact(e));
+            Default::default()
+        }
+    }
 }
 
 async fn run_quota(ctx: &Context, store: &mut Option<QuotaStore>) -> Result<Vec<Alert>, JobError> {
@@ -494,6 +525,7 @@ mod tests {
                 failures: 5,
                 expected_recovery: None,
                 last_error: None,
+                name: None,
             }),
         };
         apply(None, &alert, at(sent))

@@ -156,9 +156,12 @@ async fn fire_job(
                 _ if ctx.settings.source.effective_kind()
                     == crate::config::SourceKindSetting::Cch =>
                 {
-                    let (users, label) =
-                        crate::source::cch::leaderboard::read_user_periods(&ctx.settings, window(s), now)
-                            .await?;
+                    let (users, label) = crate::source::cch::leaderboard::read_user_periods(
+                        &ctx.settings,
+                        window(s),
+                        now,
+                    )
+                    .await?;
                     leaderboard::rank(&users, s.top, label)
                 }
                 _ => demo_leaderboard(ctx, s, now).await?,

@@ -134,6 +134,7 @@ pub fn all(lang: Lang) -> Vec<(String, Message)> {
         failures: 5,
         expected_recovery: Some(at + Duration::minutes(30)),
         last_error: Some("401 Unauthorized: token expired".into()),
+        name: None,
     };
     vec![
         ("report".into(), messages::report(&snap, sample_charts(), lang)),

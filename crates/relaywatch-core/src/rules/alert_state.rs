@@ -917,6 +917,7 @@ mod tests {
             failures: 5,
             expected_recovery: None,
             last_error: None,
+            name: None,
         });
         let tz = FixedOffset::east_opt(8 * 3600).unwrap();
         let m = digest_message(&[late, early], Lang::En, tz, t(32, 0));

@@ -314,6 +314,30 @@ pub fn account_condition(
         .then_some(("rate_limited", a.rate_limit_end_at))
 }
 
+/// CRS accounts' names as people know them, by subject: `name (platform · id)`.
+pub fn account_names(accounts: &[AccountRecord]) -> BTreeMap<String, String> {
+    accounts
+        .iter()
+        .map(|a| {
+            let platform = a.platform.map(|p| p.name()).unwrap_or("unknown");
+            let short: String = a.id.chars().take(8).collect();
+            let who = match a.name.as_deref().map(str::trim).filter(|n| !n.is_empty()) {
+                Some(n) => format!("{n} ({platform} · {short})"),
+                None => format!("{platform} · {short}"),
+            };
+            (format!("account:{platform}:{}", a.id), who)
+        })
+        .collect()
+}
+
+/// CCH providers' names as people know them, by subject: `name (#id)`.
+pub fn provider_names(providers: &[(String, String)]) -> BTreeMap<String, String> {
+    providers
+        .iter()
+        .map(|(id, name)| (format!("cch:provider:{id}"), format!("{name} (#{id})")))
+        .collect()
+}
+
 /// CRS accounts in trouble, by subject (`account:<platform>:<id>`).
 pub fn account_states(
     accounts: &[AccountRecord],
@@ -518,6 +542,7 @@ impl BreakerRule {
                         .then(|| Utc.timestamp_millis_opt(open_until).single().map(utc))
                         .flatten(),
                     last_error: (firing && !f[5].is_empty()).then(|| f[5].clone()),
+                    name: None,
                 }),
             });
         }
@@ -530,6 +555,17 @@ impl BreakerRule {
         &self,
         scope: &str,
         cur: &BTreeMap<String, ExternalState>,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Alert>, RuleError> {
+        self.watch_named(scope, cur, &BTreeMap::new(), now).await
+    }
+
+    /// [`BreakerRule::watch`], with the subjects' names as people know them (subject → name).
+    pub async fn watch_named(
+        &self,
+        scope: &str,
+        cur: &BTreeMap<String, ExternalState>,
+        names: &BTreeMap<String, String>,
         now: DateTime<Utc>,
     ) -> Result<Vec<Alert>, RuleError> {
         let p = &self.prefix;
@@ -584,6 +620,7 @@ impl BreakerRule {
                     failures: st.map(|x| x.failures).unwrap_or(0),
                     expected_recovery: st.and_then(|x| x.expected_recovery).map(utc),
                     last_error: st.and_then(|x| x.detail.clone()),
+                    name: names.get(&s.subject).cloned(),
                 }),
             });
         }

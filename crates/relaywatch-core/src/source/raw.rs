@@ -38,6 +38,8 @@ pub struct AccountRecord {
     pub rate_limit_end_at: Option<DateTime<Utc>>,
     /// Minutes (Claude Console's `rateLimitDuration`).
     pub rate_limit_duration_minutes: Option<i64>,
+    /// The account's `name`, as the operator knows it.
+    pub name: Option<String>,
 }
 
 /// Counters of one usage hash (per key, per model or global) after CRS's read rules.

@@ -19,6 +19,9 @@ pub struct BreakerAlert {
     pub failures: u64,
     pub expected_recovery: Option<DateTime<FixedOffset>>,
     pub last_error: Option<String>,
+    /// The subject as people know it, e.g. `Claude中转-B (#3)`; the subject when unknown.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
 }
 
 pub fn breaker(
@@ -42,14 +45,13 @@ pub fn breaker(
         }],
         _ => Vec::new(),
     };
+    let who = clean::name(b.name.as_deref().unwrap_or(&b.subject));
     Message {
         state: Some(state),
         level: alert_level(state),
         title: match state {
-            AlertState::Firing => format!("{} · {}", t.breaker_open_title, clean::name(&b.subject)),
-            AlertState::Resolved => {
-                format!("{} · {}", t.breaker_closed_title, clean::name(&b.subject))
-            }
+            AlertState::Firing => format!("{} · {who}", t.breaker_open_title),
+            AlertState::Resolved => format!("{} · {who}", t.breaker_closed_title),
         },
         summary: None,
         facts,

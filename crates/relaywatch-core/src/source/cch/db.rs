@@ -264,6 +264,20 @@ pub async fn keys(
         .collect())
 }
 
+/// Every provider (deleted ones too: an alert may name one) as (id, name).
+pub async fn provider_list(c: &Client) -> Result<Vec<(String, String)>, tokio_postgres::Error> {
+    let rows = c
+        .query(
+            "SELECT id::int8, coalesce(name, '') FROM providers ORDER BY id",
+            &[],
+        )
+        .await?;
+    Ok(rows
+        .iter()
+        .map(|r| (r.get::<_, i64>(0).to_string(), r.get(1)))
+        .collect())
+}
+
 /// A key, user or provider with the limits it has set.
 #[derive(Debug, Clone)]
 pub struct Limited {

@@ -29,10 +29,16 @@ pub fn window(
         LeaderboardWindow::Rolling24h => {
             let label = format!(
                 "{} – {}",
-                (now - Duration::hours(24)).with_timezone(&tz).format("%m-%d %H:%M"),
+                (now - Duration::hours(24))
+                    .with_timezone(&tz)
+                    .format("%m-%d %H:%M"),
                 now.with_timezone(&tz).format("%m-%d %H:%M")
             );
-            (now - Duration::hours(24), now + Duration::microseconds(1), label)
+            (
+                now - Duration::hours(24),
+                now + Duration::microseconds(1),
+                label,
+            )
         }
     }
 }

@@ -17,7 +17,7 @@ pub(super) const KEY_DETAIL_FIELDS: [&str; 4] =
     ["name", "tags", "weeklyResetDay", "weeklyResetHour"];
 
 /// Read for every account kept as a hash.
-pub(super) const ACCOUNT_FIELDS: [&str; 7] = [
+pub(super) const ACCOUNT_FIELDS: [&str; 8] = [
     "isActive",
     "status",
     "schedulable",
@@ -25,6 +25,7 @@ pub(super) const ACCOUNT_FIELDS: [&str; 7] = [
     "rateLimitedAt",
     "rateLimitEndAt",
     "rateLimitDuration",
+    "name",
 ];
 
 /// The key id of a real API key record found by SCAN `apikey:*`: exactly two colon parts, not

@@ -85,6 +85,7 @@ pub(super) fn hash_account(id: String, f: &Fields, w: &mut Warnings) -> AccountR
         rate_limit_duration_minutes: f
             .get("rateLimitDuration")
             .and_then(|v| v.trim().parse().ok()),
+        name: f.get("name").map(str::to_string),
     }
 }
 
@@ -110,5 +111,6 @@ pub(super) fn json_account(json: &str) -> Option<AccountRecord> {
         rate_limited_at: None,
         rate_limit_end_at: None,
         rate_limit_duration_minutes: None,
+        name: obj.get("name").and_then(|s| s.as_str()).map(str::to_string),
     })
 }
