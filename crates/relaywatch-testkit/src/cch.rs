@@ -4,6 +4,9 @@
 //!   `usage_ledger`, `system_settings`, the `daily_reset_mode` enum and the ledger trigger.
 //! * [`CchUser`], [`CchKey`], [`CchProvider`] with [`insert_users`], [`insert_keys`],
 //!   [`insert_providers`]; [`CchSettings`] with [`set_settings`] / [`set_timezone`].
+//! * [`CchRequest`] with [`insert_requests`] (batched, ~25,000 rows in seconds),
+//!   [`insert_started`] + [`finish_request`] (CCH's insert-then-update), [`soft_delete_requests`],
+//!   [`purge_requests`] (in [`requests`]).
 //!
 //! Only the columns relaywatch reads are created (CCH's tables have many more); the columns
 //! kept have CCH's exact types. Checked against `src/drizzle/schema.ts` and the migrations
@@ -11,9 +14,16 @@
 //! `drizzle/0116_gigantic_zombie.sql` / `src/lib/ledger-backfill/trigger.sql` (a one-off run of
 //! CCH's own trigger over the demo hub and the tests' probes gave the identical ledger).
 
+pub mod requests;
+
 use chrono::{DateTime, Utc};
 use tokio_postgres::types::ToSql;
 use tokio_postgres::Client;
+
+pub use requests::{
+    finish_request, insert_requests, insert_started, purge_requests, soft_delete_requests,
+    CchRequest,
+};
 
 /// CCH's tables (relaywatch's columns only), the enum, the ledger's indexes and trigger.
 ///

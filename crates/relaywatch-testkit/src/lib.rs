@@ -13,8 +13,8 @@
 //! * [`ezapi`]: EZ-API's `log_records` table as GORM creates it, and writers that fill
 //!   it as EZ-API's LogWriter would ([`LogRecordRow`], binary COPY, soft deletes).
 //! * [`cch`]: Claude Code Hub's tables (`users`, `keys`, `providers`, `message_request`,
-//!   `usage_ledger`, `system_settings`) with CCH's ledger trigger, and writers for users,
-//!   keys, providers and settings.
+//!   `usage_ledger`, `system_settings`) with CCH's ledger trigger, and writers that go through
+//!   `message_request` as CCH's proxy does ([`CchRequest`], insert-then-finish, soft deletes).
 
 pub mod cch;
 pub mod crs_time;
@@ -26,7 +26,9 @@ pub mod pg;
 pub mod server;
 pub mod writer;
 
-pub use cch::{create_cch_schema, CchKey, CchLimits, CchProvider, CchSettings, CchUser};
+pub use cch::{
+    create_cch_schema, CchKey, CchLimits, CchProvider, CchRequest, CchSettings, CchUser,
+};
 pub use ezapi::LogRecordRow;
 pub use pg::{fresh_database, PgServer};
 pub use server::{fresh_db, RedisServer};
