@@ -1,4 +1,4 @@
-//! Claude Code Hub's (CCH) PostgreSQL tables as CCH v0.9.2 leaves them, and writers that fill them; rule: every row goes in the way CCH writes it (requests through `message_request`, so only CCH's ledger trigger fills `usage_ledger`), column names, types, defaults and NOT NULLs are CCH's, and nothing here computes a figure CCH's trigger computes.
+//! Claude Code Hub's (CCH) PostgreSQL tables and Redis breaker hashes as CCH v0.9.2 leaves them, and writers that fill them; rule: every row goes in the way CCH writes it (requests through `message_request`, so only CCH's ledger trigger fills `usage_ledger`), column names, types, defaults and NOT NULLs are CCH's, and nothing here computes a figure CCH's trigger computes.
 //!
 //! * [`CCH_DDL`] / [`create_cch_schema`]: `users`, `keys`, `providers`, `message_request`,
 //!   `usage_ledger`, `system_settings`, the `daily_reset_mode` enum and the ledger trigger.
@@ -7,6 +7,7 @@
 //! * [`CchRequest`] with [`insert_requests`] (batched, ~25,000 rows in seconds),
 //!   [`insert_started`] + [`finish_request`] (CCH's insert-then-update), [`soft_delete_requests`],
 //!   [`purge_requests`] (in [`requests`]).
+//! * [`write_breaker`]: CCH's `circuit_breaker:state:{id}` hashes (in [`breaker`]).
 //!
 //! Only the columns relaywatch reads are created (CCH's tables have many more); the columns
 //! kept have CCH's exact types. Checked against `src/drizzle/schema.ts` and the migrations
@@ -14,12 +15,14 @@
 //! `drizzle/0116_gigantic_zombie.sql` / `src/lib/ledger-backfill/trigger.sql` (a one-off run of
 //! CCH's own trigger over the demo hub and the tests' probes gave the identical ledger).
 
+pub mod breaker;
 pub mod requests;
 
 use chrono::{DateTime, Utc};
 use tokio_postgres::types::ToSql;
 use tokio_postgres::Client;
 
+pub use breaker::{breaker_key, reset_breaker, write_breaker, write_breaker_state, BreakerState};
 pub use requests::{
     finish_request, insert_requests, insert_started, purge_requests, soft_delete_requests,
     CchRequest,

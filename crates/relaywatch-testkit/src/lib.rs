@@ -13,8 +13,9 @@
 //! * [`ezapi`]: EZ-API's `log_records` table as GORM creates it, and writers that fill
 //!   it as EZ-API's LogWriter would ([`LogRecordRow`], binary COPY, soft deletes).
 //! * [`cch`]: Claude Code Hub's tables (`users`, `keys`, `providers`, `message_request`,
-//!   `usage_ledger`, `system_settings`) with CCH's ledger trigger, and writers that go through
-//!   `message_request` as CCH's proxy does ([`CchRequest`], insert-then-finish, soft deletes).
+//!   `usage_ledger`, `system_settings`) with CCH's ledger trigger, writers that go through
+//!   `message_request` as CCH's proxy does ([`CchRequest`], insert-then-finish, soft deletes),
+//!   and CCH's breaker hashes in Redis ([`cch::write_breaker`]).
 
 pub mod cch;
 pub mod crs_time;
