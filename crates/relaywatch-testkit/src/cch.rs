@@ -8,6 +8,7 @@
 //!   [`insert_started`] + [`finish_request`] (CCH's insert-then-update), [`soft_delete_requests`],
 //!   [`purge_requests`] (in [`requests`]).
 //! * [`write_breaker`]: CCH's `circuit_breaker:state:{id}` hashes (in [`breaker`]).
+//! * [`seed_demo_hub`]: a small, realistic hub for tests (in [`seed`]).
 //!
 //! Only the columns relaywatch reads are created (CCH's tables have many more); the columns
 //! kept have CCH's exact types. Checked against `src/drizzle/schema.ts` and the migrations
@@ -17,6 +18,7 @@
 
 pub mod breaker;
 pub mod requests;
+pub mod seed;
 
 use chrono::{DateTime, Utc};
 use tokio_postgres::types::ToSql;
@@ -27,6 +29,7 @@ pub use requests::{
     finish_request, insert_requests, insert_started, purge_requests, soft_delete_requests,
     CchRequest,
 };
+pub use seed::{seed_demo_hub, CchSeed, SeedCounts, SeedKey};
 
 /// CCH's tables (relaywatch's columns only), the enum, the ledger's indexes and trigger.
 ///

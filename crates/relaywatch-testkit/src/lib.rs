@@ -15,7 +15,8 @@
 //! * [`cch`]: Claude Code Hub's tables (`users`, `keys`, `providers`, `message_request`,
 //!   `usage_ledger`, `system_settings`) with CCH's ledger trigger, writers that go through
 //!   `message_request` as CCH's proxy does ([`CchRequest`], insert-then-finish, soft deletes),
-//!   and CCH's breaker hashes in Redis ([`cch::write_breaker`]).
+//!   CCH's breaker hashes in Redis ([`cch::write_breaker`]) and a demo hub
+//!   ([`cch::seed_demo_hub`]).
 
 pub mod cch;
 pub mod crs_time;
@@ -28,7 +29,7 @@ pub mod server;
 pub mod writer;
 
 pub use cch::{
-    create_cch_schema, CchKey, CchLimits, CchProvider, CchRequest, CchSettings, CchUser,
+    create_cch_schema, CchKey, CchLimits, CchProvider, CchRequest, CchSeed, CchSettings, CchUser,
 };
 pub use ezapi::LogRecordRow;
 pub use pg::{fresh_database, PgServer};
