@@ -274,18 +274,12 @@ fn check_config(a: ConfigArgs) -> Result<i32> {
             }
         }
     }
-    if s.events.source == relaywatch_core::config::rules::EventSourceKind::Ezapi {
-        let what = s
-            .events
-            .database_url
-            .as_ref()
-            .map(|r| r.describe())
-            .unwrap_or_default();
+    if let Some((url, table, _, name)) = relaywatch_core::events::table::table_of(s) {
+        let what = url.map(|r| r.describe()).unwrap_or_default();
         match relaywatch_core::service::replay::database_url(s, &store) {
-            Ok(_) => println!(
-                "# events: EZ-API's table `{}`; database_url ({what}): readable",
-                s.events.table
-            ),
+            Ok(_) => {
+                println!("# events: {name} (table `{table}`); database_url ({what}): readable")
+            }
             Err(e) => {
                 unreadable += 1;
                 println!(

@@ -13,7 +13,7 @@ use chrono::{Duration, TimeZone, Utc};
 use relaywatch_core::config::channels::SecretRef;
 use relaywatch_core::config::rules::{Dimension, EventSourceKind};
 use relaywatch_core::config::Settings;
-use relaywatch_core::events::table::{LogTable, PAGE};
+use relaywatch_core::events::table::{LogTable, Shape, PAGE};
 use relaywatch_core::rules::error_rate::ExactWindow;
 use relaywatch_core::secret_store::SecretStore;
 use relaywatch_core::service::replay::replay;
@@ -94,9 +94,14 @@ async fn main() {
         );
     }
 
-    let table = LogTable::connect(&url, "log_records", std::time::Duration::from_secs(5))
-        .await
-        .unwrap();
+    let table = LogTable::connect(
+        &url,
+        "log_records",
+        Shape::Ezapi,
+        std::time::Duration::from_secs(5),
+    )
+    .await
+    .unwrap();
     let mut w = ExactWindow::new(s.rules.error_rate.clone());
     let t = Instant::now();
     let (mut after, mut read, mut fired) = (0i64, 0usize, 0usize);

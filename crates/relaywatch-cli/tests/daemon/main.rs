@@ -6,6 +6,7 @@
 mod common;
 
 mod alerts;
+mod cch;
 mod ezapi;
 mod outage;
 mod quota;

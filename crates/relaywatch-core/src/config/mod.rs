@@ -276,6 +276,13 @@ impl Settings {
         e.extend(self.rules.problems(&self.channels));
         e.extend(self.alerts.problems(&self.channels));
         e.extend(self.events.problems());
+        if self.events.source == rules::EventSourceKind::Cch && self.source.database_url.is_none() {
+            e.push(FieldError {
+                field: "events.source".into(),
+                value: "\"cch\"".into(),
+                fix: "reads Claude Code Hub's message_request: set [source] kind = \"cch\" and its database_url".into(),
+            });
+        }
         e.extend(self.serve.problems());
         e.extend(self.desktop.problems());
         redis_url_problems(&mut e, "events.redis_url", self.events.redis_url.as_deref());

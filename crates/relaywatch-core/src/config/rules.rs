@@ -147,6 +147,8 @@ pub enum EventSourceKind {
     Stream,
     /// EZ-API's `log_records` table in its PostgreSQL, tailed by id.
     Ezapi,
+    /// Claude Code Hub's `message_request`, in `[source] database_url`, tailed by id.
+    Cch,
 }
 
 impl EventSourceKind {
@@ -154,6 +156,7 @@ impl EventSourceKind {
         match self {
             EventSourceKind::Stream => "stream",
             EventSourceKind::Ezapi => "ezapi",
+            EventSourceKind::Cch => "cch",
         }
     }
 }
@@ -162,7 +165,7 @@ impl EventSourceKind {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct EventsSettings {
-    /// `stream` (default) or `ezapi`.
+    /// `stream` (default), `ezapi` or `cch` (with `[source] kind = "cch"`).
     pub source: EventSourceKind,
     /// `source = "ezapi"`: the PostgreSQL holding the log table, `postgres://user:pass@host/db`
     /// as a plain string (its password is masked everywhere) or `{ env | file | keychain }`.
@@ -407,6 +410,7 @@ impl EventsSettings {
 
     /// `source = "ezapi"` needs a PostgreSQL URL and a table name that is a plain identifier.
     fn table_problems(&self, e: &mut Vec<FieldError>) {
+        // `source = "cch"` reads `[source] database_url` (checked with [source]).
         if self.source == EventSourceKind::Ezapi {
             match &self.database_url {
                 None => e.push(err(

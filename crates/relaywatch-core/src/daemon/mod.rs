@@ -98,7 +98,8 @@ fn events_db(
     secrets: &SecretStore,
 ) -> Option<Result<crate::secrets::Secret, String>> {
     use crate::config::channels::SecretRef;
-    Some(match settings.events.database_url.as_ref()? {
+    let (url, ..) = crate::events::table::table_of(settings)?;
+    Some(match url? {
         SecretRef::Plain(u) => Ok(crate::secrets::Secret::new(u.clone())),
         r => secrets
             .resolve(r)

@@ -17,7 +17,6 @@ use super::alerts;
 use super::jobs::JobError;
 use super::status::TailHealth;
 use super::{stopped, Context};
-use crate::config::rules::EventSourceKind;
 use crate::events::table::{LogTable, Position, TableRow, PAGE};
 use crate::rules::alert_state::AlertStateStore;
 use crate::rules::breaker::BreakerRule;
@@ -45,11 +44,6 @@ fn other(e: impl std::fmt::Display) -> JobError {
     JobError::Other(crate::secrets::redact(&e.to_string()))
 }
 
-/// The tail's name in the state store and on `/health`.
-pub fn tail_name(table: &str) -> String {
-    format!("ezapi:{table}")
-}
-
 async fn nap(stop: &mut watch::Receiver<bool>, d: Duration) -> bool {
     tokio::select! {
         _ = stopped(stop) => true,
@@ -60,12 +54,12 @@ async fn nap(stop: &mut watch::Receiver<bool>, d: Duration) -> bool {
 pub async fn table_events(ctx: Arc<Context>, mut stop: watch::Receiver<bool>) {
     let s = &ctx.settings;
     let wanted = s.rules.error_rate.enabled || s.rules.breaker.enabled;
-    if s.events.source != EventSourceKind::Ezapi || !wanted {
+    let Some((_, _, _, name)) = crate::events::table::table_of(s).filter(|_| wanted) else {
         stopped(&mut stop).await;
         return;
-    }
+    };
     let mut health = TailHealth {
-        source: tail_name(&s.events.table),
+        source: name,
         state: "starting".into(),
         error: None,
         position: None,
@@ -124,10 +118,16 @@ async fn tail(
     let url = match &ctx.events_db {
         Some(Ok(u)) => u.expose().to_string(),
         Some(Err(e)) => return Err(JobError::Other(e.clone())),
-        None => return Err(JobError::Other("[events] database_url is not set".into())),
+        None => {
+            return Err(JobError::Other(
+                "the request table's database_url is not set".into(),
+            ))
+        }
     };
     let timeout = Duration::from_millis(s.source.connect_timeout_ms);
-    let table = LogTable::connect(&url, &s.events.table, timeout)
+    let (_, table_name, shape, _) = crate::events::table::table_of(s)
+        .ok_or_else(|| JobError::Other("[events] names no table".into()))?;
+    let table = LogTable::connect(&url, &table_name, shape, timeout)
         .await
         .map_err(other)?;
     let store = TailStore::new(
@@ -201,6 +201,23 @@ async fn warm(table: &LogTable, er: &mut ExactWindow, pos: Position) -> Result<(
     Ok(())
 }
 
+/// How long a request may stay unfinished before the tail moves past it (a request CCH never
+/// completed, e.g. after a crash, must not stop the tail for good).
+const UNFINISHED_WAIT: i64 = 10 * 60;
+
+/// The rows the tail may take now: up to the first unfinished request younger than
+/// [`UNFINISHED_WAIT`] (true when it stopped there); older unfinished ones are passed over.
+fn ready(mut rows: Vec<TableRow>, now: chrono::DateTime<Utc>) -> (Vec<TableRow>, bool) {
+    let young = now - chrono::Duration::seconds(UNFINISHED_WAIT);
+    match rows.iter().position(|r| !r.finished && r.at > young) {
+        Some(i) => {
+            rows.truncate(i);
+            (rows, true)
+        }
+        None => (rows, false),
+    }
+}
+
 /// One read of the tail.
 struct Page<'a> {
     ctx: &'a Context,
@@ -223,7 +240,11 @@ impl Page<'_> {
         let now = Utc::now();
         let mut next = pos;
         let mut transitions = Vec::new();
-        if rows.is_empty() {
+        let (rows, waiting) = ready(rows, now);
+        if rows.is_empty() && waiting {
+            // The next request is still running: wait for it; time still moves the window.
+            transitions = er.advance(now.timestamp_millis() - GRACE_MS);
+        } else if rows.is_empty() {
             // Caught up: time alone moves the window; skip past soft-deleted rows.
             transitions = er.advance(now.timestamp_millis() - GRACE_MS);
             if let Some(id) = self.table.last_id_upto(pos.id, PAGE).await.map_err(other)? {
@@ -232,7 +253,9 @@ impl Page<'_> {
             health.lag_seconds = Some(0.0);
         } else {
             for r in &rows {
-                transitions.extend(er.push(&r.event, r.at_ms()));
+                if r.finished {
+                    transitions.extend(er.push(&r.event, r.at_ms()));
+                }
                 next.id = next.id.max(r.id);
                 next.at_ms = next.at_ms.max(r.at_ms());
             }
@@ -246,7 +269,7 @@ impl Page<'_> {
         if s.rules.breaker.enabled && !rows.is_empty() {
             let out = self
                 .br
-                .evaluate(rows.iter().map(|r| &r.event), now)
+                .evaluate(rows.iter().filter(|r| r.finished).map(|r| &r.event), now)
                 .await
                 .map_err(other)?;
             found.extend(out);

@@ -1,13 +1,15 @@
-//! Log events read from a relay's PostgreSQL log table (EZ-API's `log_records`, as GORM creates
-//! it); rule: read-only — only `SELECT`s of the columns a `LogEvent` carries (never the request
-//! or response bodies), soft-deleted rows (`deleted_at` set) are not events, and every query
+//! Log events read from a relay's PostgreSQL request table — EZ-API's `log_records` (as GORM
+//! creates it) or Claude Code Hub's `message_request`; rule: read-only — only `SELECT`s of the
+//! columns a `LogEvent` carries (never request or response bodies, never CCH's key strings:
+//! a key is named by its id), EZ-API's soft-deleted rows and CCH's blocked ones (warm-ups) are
+//! not events, a CCH row is an event once it is finished (a status or an error is set), and every query
 //! reads in bounded pages (by id for the tail) or as a stream (a span in time order), never the
 //! whole table into memory.
 
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use tokio_postgres::{Client, NoTls, Row};
+use tokio_postgres::{Client, Row};
 
 use crate::model::LogEvent;
 
@@ -29,6 +31,9 @@ pub struct TableRow {
     pub id: i64,
     pub at: DateTime<Utc>,
     pub event: LogEvent,
+    /// Whether the request has ended (CCH writes a row when a request starts and completes it
+    /// later); always true for EZ-API.
+    pub finished: bool,
 }
 
 impl TableRow {
@@ -44,16 +49,80 @@ pub struct Position {
     pub at_ms: i64,
 }
 
+/// Which relay's table, and so which columns mean what.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shape {
+    /// EZ-API's `log_records`: every column a `LogEvent` has, by the same names.
+    Ezapi,
+    /// Claude Code Hub's `message_request`, with its provider's name and type and the key's id.
+    CchRequests,
+}
+
+impl Shape {
+    /// `SELECT … FROM …` giving the 15 columns [`event_of`] reads, the table aliased `t`.
+    fn select(self, quoted: &str) -> String {
+        match self {
+            Shape::Ezapi => format!(
+                "SELECT t.id, t.created_at, t.\"group\", t.key_id, t.model_name, t.provider_id, \
+                 t.provider_type, t.provider_name, t.status_code, t.latency_ms, t.tokens_in, \
+                 t.tokens_out, t.error_message, t.client_ip, true FROM {quoted} t"
+            ),
+            Shape::CchRequests => format!(
+                "SELECT t.id::int8, t.created_at, NULL::text, k.id::int8, t.model::text, \
+                 t.provider_id::int8, p.provider_type::text, p.name::text, t.status_code::int8, \
+                 t.duration_ms::int8, t.input_tokens::int8, t.output_tokens::int8, t.error_message, \
+                 NULL::text, (t.status_code IS NOT NULL OR coalesce(t.error_message, '') <> '') \
+                 FROM {quoted} t LEFT JOIN providers p ON p.id = t.provider_id \
+                 LEFT JOIN keys k ON k.key = t.key"
+            ),
+        }
+    }
+
+    /// The condition for a row that is an event (finished or not).
+    fn live(self) -> &'static str {
+        match self {
+            Shape::Ezapi => "t.deleted_at IS NULL",
+            Shape::CchRequests => "t.blocked_by IS NULL",
+        }
+    }
+}
+
+/// The request table `[events]` names, if it names one: where its URL is configured, the
+/// table, its shape and the tail's name (`ezapi:log_records`, `cch:message_request`).
+pub fn table_of(
+    s: &crate::config::Settings,
+) -> Option<(
+    Option<&crate::config::channels::SecretRef>,
+    String,
+    Shape,
+    String,
+)> {
+    use crate::config::rules::EventSourceKind;
+    match s.events.source {
+        EventSourceKind::Stream => None,
+        EventSourceKind::Ezapi => Some((
+            s.events.database_url.as_ref(),
+            s.events.table.clone(),
+            Shape::Ezapi,
+            format!("ezapi:{}", s.events.table),
+        )),
+        EventSourceKind::Cch => Some((
+            s.source.database_url.as_ref(),
+            "message_request".into(),
+            Shape::CchRequests,
+            "cch:message_request".into(),
+        )),
+    }
+}
+
 /// A read-only handle on one log table.
 pub struct LogTable {
     client: Client,
     table: String,
     /// The quoted name used in queries (validated by config: identifier parts only).
     quoted: String,
+    shape: Shape,
 }
-
-const COLUMNS: &str = "id, created_at, \"group\", key_id, model_name, provider_id, provider_type, \
-     provider_name, status_code, latency_ms, tokens_in, tokens_out, error_message, client_ip";
 
 fn quote(table: &str) -> String {
     table
@@ -98,42 +167,39 @@ pub fn event_of(row: &Row) -> Option<TableRow> {
         error_message: text(row, 12),
         client_ip: text(row, 13),
     };
-    Some(TableRow { id, at, event })
+    let finished = row
+        .try_get::<_, Option<bool>>(14)
+        .ok()
+        .flatten()
+        .unwrap_or(true);
+    Some(TableRow {
+        id,
+        at,
+        event,
+        finished,
+    })
 }
 
 impl LogTable {
-    /// Connects (plain TCP or a Unix socket; bounded by `timeout`) to `url`, for `table`.
-    pub async fn connect(url: &str, table: &str, timeout: Duration) -> Result<Self, TableError> {
-        let fail = |reason: String| TableError::Connect {
-            url: crate::secrets::mask_url(url),
-            reason: crate::secrets::redact(&reason),
-        };
-        let mut cfg: tokio_postgres::Config = url.parse().map_err(|e| fail(format!("{e}")))?;
-        cfg.connect_timeout(timeout);
-        cfg.application_name("relaywatch");
-        let (client, conn) = tokio::time::timeout(timeout, cfg.connect(NoTls))
+    /// Connects (read-only, bounded by `timeout`) to `url`, for `table` of `shape`.
+    pub async fn connect(
+        url: &str,
+        table: &str,
+        shape: Shape,
+        timeout: Duration,
+    ) -> Result<Self, TableError> {
+        let client = crate::source::pg::connect_read_only(url, timeout)
             .await
-            .map_err(|_| fail(format!("no answer within {} ms", timeout.as_millis())))?
-            .map_err(|e| fail(e.to_string()))?;
-        tokio::spawn(async move {
-            if let Err(e) = conn.await {
-                tracing::debug!(
-                    "log database connection ended: {}",
-                    crate::secrets::redact(&e.to_string())
-                );
-            }
-        });
-        let t = LogTable {
+            .map_err(|reason| TableError::Connect {
+                url: crate::secrets::mask_url(url),
+                reason,
+            })?;
+        Ok(LogTable {
             client,
             table: table.to_string(),
             quoted: quote(table),
-        };
-        // Read-only from here on: a write would fail even if the role could write.
-        t.client
-            .batch_execute("SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY")
-            .await
-            .map_err(|e| t.err(e))?;
-        Ok(t)
+            shape,
+        })
     }
 
     fn err(&self, e: tokio_postgres::Error) -> TableError {
@@ -154,7 +220,7 @@ impl LogTable {
     /// The newest row's position (deleted rows included: the tail starts after them too).
     pub async fn end(&self) -> Result<Option<Position>, TableError> {
         let q = format!(
-            "SELECT id, created_at FROM {} ORDER BY id DESC LIMIT 1",
+            "SELECT id::int8, created_at FROM {} ORDER BY id DESC LIMIT 1",
             self.quoted
         );
         let rows = self.client.query(&q, &[]).await.map_err(|e| self.err(e))?;
@@ -170,8 +236,9 @@ impl LogTable {
     /// Up to `limit` live rows after id `after`, by id.
     pub async fn after(&self, after: i64, limit: i64) -> Result<Vec<TableRow>, TableError> {
         let q = format!(
-            "SELECT {COLUMNS} FROM {} WHERE id > $1 AND deleted_at IS NULL ORDER BY id LIMIT $2",
-            self.quoted
+            "{} WHERE t.id > $1::int8 AND {} ORDER BY t.id LIMIT $2",
+            self.shape.select(&self.quoted),
+            self.shape.live()
         );
         let rows = self
             .client
@@ -185,7 +252,7 @@ impl LogTable {
     /// moves past a page of soft-deleted rows.
     pub async fn last_id_upto(&self, after: i64, limit: i64) -> Result<Option<i64>, TableError> {
         let q = format!(
-            "SELECT max(id) FROM (SELECT id FROM {} WHERE id > $1 ORDER BY id LIMIT $2) t",
+            "SELECT max(id)::int8 FROM (SELECT id FROM {} WHERE id > $1::int8 ORDER BY id LIMIT $2) t",
             self.quoted
         );
         let rows = self
@@ -207,9 +274,10 @@ impl LogTable {
     ) -> Result<u64, TableError> {
         use futures_util::TryStreamExt;
         let q = format!(
-            "SELECT {COLUMNS} FROM {} WHERE deleted_at IS NULL AND created_at >= $1 \
-             AND created_at < $2 ORDER BY created_at, id",
-            self.quoted
+            "{} WHERE {} AND t.created_at >= $1 AND t.created_at < $2 \
+             ORDER BY t.created_at, t.id",
+            self.shape.select(&self.quoted),
+            self.shape.live()
         );
         let params: [&(dyn tokio_postgres::types::ToSql + Sync); 2] = [&from, &to];
         let rows = self
@@ -220,7 +288,7 @@ impl LogTable {
         let mut rows = std::pin::pin!(rows);
         let mut n = 0;
         while let Some(row) = rows.try_next().await.map_err(|e| self.err(e))? {
-            if let Some(r) = event_of(&row) {
+            if let Some(r) = event_of(&row).filter(|r| r.finished) {
                 f(&r);
                 n += 1;
             }

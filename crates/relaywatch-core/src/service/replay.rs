@@ -80,17 +80,19 @@ pub async fn replay(
     };
     let read_from = from - Replay::warm_up(&r.error_rate);
     let source = match settings.events.source {
-        EventSourceKind::Ezapi => {
+        EventSourceKind::Ezapi | EventSourceKind::Cch => {
             let url = database_url(settings, secrets)?;
+            let (_, name, shape, source) = crate::events::table::table_of(settings)
+                .ok_or_else(|| ServiceError::Source("[events] names no table".into()))?;
             let timeout = Duration::from_millis(settings.source.connect_timeout_ms);
-            let table = LogTable::connect(&url, &settings.events.table, timeout)
+            let table = LogTable::connect(&url, &name, shape, timeout)
                 .await
                 .map_err(|e| ServiceError::Source(e.to_string()))?;
             table
                 .span(read_from, to, |row| replay.push(&row.event, row.at_ms()))
                 .await
                 .map_err(|e| ServiceError::Source(e.to_string()))?;
-            format!("ezapi:{}", settings.events.table)
+            source
         }
         EventSourceKind::Stream => {
             let mut events = read_stream(settings, read_from, to).await?;
@@ -122,19 +124,25 @@ fn check_span(from: DateTime<Utc>, to: DateTime<Utc>) -> Result<(), ServiceError
     Ok(())
 }
 
-/// `[events] database_url`, resolved (a plain URL or a secret reference).
+/// The request table's database URL (`[events] database_url` for EZ-API, `[source]
+/// database_url` for Claude Code Hub), resolved (a plain URL or a secret reference).
 pub fn database_url(settings: &Settings, secrets: &SecretStore) -> Result<String, ServiceError> {
-    match &settings.events.database_url {
+    let field = match settings.events.source {
+        EventSourceKind::Cch => "source.database_url",
+        _ => "events.database_url",
+    };
+    let url = crate::events::table::table_of(settings).and_then(|(u, ..)| u);
+    match url {
         None => Err(ServiceError::input(
-            "events.database_url",
+            field,
             "(unset)",
-            "source = \"ezapi\" reads EZ-API's log table: set [events] database_url",
+            "the events are read from the relay's request table: set its database_url",
         )),
         Some(SecretRef::Plain(u)) => Ok(u.clone()),
         Some(r) => secrets
             .resolve(r)
             .map(|s| s.expose().to_string())
-            .map_err(|e| ServiceError::Secret(format!("events.database_url: {e}"))),
+            .map_err(|e| ServiceError::Secret(format!("{field}: {e}"))),
     }
 }
 
