@@ -357,3 +357,18 @@ pub struct KeyPeriod {
     pub usage: KeyUsage,
     pub deleted: bool,
 }
+
+/// One limit's use as the rule compares it, whatever the relay: who (`key_id` is a key id, or
+/// for Claude Code Hub `key:3`, `user:7`, `provider:2`), which limit, its use and its period
+/// (`None` for a rolling window: the period is kept from the first crossing).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Measure {
+    pub key_id: String,
+    pub key_name: String,
+    pub limit_id: String,
+    pub limit_name: String,
+    pub limit_usd: f64,
+    pub cost: f64,
+    pub period: Option<String>,
+    pub rolling: bool,
+}

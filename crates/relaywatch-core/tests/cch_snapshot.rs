@@ -242,3 +242,44 @@ async fn leaderboard_dry_runs_rank_users_by_cost() {
         }
     }
 }
+
+#[tokio::test]
+async fn quota_alerts_fire_once_per_level_and_period_for_live_limits_only() {
+    use relaywatch_core::daemon::quota::run_once_cch;
+    use relaywatch_core::rules::quota::QuotaStore;
+    use relaywatch_core::rules::AlertPayload;
+    let h = hub().await;
+    let state = RedisServer::shared().fresh_db();
+    let conn =
+        relaywatch_core::source::redis_io::connect(&state, std::time::Duration::from_secs(5))
+            .await
+            .unwrap();
+    let mut store = QuotaStore::new(conn, "rw:");
+    let alerts = run_once_cch(&h.settings, &mut store, h.now).await.unwrap();
+    let items: Vec<(String, u32)> = alerts
+        .iter()
+        .flat_map(|a| match &a.payload {
+            AlertPayload::Quota { items } => items
+                .iter()
+                .map(|i| (i.key_id.clone(), i.threshold_pct))
+                .collect(),
+            _ => Vec::new(),
+        })
+        .collect();
+    let key = |id: i32| format!("key:{id}");
+    assert!(
+        items.contains(&(key(h.seed.key_daily_80.id), 80)),
+        "{items:?}"
+    );
+    assert!(
+        items.contains(&(key(h.seed.key_daily_over.id), 100)),
+        "{items:?}"
+    );
+    assert!(
+        items.iter().all(|(k, _)| *k != key(h.seed.deleted_key.id)),
+        "{items:?}"
+    );
+    // The same instant again: nothing new (once per level per period).
+    let again = run_once_cch(&h.settings, &mut store, h.now).await.unwrap();
+    assert!(again.is_empty(), "{again:?}");
+}

@@ -13,6 +13,26 @@ use crate::source::crs::quota::read_key_costs;
 use crate::source::redis_io::Conn;
 use crate::tz::RelayTz;
 
+/// Claude Code Hub: read every live limit's use, evaluate against the stored state, claim and
+/// store; returns what to send.
+pub async fn run_once_cch(
+    s: &crate::config::Settings,
+    store: &mut QuotaStore,
+    now: DateTime<Utc>,
+) -> Result<Vec<Alert>> {
+    let measures = crate::source::cch::quota::read_measures(s, now).await?;
+    let prev = store.load().await?;
+    let tz = RelayTz::from_config(s.source.timezone_offset_hours);
+    let (next, alerts) = crate::rules::quota::evaluate_measures(
+        &measures,
+        &s.rules.quota.thresholds,
+        &prev,
+        now,
+        tz,
+    );
+    store.commit(&next, alerts).await
+}
+
 /// Read the relay, evaluate against the stored state, claim and store; returns what to send.
 pub async fn run_once(
     source: &mut Conn,

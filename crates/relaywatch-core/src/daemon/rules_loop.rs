@@ -290,7 +290,9 @@ impl Ticker {
     /// How long until the external states or quota are next read (`None`: never, here).
     fn external_due(&self) -> Option<Duration> {
         let s = &self.ctx.settings;
-        crs_url(&self.ctx)?;
+        if crs_url(&self.ctx).is_none() && s.source.effective_kind() != SourceKindSetting::Cch {
+            return None;
+        }
         let left = |last: Option<Instant>, every: Duration| {
             last.map_or(Duration::ZERO, |t| every.saturating_sub(t.elapsed()))
         };
@@ -478,15 +480,20 @@ async fn provider_names(ctx: &Context) -> std::collections::BTreeMap<String, Str
 }
 
 async fn run_quota(ctx: &Context, store: &mut Option<QuotaStore>) -> Result<Vec<Alert>, JobError> {
-    let Some(url) = crs_url(ctx) else {
+    let cch = ctx.settings.source.effective_kind() == SourceKindSetting::Cch;
+    let url = crs_url(ctx);
+    if url.is_none() && !cch {
         return Ok(Vec::new());
-    };
+    }
     if store.is_none() {
         let state = state_redis_url(&ctx.settings).unwrap_or_default();
         let conn = redis_io::connect(state, timeout(ctx)).await?;
         *store = Some(QuotaStore::new(conn, ctx.settings.state.prefix.clone()));
     }
     let store = store.as_mut().expect("just set");
+    let Some(url) = url else {
+        return Ok(super::quota::run_once_cch(&ctx.settings, store, Utc::now()).await?);
+    };
     let source = redis_io::connect(&url, timeout(ctx)).await;
     metrics::source_redis(source.is_ok());
     let mut source = source?;

@@ -252,6 +252,36 @@ pub fn evaluate(
     now: DateTime<Utc>,
     tz: RelayTz,
 ) -> (QuotaState, Vec<Alert>) {
+    let measures: Vec<Measure> = inputs
+        .iter()
+        .flat_map(|k| {
+            key_limits(k, limits, now, tz).into_iter().map(
+                move |(kind, limit_usd, cost, period)| Measure {
+                    key_id: k.key_id.clone(),
+                    key_name: k.key_name.clone(),
+                    limit_id: kind.id(),
+                    limit_name: kind.name().to_string(),
+                    limit_usd,
+                    cost,
+                    period,
+                    rolling: kind.rolling(),
+                },
+            )
+        })
+        .collect();
+    evaluate_measures(&measures, thresholds, prev, now, tz)
+}
+
+pub use crate::model::Measure;
+
+/// [`evaluate`] over measures already read (see the module doc for the rule).
+pub fn evaluate_measures(
+    measures: &[Measure],
+    thresholds: &[u32],
+    prev: &QuotaState,
+    now: DateTime<Utc>,
+    tz: RelayTz,
+) -> (QuotaState, Vec<Alert>) {
     let mut next = QuotaState::default();
     let mut firing: BTreeMap<u32, Vec<QuotaItem>> = BTreeMap::new();
     let mut resolved: BTreeMap<u32, (Vec<QuotaItem>, DateTime<Utc>)> = BTreeMap::new();
@@ -261,60 +291,58 @@ pub fn evaluate(
         e.0.push(item);
     };
     let mut seen: HashSet<String> = HashSet::new();
-    let present: HashSet<&str> = inputs.iter().map(|k| k.key_id.as_str()).collect();
+    let present: HashSet<&str> = measures.iter().map(|m| m.key_id.as_str()).collect();
 
-    for k in inputs {
-        for (kind, limit_usd, cost, period) in key_limits(k, limits, now, tz) {
-            let id = format!("{}|{}", k.key_id, kind.id());
-            seen.insert(id.clone());
-            let before = prev.entries.get(&id);
-            let period = period.unwrap_or_else(|| match before {
-                Some(e) if kind.rolling() => e.period.clone(),
-                _ => rolling_name(now, tz),
-            });
-            let level = level_reached(cost, limit_usd, thresholds);
-            let item = |threshold_pct: u32, period: &str| QuotaItem {
-                key_id: k.key_id.clone(),
-                key_name: k.key_name.clone(),
-                limit: kind.name().to_string(),
-                period: period.to_string(),
-                cost_usd: cost,
-                limit_usd,
-                threshold_pct,
-            };
-            let entry = |level: u32, since: DateTime<Utc>| QuotaEntry {
-                key_id: k.key_id.clone(),
-                key_name: k.key_name.clone(),
-                limit: kind.name().to_string(),
-                period: period.clone(),
-                level,
-                cost_usd: cost,
-                limit_usd,
-                since,
-            };
-            match before {
-                Some(e) if e.period == period => {
-                    if level > e.level {
-                        firing.entry(level).or_default().push(item(level, &period));
-                        next.entries.insert(id, entry(level, e.since));
-                    } else if level < e.level {
-                        resolve(e.level, item(e.level, &period), e.since);
-                        if level > 0 {
-                            next.entries.insert(id, entry(level, e.since));
-                        }
-                    } else {
-                        next.entries.insert(id, entry(level, e.since));
-                    }
-                }
-                Some(e) if level == 0 => {
-                    // The period rolled over and the new one is below every threshold.
+    for m in measures {
+        let id = format!("{}|{}", m.key_id, m.limit_id);
+        seen.insert(id.clone());
+        let before = prev.entries.get(&id);
+        let period = m.period.clone().unwrap_or_else(|| match before {
+            Some(e) if m.rolling => e.period.clone(),
+            _ => rolling_name(now, tz),
+        });
+        let level = level_reached(m.cost, m.limit_usd, thresholds);
+        let item = |threshold_pct: u32, period: &str| QuotaItem {
+            key_id: m.key_id.clone(),
+            key_name: m.key_name.clone(),
+            limit: m.limit_name.clone(),
+            period: period.to_string(),
+            cost_usd: m.cost,
+            limit_usd: m.limit_usd,
+            threshold_pct,
+        };
+        let entry = |level: u32, since: DateTime<Utc>| QuotaEntry {
+            key_id: m.key_id.clone(),
+            key_name: m.key_name.clone(),
+            limit: m.limit_name.clone(),
+            period: period.clone(),
+            level,
+            cost_usd: m.cost,
+            limit_usd: m.limit_usd,
+            since,
+        };
+        match before {
+            Some(e) if e.period == period => {
+                if level > e.level {
+                    firing.entry(level).or_default().push(item(level, &period));
+                    next.entries.insert(id, entry(level, e.since));
+                } else if level < e.level {
                     resolve(e.level, item(e.level, &period), e.since);
-                }
-                _ => {
                     if level > 0 {
-                        firing.entry(level).or_default().push(item(level, &period));
-                        next.entries.insert(id, entry(level, now));
+                        next.entries.insert(id, entry(level, e.since));
                     }
+                } else {
+                    next.entries.insert(id, entry(level, e.since));
+                }
+            }
+            Some(e) if level == 0 => {
+                // The period rolled over and the new one is below every threshold.
+                resolve(e.level, item(e.level, &period), e.since);
+            }
+            _ => {
+                if level > 0 {
+                    firing.entry(level).or_default().push(item(level, &period));
+                    next.entries.insert(id, entry(level, now));
                 }
             }
         }

@@ -6,6 +6,7 @@
 
 pub mod db;
 pub mod leaderboard;
+pub mod quota;
 pub mod snapshot;
 pub mod windows;
 
