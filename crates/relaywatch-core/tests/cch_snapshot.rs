@@ -283,3 +283,26 @@ async fn quota_alerts_fire_once_per_level_and_period_for_live_limits_only() {
     let again = run_once_cch(&h.settings, &mut store, h.now).await.unwrap();
     assert!(again.is_empty(), "{again:?}");
 }
+
+#[tokio::test]
+async fn test_connection_counts_the_hub_without_its_password() {
+    let h = hub().await;
+    let p = relaywatch_core::service::probe::probe_cch(&h.settings).await;
+    assert!(p.ok, "{p:?}");
+    let db = p.database.clone().unwrap();
+    assert_eq!(
+        db.providers as usize,
+        h.seed.providers.len() - 1,
+        "the deleted provider"
+    );
+    assert_eq!(db.timezone.as_deref(), Some(h.seed.timezone.as_str()));
+    let mut bad = h.settings.clone();
+    bad.source.database_url = Some(SecretRef::Plain(
+        "postgres://cch:Sup3rSecretPw@127.0.0.1:1/cch".into(),
+    ));
+    let p = relaywatch_core::service::probe::probe_cch(&bad).await;
+    assert!(!p.ok);
+    let shown = serde_json::to_string(&p).unwrap();
+    assert!(!shown.contains("Sup3rSecretPw"), "{shown}");
+    assert!(p.database.unwrap().error.is_some());
+}

@@ -463,6 +463,9 @@ impl Service {
     /// "Test connection": key counts of `redis_url` (the configured source when `None`).
     pub async fn test_source(&self, redis_url: Option<&str>) -> Result<SourceProbe, ServiceError> {
         let s = self.settings();
+        if s.source.effective_kind() == SourceKindSetting::Cch && redis_url.is_none() {
+            return Ok(probe::probe_cch(&s).await);
+        }
         let url = match redis_url.filter(|u| !u.is_empty()) {
             Some(u)
                 if s.source

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use super::views::SourceProbe;
+use super::views::{DatabaseProbe, SourceProbe};
 use crate::source::{mask_url, redis_io};
 
 /// Account hash prefixes of the CRS platforms.
@@ -61,6 +61,59 @@ pub async fn probe(url: &str, timeout: Duration) -> SourceProbe {
         }
         Err(e) => p.error = Some(crate::secrets::redact(&e.to_string())),
     }
+    p
+}
+
+/// Claude Code Hub: counts in its PostgreSQL (users, keys, providers, ledger rows) and its
+/// zone, then its Redis when one is configured; `ok` when every part answered.
+pub async fn probe_cch(s: &crate::config::Settings) -> SourceProbe {
+    let timeout = Duration::from_millis(s.source.connect_timeout_ms);
+    let mut db = DatabaseProbe {
+        url: match &s.source.database_url {
+            Some(crate::config::channels::SecretRef::Plain(u)) => mask_url(u),
+            Some(r) => r.describe(),
+            None => String::new(),
+        },
+        ..DatabaseProbe::default()
+    };
+    let counted = async {
+        let c = crate::source::cch::snapshot::connect(s).await?;
+        let q = "SELECT (SELECT count(*) FROM users WHERE deleted_at IS NULL), \
+                 (SELECT count(*) FROM keys WHERE deleted_at IS NULL), \
+                 (SELECT count(*) FROM providers WHERE deleted_at IS NULL), \
+                 (SELECT count(*) FROM usage_ledger)";
+        let r = c
+            .query_one(q, &[])
+            .await
+            .map_err(|e| crate::Error::Database {
+                url: db.url.clone(),
+                reason: crate::source::pg::reason(&e),
+            })?;
+        let zone = crate::source::cch::snapshot::zone_of(
+            s,
+            &crate::source::cch::snapshot::system_settings(&c).await,
+        );
+        Ok::<_, crate::Error>((r, zone))
+    }
+    .await;
+    match counted {
+        Ok((r, zone)) => {
+            let n = |i: usize| r.get::<_, i64>(i).max(0) as u64;
+            (db.users, db.keys, db.providers, db.ledger_rows) = (n(0), n(1), n(2), n(3));
+            db.timezone = Some(zone.name().to_string());
+            db.ok = true;
+        }
+        Err(e) => db.error = Some(crate::secrets::redact(&e.to_string())),
+    }
+    let mut p = match s.source.redis_url.as_deref() {
+        Some(u) => probe(u, timeout).await,
+        None => SourceProbe {
+            ok: true,
+            ..SourceProbe::default()
+        },
+    };
+    p.ok = p.ok && db.ok;
+    p.database = Some(db);
     p
 }
 

@@ -143,6 +143,23 @@ pub struct SourceProbe {
     pub usage_keys: u64,
     pub index_sets: bool,
     pub error: Option<String>,
+    /// Claude Code Hub: its PostgreSQL (the Redis above is CCH's, for breakers, when set).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub database: Option<DatabaseProbe>,
+}
+
+/// "Test connection" for a relay's PostgreSQL (Claude Code Hub).
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct DatabaseProbe {
+    pub ok: bool,
+    /// The URL with its password masked, or the secret reference's description.
+    pub url: String,
+    pub users: u64,
+    pub keys: u64,
+    pub providers: u64,
+    pub ledger_rows: u64,
+    pub timezone: Option<String>,
+    pub error: Option<String>,
 }
 
 /// `dry_run()`: what a rule would report now; nothing is sent or stored.
