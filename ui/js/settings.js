@@ -83,8 +83,16 @@ function fill(settings) {
     const v = get(settings, el.dataset.field);
     if (el.type === "checkbox") el.checked = !!v;
     else if (el.dataset.kind === "list") el.value = Array.isArray(v) ? v.join(", ") : "";
+    else if (el.dataset.kind === "secretref") el.value = v && typeof v === "object" ? JSON.stringify(v) : (v ?? "");
     else el.value = v ?? "";
   }
+  showKind();
+}
+
+/** Claude Code Hub's fields show only when the relay is CCH. */
+function showKind() {
+  const cch = $("f-kind").value === "cch";
+  for (const el of document.querySelectorAll(".cch-only")) el.hidden = !cch;
 }
 
 /** Check one input against its HTML constraints and its list rule; returns the problem or "". */
@@ -142,7 +150,9 @@ function collect() {
     if (el.type === "checkbox") v = el.checked;
     else if (el.dataset.kind === "list") v = el.value.split(",").map((x) => x.trim()).filter(Boolean).map(Number);
     else if (el.type === "number") v = el.value === "" ? null : Number(el.value);
-    else v = el.value.trim() === "" ? null : el.value.trim();
+    else if (el.dataset.kind === "secretref" && el.value.trim().startsWith("{")) {
+      try { v = JSON.parse(el.value.trim()); } catch { v = el.value.trim(); }
+    } else v = el.value.trim() === "" ? null : el.value.trim();
     set(settings, el.dataset.field, v);
   }
   return settings;
@@ -191,8 +201,16 @@ async function testSource() {
   out.textContent = t("common.loading");
   const url = $("f-redis-url").value.trim();
   try {
-    const r = await call("test_source", url && !url.includes("***") ? { redis_url: url } : {});
-    if (r.ok) {
+    const cch = $("f-kind").value === "cch";
+    const r = await call("test_source", !cch && url && !url.includes("***") ? { redis_url: url } : {});
+    if (r.database) {
+      const d = r.database;
+      const db = d.ok
+        ? t("src.test_db_ok", { url: fmt.maskUrl(d.url), users: fmt.count(d.users), keys: fmt.count(d.keys), prov: fmt.count(d.providers), rows: fmt.count(d.ledger_rows), tz: d.timezone || "UTC" })
+        : t("src.test_db_bad", { err: d.error });
+      const redis = r.url ? (r.error ? t("src.test_bad", { err: r.error }) : fmt.maskUrl(r.url)) : "";
+      result(out, r.ok, [db, redis].filter(Boolean).join("\n"));
+    } else if (r.ok) {
       result(out, true, t("src.test_ok", {
         url: fmt.maskUrl(r.url), keys: fmt.count(r.api_keys), acc: fmt.count(r.accounts), usage: fmt.count(r.usage_keys),
         idx: t(r.index_sets ? "src.idx_yes" : "src.idx_no"),
@@ -530,6 +548,7 @@ $("form").addEventListener("submit", (ev) => {
 $("test-source").addEventListener("click", testSource);
 $("add-channel").addEventListener("click", () => editChannel(null));
 $("pause").addEventListener("click", pause);
+$("f-kind").addEventListener("change", showKind);
 for (const b of document.querySelectorAll(".dry-run")) b.addEventListener("click", () => dryRun(b.dataset.rule));
 for (const b of document.querySelectorAll(".replay")) b.addEventListener("click", () => replay(b.dataset.rule));
 for (const el of document.querySelectorAll("#form input[data-field]")) {
