@@ -274,8 +274,7 @@ fn check_config(a: ConfigArgs) -> Result<i32> {
             }
         }
     }
-    if let Some((url, table, _, name)) = relaywatch_core::events::table::table_of(s) {
-        let what = url.map(|r| r.describe()).unwrap_or_default();
+    if let Some((name, table, what)) = relaywatch_core::service::replay::events_table(s) {
         match relaywatch_core::service::replay::database_url(s, &store) {
             Ok(_) => {
                 println!("# events: {name} (table `{table}`); database_url ({what}): readable")

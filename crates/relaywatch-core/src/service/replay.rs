@@ -124,6 +124,13 @@ fn check_span(from: DateTime<Utc>, to: DateTime<Utc>) -> Result<(), ServiceError
     Ok(())
 }
 
+/// The request table `[events]` reads, for people: its tail name (`ezapi:log_records`), the
+/// table, and where its URL comes from (a secret reference's description, never the value).
+pub fn events_table(settings: &Settings) -> Option<(String, String, String)> {
+    crate::events::table::table_of(settings)
+        .map(|(url, table, _, name)| (name, table, url.map(|r| r.describe()).unwrap_or_default()))
+}
+
 /// The request table's database URL (`[events] database_url` for EZ-API, `[source]
 /// database_url` for Claude Code Hub), resolved (a plain URL or a secret reference).
 pub fn database_url(settings: &Settings, secrets: &SecretStore) -> Result<String, ServiceError> {

@@ -181,7 +181,7 @@ pub async fn users(
         "SELECT u.id::int8, u.name, {} FROM usage_ledger l \
          JOIN users u ON u.id = l.user_id AND u.deleted_at IS NULL \
          WHERE {BILLING} AND l.created_at >= $1 AND l.created_at <= $2 \
-         GROUP BY u.id, u.name ORDER BY 6 DESC, u.id LIMIT $3",
+         GROUP BY u.id, u.name ORDER BY 7 DESC, u.id LIMIT $3",
         sums("")
     );
     let limit = if n <= 0 { i64::MAX } else { n };
@@ -245,7 +245,7 @@ pub async fn keys(
         "SELECT k.id::int8, k.name, {} FROM usage_ledger l \
          JOIN keys k ON k.key = l.key AND k.deleted_at IS NULL \
          WHERE {BILLING} AND l.created_at >= $1 AND l.created_at <= $2 \
-         GROUP BY k.id, k.name ORDER BY 6 DESC, k.id LIMIT $3",
+         GROUP BY k.id, k.name ORDER BY 7 DESC, k.id LIMIT $3",
         sums("")
     );
     let rows = c.query(&q, &[&from, &now, &n]).await?;
