@@ -269,14 +269,30 @@ pub fn evaluate(
             )
         })
         .collect();
-    evaluate_measures(&measures, thresholds, prev, now, tz)
+    let present: HashSet<&str> = inputs.iter().map(|k| k.key_id.as_str()).collect();
+    evaluate_present(&measures, &present, thresholds, prev, now, tz)
 }
 
 pub use crate::model::Measure;
 
-/// [`evaluate`] over measures already read (see the module doc for the rule).
+/// [`evaluate`] over measures already read (see the module doc for the rule); a subject with
+/// no measure left is forgotten silently.
 pub fn evaluate_measures(
     measures: &[Measure],
+    thresholds: &[u32],
+    prev: &QuotaState,
+    now: DateTime<Utc>,
+    tz: RelayTz,
+) -> (QuotaState, Vec<Alert>) {
+    let present: HashSet<&str> = measures.iter().map(|m| m.key_id.as_str()).collect();
+    evaluate_present(measures, &present, thresholds, prev, now, tz)
+}
+
+/// The rule, with `present` the subjects still there: a limit gone from one of them is "back
+/// under", a subject gone altogether is forgotten silently.
+fn evaluate_present(
+    measures: &[Measure],
+    present: &HashSet<&str>,
     thresholds: &[u32],
     prev: &QuotaState,
     now: DateTime<Utc>,
@@ -291,8 +307,6 @@ pub fn evaluate_measures(
         e.0.push(item);
     };
     let mut seen: HashSet<String> = HashSet::new();
-    let present: HashSet<&str> = measures.iter().map(|m| m.key_id.as_str()).collect();
-
     for m in measures {
         let id = format!("{}|{}", m.key_id, m.limit_id);
         seen.insert(id.clone());

@@ -90,10 +90,29 @@ pub(super) fn truncate_chars(s: &str, max: usize) -> String {
 
 /// The ranked keys: #, name, requests, tokens, cost.
 pub(super) fn key_table(t: &MessageTexts, keys: &[KeyUsage]) -> Option<Table> {
+    ranked_table(t.key, t, keys)
+}
+
+/// The top users (Claude Code Hub), as the keys' table with a user column.
+pub(super) fn user_table(t: &MessageTexts, users: &[crate::model::UserUsage]) -> Option<Table> {
+    let rows: Vec<KeyUsage> = users
+        .iter()
+        .map(|u| KeyUsage {
+            id: u.id.clone(),
+            name: u.name.clone(),
+            requests: u.requests,
+            all_tokens: u.all_tokens,
+            cost_usd: u.cost_usd,
+        })
+        .collect();
+    ranked_table(t.user, t, &rows)
+}
+
+fn ranked_table(who: &str, t: &MessageTexts, keys: &[KeyUsage]) -> Option<Table> {
     table(
         vec![
             col("#", Align::Right),
-            col(t.key, Align::Left),
+            col(who, Align::Left),
             col(t.requests, Align::Right),
             col(t.tokens, Align::Right),
             col(t.cost, Align::Right),

@@ -2,7 +2,7 @@
 //! near their limits, accounts by platform and the relay's warnings, with the charts attached.
 //! Rule: tables carry at most `REPORT_ROWS` rows and an empty table is left out.
 
-use super::parts::{clean_data, col, key_table, section, table};
+use super::parts::{clean_data, col, key_table, section, table, user_table};
 use crate::config::Lang;
 use crate::model::Snapshot;
 use crate::render::clean;
@@ -36,7 +36,11 @@ pub fn report(s: &Snapshot, charts: Vec<ChartImage>, lang: Lang) -> Message {
             t.source,
             s.source.as_str(),
             s.today,
-            t.cost_note
+            if s.source == crate::model::SourceKind::Cch {
+                t.cost_note_relay
+            } else {
+                t.cost_note
+            }
         )),
         facts: facts(t, s),
         sections: sections(t, s),
@@ -54,7 +58,7 @@ pub fn report(s: &Snapshot, charts: Vec<ChartImage>, lang: Lang) -> Message {
 /// API keys, accounts by state, today's and all-time usage, the realtime rates.
 fn facts(t: &MessageTexts, s: &Snapshot) -> Vec<Fact> {
     let acc = s.accounts_total();
-    vec![
+    let mut facts = vec![
         Fact::new(
             t.api_keys,
             format!(
@@ -93,7 +97,25 @@ fn facts(t: &MessageTexts, s: &Snapshot) -> Vec<Fact> {
                 tokens(s.realtime.tpm.round() as u64)
             ),
         ),
-    ]
+    ];
+    if !s.providers.is_empty() {
+        // Claude Code Hub: providers and their breakers take the accounts' place.
+        let n = |st: &str| s.providers.iter().filter(|p| p.breaker.state == st).count() as u64;
+        facts[1] = Fact::new(
+            t.providers,
+            format!(
+                "{} · {} {} · {} {} · {} {}",
+                count(s.providers.len() as u64),
+                count(n("closed")),
+                t.breaker_closed,
+                count(n("half-open")),
+                t.breaker_half_open,
+                count(n("open")),
+                t.breaker_open
+            ),
+        );
+    }
+    facts
 }
 
 /// "1,234 requests · 5.67M tokens · $8.90".
@@ -125,10 +147,20 @@ fn sections(t: &MessageTexts, s: &Snapshot) -> Vec<Section> {
         section(format!("{} ({range})", t.models), models_table(t, s), false),
         section(format!("{} ({range})", t.trend), trend_table(t, s), true),
     ];
+    if !s.top_users.is_empty() {
+        let users = section(
+            format!("{} ({range})", t.top_users),
+            user_table(t, &s.top_users),
+            false,
+        );
+        sections.insert(1, users);
+    }
     if limits.is_some() {
         sections.push(section(t.limits, limits, false));
     }
-    sections.push(section(t.by_platform, platforms_table(t, s), true));
+    if !s.accounts.is_empty() || s.providers.is_empty() {
+        sections.push(section(t.by_platform, platforms_table(t, s), true));
+    }
     if !s.warnings.is_empty() {
         sections.push(Section {
             text: Some(clean::text(&s.warnings.join("\n"))),
