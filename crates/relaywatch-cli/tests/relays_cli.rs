@@ -86,11 +86,23 @@ fn cch_from_the_command_line() {
     assert_eq!(s["realtime"]["window_minutes"], 1);
 
     let text = relaywatch(&["snapshot"], &cfg, &[]);
-    assert!(text.status.success(), "{}", String::from_utf8_lossy(&text.stderr));
+    assert!(
+        text.status.success(),
+        "{}",
+        String::from_utf8_lossy(&text.stderr)
+    );
     let out_dir = std::env::temp_dir().join(format!("rw-cch-report-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&out_dir);
-    let report = relaywatch(&["report", "--once", "--out", out_dir.to_str().unwrap()], &cfg, &[]);
-    assert!(report.status.success(), "{}", String::from_utf8_lossy(&report.stderr));
+    let report = relaywatch(
+        &["report", "--once", "--out", out_dir.to_str().unwrap()],
+        &cfg,
+        &[],
+    );
+    assert!(
+        report.status.success(),
+        "{}",
+        String::from_utf8_lossy(&report.stderr)
+    );
     assert!(out_dir.join("report.md").exists());
 
     let b = json(&relaywatch(

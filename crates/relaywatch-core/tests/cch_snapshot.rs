@@ -136,8 +136,20 @@ async fn the_snapshot_counts_what_cch_counts() {
         .iter()
         .all(|x| x.id != h.seed.deleted_user.to_string()));
     assert!(!s.top_users.is_empty());
-    assert!(s.top_users.windows(2).all(|p| p[0].cost_usd >= p[1].cost_usd), "{:?}", s.top_users);
-    assert!(s.top_keys.windows(2).all(|p| p[0].cost_usd >= p[1].cost_usd), "{:?}", s.top_keys);
+    assert!(
+        s.top_users
+            .windows(2)
+            .all(|p| p[0].cost_usd >= p[1].cost_usd),
+        "{:?}",
+        s.top_users
+    );
+    assert!(
+        s.top_keys
+            .windows(2)
+            .all(|p| p[0].cost_usd >= p[1].cost_usd),
+        "{:?}",
+        s.top_keys
+    );
     assert!(s
         .providers
         .iter()

@@ -137,7 +137,7 @@ pub async fn models(
     let key = if by_original {
         "coalesce(l.original_model, l.model)"
     } else {
-        "l.model"
+        "coalesce(l.model, l.original_model)"
     };
     let q = format!(
         "SELECT coalesce({key}, ''), {} FROM usage_ledger l \
@@ -208,28 +208,28 @@ pub async fn user_periods(
     from: DateTime<Utc>,
     to: DateTime<Utc>,
 ) -> Result<Vec<crate::model::KeyPeriod>, tokio_postgres::Error> {
+    // Tokens as CCH's leaderboard adds them: per row, input + output + cache (a row without
+    // input or output tokens adds nothing).
     let q = format!(
-        "SELECT u.id::int8, u.name, {} FROM usage_ledger l \
+        "SELECT u.id::int8, u.name, count(*), coalesce(sum(l.cost_usd), 0)::float8, \
+         coalesce(sum(l.input_tokens + l.output_tokens + coalesce(l.cache_creation_input_tokens, 0) \
+         + coalesce(l.cache_read_input_tokens, 0)), 0)::int8 FROM usage_ledger l \
          JOIN users u ON u.id = l.user_id AND u.deleted_at IS NULL \
          WHERE {BILLING} AND l.created_at >= $1 AND l.created_at < $2 \
-         GROUP BY u.id, u.name",
-        sums("")
+         GROUP BY u.id, u.name"
     );
     let rows = c.query(&q, &[&from, &to]).await?;
     Ok(rows
         .iter()
-        .map(|r| {
-            let x = usage_at(r, 2, None);
-            crate::model::KeyPeriod {
-                usage: KeyUsage {
-                    id: r.get::<_, i64>(0).to_string(),
-                    name: r.get(1),
-                    requests: x.requests,
-                    all_tokens: x.all_tokens,
-                    cost_usd: x.cost_usd,
-                },
-                deleted: false,
-            }
+        .map(|r| crate::model::KeyPeriod {
+            usage: KeyUsage {
+                id: r.get::<_, i64>(0).to_string(),
+                name: r.get(1),
+                requests: u(r.get(2)),
+                all_tokens: u(r.get(4)),
+                cost_usd: r.get(3),
+            },
+            deleted: false,
         })
         .collect())
 }
