@@ -165,7 +165,11 @@ function pgWatchdog(bin, dir, runAs) {
   const exited = new Promise((r) => proc.once("exit", r));
   return {
     finish: () => {
-      if (proc.exitCode == null && proc.signalCode == null) proc.stdin.end();
+      // Held again while it finishes, or an otherwise idle process would exit mid-await.
+      if (proc.exitCode == null && proc.signalCode == null) {
+        proc.ref();
+        proc.stdin.end();
+      }
       return exited;
     },
   };
