@@ -1,10 +1,11 @@
 // Test harness for the web UI tests: a real redis-server on a free loopback port, CRS data seeded
-// by the Rust testkit (examples/seed_ui), `relaywatch serve` (target/debug/relaywatch) on a free
-// port, a loopback webhook receiver, and Debian's headless Chromium through playwright-core.
+// by the Rust testkit (examples/seed_ui), a throw-away PostgreSQL for Claude Code Hub data
+// (examples/seed_cch_ui), `relaywatch serve` (target/debug/relaywatch) on a free port, a loopback
+// webhook receiver, and Debian's headless Chromium through playwright-core.
 // Rule kept: everything binds 127.0.0.1 and is stopped by the test that started it.
 
 import { spawn, execFileSync } from "node:child_process";
-import { mkdtempSync, writeFileSync, mkdirSync } from "node:fs";
+import { mkdtempSync, writeFileSync, mkdirSync, readdirSync, existsSync, chownSync, rmSync, readFileSync } from "node:fs";
 import { createServer } from "node:http";
 import net from "node:net";
 import os from "node:os";
@@ -16,6 +17,8 @@ export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "
 export const TARGET = process.env.CARGO_TARGET_DIR || path.join(ROOT, "target");
 export const BIN = path.join(TARGET, "debug", "relaywatch");
 export const SEEDER = path.join(TARGET, "debug", "examples", "seed_ui");
+export const SEEDER_CCH = path.join(TARGET, "debug", "examples", "seed_cch_ui");
+export const PG_ROOT = "/usr/lib/postgresql";
 export const SHOTS = path.join(TARGET, "ui-screenshots");
 export const CHROMIUM = process.env.CHROMIUM || "/usr/bin/chromium";
 
@@ -65,6 +68,111 @@ export async function startRedis() {
     proc.kill("SIGTERM");
   });
   return { url: `redis://127.0.0.1:${port}/0`, port, stop };
+}
+
+/** Debian's PostgreSQL bin dir of the highest installed version (with initdb and pg_ctl). */
+function pgBinDir() {
+  const versions = (existsSync(PG_ROOT) ? readdirSync(PG_ROOT) : [])
+    .filter((v) => /^\d+(\.\d+)*$/.test(v) && existsSync(path.join(PG_ROOT, v, "bin", "initdb")) && existsSync(path.join(PG_ROOT, v, "bin", "pg_ctl")))
+    .sort((a, b) => parseFloat(a) - parseFloat(b));
+  if (!versions.length) throw new Error(`no ${PG_ROOT}/<version>/bin/initdb: install Debian's postgresql package (scripts/setup --deps)`);
+  return path.join(PG_ROOT, versions.at(-1), "bin");
+}
+
+/** uid/gid of `nobody` when this process is root (PostgreSQL refuses to run as root), else null. */
+function pgRunAs() {
+  if (typeof process.getuid !== "function" || process.getuid() !== 0) return null;
+  const id = (flag) => {
+    try { return Number(execFileSync("id", [flag, "nobody"], { encoding: "utf8" }).trim()); } catch { return 65534; }
+  };
+  return { uid: id("-u"), gid: id("-g") };
+}
+
+/** Start a throw-away PostgreSQL cluster (initdb + pg_ctl, user `postgres`, trust auth) on a free
+ * loopback port, in its own temp dir; as `nobody` when root. Returns {url, port, dir, psql, stop}.
+ * `stop` (`pg_ctl stop -m immediate`, then the dir is removed) is idempotent and also runs when
+ * the process exits without calling it. */
+export async function startPostgres() {
+  const bin = pgBinDir();
+  const runAs = pgRunAs();
+  const dir = tempDir("pg");
+  if (runAs) chownSync(dir, runAs.uid, runAs.gid);
+  const env = { ...process.env, LC_ALL: "C" };
+  delete env.PGDATA; delete env.PGPORT; delete env.PGHOST;
+  const run = (program, args) => {
+    const [cmd, argv] = runAs ? ["runuser", ["-u", "nobody", "--", path.join(bin, program), ...args]] : [path.join(bin, program), args];
+    return execFileSync(cmd, argv, { cwd: dir, env, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+  };
+  const data = path.join(dir, "data");
+  let running = false;
+  const stopSync = () => {
+    if (running) {
+      try { run("pg_ctl", ["-D", data, "stop", "-m", "immediate", "-w"]); } catch { /* already gone */ }
+      running = false;
+    }
+    rmSync(dir, { recursive: true, force: true });
+  };
+  process.once("exit", stopSync);
+  const watchdog = pgWatchdog(bin, dir, runAs);
+  try {
+    run("initdb", ["-D", data, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--locale=C", "--no-sync"]);
+    let port;
+    let lastError = "";
+    for (let attempt = 0; attempt < 5 && !running; attempt++) {
+      port = await freePort();
+      const opts = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off`;
+      try {
+        run("pg_ctl", ["-D", data, "-o", opts, "-w", "-t", "60", "-l", path.join(dir, "log"), "start"]);
+        running = true;
+      } catch (e) {
+        try { run("pg_ctl", ["-D", data, "stop", "-m", "immediate", "-w"]); } catch { /* not started */ }
+        const log = existsSync(path.join(dir, "log")) ? readFileSync(path.join(dir, "log"), "utf8").trim().split("\n").slice(-5).join(" | ") : "";
+        lastError = `${e.stderr || e.message} | log: ${log}`;
+      }
+    }
+    if (!running) throw new Error(`could not start PostgreSQL: ${lastError}`);
+    const url = `postgres://postgres@127.0.0.1:${port}/postgres`;
+    return {
+      url, port, dir,
+      /** Run one SQL statement with psql (as this process's user, over TCP). */
+      psql: (sql) => execFileSync(path.join(bin, "psql"), ["-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", url, "-c", sql], { env, encoding: "utf8" }),
+      stop: async () => {
+        stopSync();
+        process.removeListener("exit", stopSync);
+        await watchdog.finish();
+      },
+    };
+  } catch (e) {
+    stopSync();
+    process.removeListener("exit", stopSync);
+    await watchdog.finish();
+    throw e;
+  }
+}
+
+/** The last resort, as the Rust testkit's: a detached `sh` reading a pipe only this process writes;
+ * when the process ends however it ends (a failed test, Ctrl-C, SIGKILL), the pipe closes and the
+ * watchdog stops the cluster (`pg_ctl stop -m immediate`) and removes its dir. */
+function pgWatchdog(bin, dir, runAs) {
+  const script = `trap '' INT QUIT HUP TERM; while read -r _; do :; done; "$0" -D "$1/data" stop -m immediate -w >/dev/null 2>&1; rm -rf "$1"`;
+  const argv = ["-c", script, path.join(bin, "pg_ctl"), dir];
+  const proc = runAs
+    ? spawn("runuser", ["-u", "nobody", "--", "sh", ...argv], { cwd: dir, stdio: ["pipe", "ignore", "ignore"], detached: true })
+    : spawn("sh", argv, { cwd: dir, stdio: ["pipe", "ignore", "ignore"], detached: true });
+  proc.unref();
+  proc.stdin.unref?.();
+  proc.stdin.on("error", () => {});
+  const exited = new Promise((r) => proc.once("exit", r));
+  return {
+    finish: () => {
+      // Held again while it finishes, or an otherwise idle process would exit mid-await.
+      if (proc.exitCode == null && proc.signalCode == null) {
+        proc.ref();
+        proc.stdin.end();
+      }
+      return exited;
+    },
+  };
 }
 
 /** Seed CRS data with the testkit's seeder (`args` e.g. ["bench", "10000"]). */

@@ -10,6 +10,9 @@ import { h, swap, text, badge } from "./dom.js";
 
 const REFRESH_MS = 30_000;
 const CHARTS = ["overview", "trend", "models", "top-keys"];
+/** A limit is shown once its use reaches this share of it; at most MAX_LIMITS rows. */
+const NEAR_LIMIT = 0.8;
+const MAX_LIMITS = 10;
 const $ = (id) => document.getElementById(id);
 
 let lastStatus = null;
@@ -68,6 +71,7 @@ function renderSnapshot(snap) {
   const u = snap.usage_today || {};
   const y = yesterday(snap);
   kpi("kpi-requests", fmt.count(u.requests), ...delta(u.requests, y && y.requests));
+  renderErrorsToday(u);
   kpi("kpi-tokens", fmt.tokens(u.all_tokens), ...delta(u.all_tokens, y && y.all_tokens));
   kpi("kpi-cost", fmt.cost(u.cost_usd), ...(y ? delta(u.cost_usd, y.cost_usd) : [t("kpi.total", { v: fmt.cost((snap.usage_total || {}).cost_usd) })]));
   const rt = snap.realtime || {};
@@ -75,7 +79,110 @@ function renderSnapshot(snap) {
   kpi("kpi-tpm", fmt.rate(rt.tpm), t("kpi.window", { n: rt.window_minutes ?? "–" }));
   const k = snap.api_keys || {};
   kpi("kpi-keys", fmt.count(k.total), t("kpi.active_of", { a: fmt.count(k.active), t: fmt.count(k.total) }));
-  renderAccounts(snap.accounts || {});
+  const providers = snap.providers || [];
+  // A relay with providers (Claude Code Hub) has no accounts: its providers take their place.
+  $("providers-card").hidden = !providers.length;
+  $("accounts-card").hidden = providers.length > 0;
+  if (providers.length) renderProviders(providers);
+  else renderAccounts(snap.accounts || {});
+  renderTopUsers(snap.top_users || []);
+  renderLimits(snap.limits || []);
+}
+
+/** Today's failed requests under the request count, where the relay records them (CCH). */
+function renderErrorsToday(u) {
+  const el = $("errors-today");
+  el.hidden = u.errors == null;
+  if (u.errors == null) return;
+  const p = u.requests ? fmt.percent(u.errors / u.requests) : "–";
+  text(el, t("kpi.errors_today", { n: fmt.count(u.errors), p }));
+  el.classList.toggle("has-errors", u.errors > 0);
+}
+
+/** `HH:MM` for a time today (local clock), else `YYYY-MM-DD HH:MM`. */
+function clock(iso) {
+  const full = fmt.time(iso);
+  return full.slice(0, 10) === fmt.time(new Date().toISOString()).slice(0, 10) ? full.slice(11) : full;
+}
+
+const BREAKER_BADGE = { closed: "ok", "half-open": "warn", open: "bad" };
+
+function breakerCell(b = {}) {
+  const state = b.state || "closed";
+  const kind = BREAKER_BADGE[state] || "info";
+  const word = kind === "info" ? state : t("pv." + state);
+  const notes = [];
+  if (state !== "closed" && b.failure_count) notes.push(t("pv.failures", { n: fmt.count(b.failure_count) }));
+  if (state === "open" && b.open_until) notes.push(t("pv.until", { t: clock(b.open_until) }));
+  return h("td", { dataset: { col: "breaker", state } },
+    badge(kind, word), notes.length ? h("span", { class: "preview" }, " ", notes.join(" · ")) : null);
+}
+
+function renderProviders(providers) {
+  swap(
+    $("providers"),
+    h("table", {},
+      h("thead", {}, h("tr", {}, ["pv.name", "pv.type", "pv.enabled", "pv.breaker"].map((k) => h("th", {}, t(k))))),
+      h("tbody", {}, providers.map((p) => h("tr", { dataset: { provider: p.id }, class: p.enabled ? null : "muted" },
+        h("td", { dataset: { col: "name" } }, p.name),
+        h("td", { class: "words", dataset: { col: "type" } }, p.type),
+        h("td", { dataset: { col: "enabled" } }, t(p.enabled ? "pv.yes" : "pv.no")),
+        breakerCell(p.breaker))))),
+  );
+}
+
+function renderTopUsers(users) {
+  $("top-users-card").hidden = !users.length;
+  if (!users.length) return;
+  swap(
+    $("top-users"),
+    h("table", {},
+      h("thead", {}, h("tr", {}, h("th", { class: "num" }, t("us.rank")), h("th", {}, t("us.name")),
+        ["us.requests", "us.tokens", "us.cost"].map((k) => h("th", { class: "num" }, t(k))))),
+      h("tbody", {}, users.map((u, i) => h("tr", { dataset: { user: u.id } },
+        h("td", { class: "num", dataset: { col: "rank" } }, i + 1),
+        h("td", { dataset: { col: "name" } }, u.name),
+        h("td", { class: "num", dataset: { col: "requests" } }, fmt.count(u.requests)),
+        h("td", { class: "num", dataset: { col: "tokens" } }, fmt.tokens(u.all_tokens)),
+        h("td", { class: "num", dataset: { col: "cost" } }, fmt.cost(u.cost_usd)))))),
+  );
+}
+
+/** The limits at or over NEAR_LIMIT of their amount, fullest first (at most MAX_LIMITS). */
+function nearLimits(limits) {
+  return limits
+    .filter((l) => l.limit_usd > 0 && l.used_usd / l.limit_usd >= NEAR_LIMIT)
+    .map((l) => ({ ...l, ratio: l.used_usd / l.limit_usd }))
+    .sort((a, b) => b.ratio - a.ratio || String(a.name).localeCompare(String(b.name)));
+}
+
+function limitRow(l) {
+  const kind = l.ratio >= 1 ? "bad" : "warn";
+  const width = Math.min(100, l.ratio * 100).toFixed(1);
+  return h("tr", { dataset: { limit: `${l.scope}:${l.id}:${l.period}` } },
+    h("td", { dataset: { col: "scope" } }, t("lim.scope." + l.scope)),
+    h("td", { dataset: { col: "name" } }, l.name),
+    h("td", { class: "nowrap", dataset: { col: "period" } }, t("lim.period." + l.period)),
+    h("td", { class: "used" },
+      h("div", { class: "nowrap", dataset: { col: "used" } }, `${fmt.cost(l.used_usd)} / ${fmt.cost(l.limit_usd)}`),
+      h("div", { class: "meter", dataset: { col: "pct" } },
+        h("div", { class: `bar ${kind}`, "aria-hidden": "true" }, h("div", { style: `width:${width}%` })),
+        badge(kind, fmt.percent(l.ratio)))));
+}
+
+function renderLimits(limits) {
+  const near = nearLimits(limits);
+  $("limits-card").hidden = !near.length;
+  if (!near.length) return;
+  const rest = near.length - MAX_LIMITS;
+  swap(
+    $("limits"),
+    h("table", {},
+      h("thead", {}, h("tr", {}, ["lim.scope", "lim.name", "lim.period"].map((k) => h("th", {}, t(k))),
+        h("th", {}, t("lim.used")))),
+      h("tbody", {}, near.slice(0, MAX_LIMITS).map(limitRow))),
+    rest > 0 ? h("p", { class: "preview" }, t("lim.more", { n: rest, p: fmt.percent(NEAR_LIMIT) })) : null,
+  );
 }
 
 function renderAccounts(accounts) {
