@@ -56,6 +56,27 @@ fn bars<'l>(snap: &Snapshot, l: &'l ChartLabels) -> [Bar<'l>; 6] {
         count(tokens_k.round() as u64)
     };
     let bar = |v: u64| (v as f64, count(v));
+    if !snap.providers.is_empty() {
+        // Claude Code Hub: its providers and their breakers stand where CRS's accounts do.
+        let closed = snap
+            .providers
+            .iter()
+            .filter(|p| p.breaker.state == "closed")
+            .count() as u64;
+        let all = snap.providers.len() as u64;
+        return [
+            (&l.api_keys, bar(snap.api_keys.total), theme::BLUE),
+            (&l.providers, bar(all), theme::VIOLET),
+            (
+                &l.today_requests,
+                bar(snap.usage_today.requests),
+                theme::CYAN,
+            ),
+            (&l.today_tokens_k, (tokens_k, tokens_label), theme::AMBER),
+            (&l.closed_providers, bar(closed), theme::GREEN),
+            (&l.tripped_providers, bar(all - closed), theme::RED),
+        ];
+    }
     [
         (&l.api_keys, bar(snap.api_keys.total), theme::BLUE),
         (&l.service_accounts, bar(acc.total), theme::VIOLET),
