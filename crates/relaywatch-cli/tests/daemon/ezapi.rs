@@ -220,3 +220,61 @@ fn an_unreachable_database_degrades_health_and_says_why() {
     }
     panic!("health never said the database is down:\n{}", d.log_text());
 }
+
+#[test]
+fn two_instances_on_one_state_redis_tail_once() {
+    let rt = rt();
+    let (url, client) = setup(&rt);
+    let db = RedisServer::shared().fresh_db();
+    let rx = Receiver::start(200, "{}");
+    let dir = test_dir("ezapi-two");
+    std::fs::write(dir.join("relaywatch.toml"), config(&db)).unwrap();
+    let a = start(&dir, "a", &url, &rx);
+    let b = start(&dir, "b", &url, &rx);
+    let states = || {
+        let mut s: Vec<String> = [&a, &b]
+            .iter()
+            .filter_map(|d| d.health())
+            .map(|h| {
+                h["events"]["state"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string()
+            })
+            .collect();
+        s.sort();
+        s
+    };
+    for _ in 0..100 {
+        if states() == ["standby", "up"] {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(
+        states(),
+        ["standby", "up"],
+        "one instance reads, the other stands by"
+    );
+    insert(&rt, &client, &errors_now(14, false));
+    assert!(rx.wait_for(Duration::from_secs(20), |_| firings(&rx) >= 1));
+    std::thread::sleep(Duration::from_secs(3));
+    assert_eq!(firings(&rx), 1, "{:?}", rx.got());
+    // The reader stops: the other takes the lease over and reads what follows.
+    let (up, standby) = if a.health().unwrap()["events"]["state"] == "up" {
+        (a, b)
+    } else {
+        (b, a)
+    };
+    assert_eq!(up.terminate(), Some(0));
+    for _ in 0..300 {
+        if standby
+            .health()
+            .is_some_and(|h| h["events"]["state"] == "up")
+        {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    wait_position(&standby, max_id(&rt, &client));
+}

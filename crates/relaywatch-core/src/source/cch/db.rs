@@ -14,9 +14,10 @@ use super::windows::{window_start, DailyReset, Period};
 use crate::model::{KeyUsage, LimitUse, ModelUsage, TrendDay, Usage, UserUsage};
 
 /// CCH's billing condition over `usage_ledger` (`l`): not blocked, not a replay, not a
-/// non-billing endpoint.
+/// non-billing endpoint. (`rtrim(e, '/')` is CCH's `regexp_replace(e, '/+$', '')`, at a
+/// fraction of the cost per row.)
 pub const BILLING: &str = "l.blocked_by IS NULL AND l.is_replay = false AND (l.endpoint IS NULL \
-     OR lower(regexp_replace(l.endpoint, '/+$', '')) NOT IN \
+     OR lower(rtrim(l.endpoint, '/')) NOT IN \
      ('/v1/messages/count_tokens', '/v1/responses/compact'))";
 
 /// The token and cost sums of a selection, as columns 0..=5 (input, output, cache creation,
@@ -390,11 +391,14 @@ pub async fn limit_uses(
         if uses.is_empty() {
             continue;
         }
+        // One index range scan per window (CCH indexes the ledger by key, user and provider
+        // with `created_at`), rather than a join over the whole ledger.
         let q = format!(
-            "SELECT w.n, coalesce(sum(l.cost_usd), 0)::float8 \
+            "SELECT w.n, x.used \
              FROM unnest($1::int8[], $2::int8[], $3::text[], $4::timestamptz[]) AS w(n, i, k, s) \
-             JOIN usage_ledger l ON {join} AND l.created_at >= w.s AND l.created_at <= $5 \
-             WHERE {BILLING} GROUP BY w.n"
+             CROSS JOIN LATERAL (SELECT coalesce(sum(l.cost_usd), 0)::float8 AS used \
+               FROM usage_ledger l WHERE {join} AND l.created_at >= w.s \
+               AND l.created_at <= $5 AND {BILLING}) x"
         );
         let params: [&(dyn ToSql + Sync); 5] = [&idx, &ids, &ks, &starts, &now];
         for r in c.query(&q, &params).await? {

@@ -49,12 +49,17 @@ pub fn database_url(s: &Settings) -> Result<String> {
 pub async fn connect(s: &Settings) -> Result<Client> {
     let url = database_url(s)?;
     let timeout = Duration::from_millis(s.source.connect_timeout_ms);
-    super::super::pg::connect_read_only(&url, timeout)
+    let c = super::super::pg::connect_read_only(&url, timeout)
         .await
         .map_err(|reason| Error::Database {
             url: crate::secrets::mask_url(&url),
             reason,
-        })
+        })?;
+    // A few aggregate queries over many rows: sorts in memory, no JIT compile per query.
+    // (Best effort: a server that refuses a setting still answers the queries.)
+    let _ = c.batch_execute("SET jit = off").await;
+    let _ = c.batch_execute("SET work_mem = '32MB'").await;
+    Ok(c)
 }
 
 fn db_err(e: tokio_postgres::Error) -> Error {
