@@ -164,6 +164,12 @@ CREATE INDEX idx_usage_ledger_key_created_at ON usage_ledger (key, created_at)
 CREATE INDEX idx_usage_ledger_provider_created_at ON usage_ledger (final_provider_id, created_at)
   WHERE blocked_by IS NULL AND is_replay = false;
 CREATE INDEX idx_usage_ledger_created_at_desc_id ON usage_ledger (created_at DESC, id DESC);
+CREATE INDEX idx_usage_ledger_key_cost ON usage_ledger (key, created_at, cost_usd, endpoint)
+  WHERE blocked_by IS NULL AND is_replay = false;
+CREATE INDEX idx_usage_ledger_user_cost_cover ON usage_ledger (user_id, created_at, cost_usd, endpoint)
+  WHERE blocked_by IS NULL AND is_replay = false;
+CREATE INDEX idx_usage_ledger_provider_cost_cover ON usage_ledger (final_provider_id, created_at, cost_usd, endpoint)
+  WHERE blocked_by IS NULL AND is_replay = false;
 
 CREATE TABLE system_settings (
   id serial PRIMARY KEY,
