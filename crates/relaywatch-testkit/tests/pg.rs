@@ -1,6 +1,5 @@
 //! Checks the throw-away PostgreSQL cluster and EZ-API's `log_records` writers against a real server; rule: expected columns and values are spelled out by hand (from GORM's DDL for EZ-API's `LogRecord`), never computed by the code under test, and each test works in its own database (or its own cluster).
 
-
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use relaywatch_testkit::ezapi::{
     create_log_records, insert_log_records, soft_delete, soft_delete_where,
