@@ -171,33 +171,53 @@ pub async fn models(
     Ok(out)
 }
 
-/// Users by cost over `[from, now]` (deleted users left out, as in CCH), top `n` (0: all).
-pub async fn users(
+/// The top `n` of an entity (`u`: users, `k`: keys) by cost over `[from, now]`, joined with
+/// `join` (deleted ones left out, as in CCH).
+async fn ranked(
     c: &Client,
+    join: &str,
     from: DateTime<Utc>,
     now: DateTime<Utc>,
     n: i64,
-) -> Result<Vec<UserUsage>, tokio_postgres::Error> {
+) -> Result<Vec<KeyUsage>, tokio_postgres::Error> {
     let q = format!(
-        "SELECT u.id::int8, u.name, {} FROM usage_ledger l \
-         JOIN users u ON u.id = l.user_id AND u.deleted_at IS NULL \
+        "SELECT e.id::int8, e.name, {} FROM usage_ledger l JOIN {join} AND e.deleted_at IS NULL \
          WHERE {BILLING} AND l.created_at >= $1 AND l.created_at <= $2 \
-         GROUP BY u.id, u.name ORDER BY 7 DESC, u.id LIMIT $3",
+         GROUP BY e.id, e.name ORDER BY 7 DESC, e.id LIMIT $3",
         sums("")
     );
-    let limit = if n <= 0 { i64::MAX } else { n };
-    let rows = c.query(&q, &[&from, &now, &limit]).await?;
+    let rows = c.query(&q, &[&from, &now, &n]).await?;
     Ok(rows
         .iter()
         .map(|r| {
             let x = usage_at(r, 2, None);
-            UserUsage {
+            KeyUsage {
                 id: r.get::<_, i64>(0).to_string(),
                 name: r.get(1),
                 requests: x.requests,
                 all_tokens: x.all_tokens,
                 cost_usd: x.cost_usd,
             }
+        })
+        .collect())
+}
+
+/// Users by cost over `[from, now]` (deleted users left out, as in CCH), top `n`.
+pub async fn users(
+    c: &Client,
+    from: DateTime<Utc>,
+    now: DateTime<Utc>,
+    n: i64,
+) -> Result<Vec<UserUsage>, tokio_postgres::Error> {
+    let top = ranked(c, "users e ON e.id = l.user_id", from, now, n).await?;
+    Ok(top
+        .into_iter()
+        .map(|k| UserUsage {
+            id: k.id,
+            name: k.name,
+            requests: k.requests,
+            all_tokens: k.all_tokens,
+            cost_usd: k.cost_usd,
         })
         .collect())
 }
@@ -242,27 +262,7 @@ pub async fn keys(
     now: DateTime<Utc>,
     n: i64,
 ) -> Result<Vec<KeyUsage>, tokio_postgres::Error> {
-    let q = format!(
-        "SELECT k.id::int8, k.name, {} FROM usage_ledger l \
-         JOIN keys k ON k.key = l.key AND k.deleted_at IS NULL \
-         WHERE {BILLING} AND l.created_at >= $1 AND l.created_at <= $2 \
-         GROUP BY k.id, k.name ORDER BY 7 DESC, k.id LIMIT $3",
-        sums("")
-    );
-    let rows = c.query(&q, &[&from, &now, &n]).await?;
-    Ok(rows
-        .iter()
-        .map(|r| {
-            let x = usage_at(r, 2, None);
-            KeyUsage {
-                id: r.get::<_, i64>(0).to_string(),
-                name: r.get(1),
-                requests: x.requests,
-                all_tokens: x.all_tokens,
-                cost_usd: x.cost_usd,
-            }
-        })
-        .collect())
+    ranked(c, "keys e ON e.key = l.key", from, now, n).await
 }
 
 /// Every provider (deleted ones too: an alert may name one) as (id, name).
