@@ -180,7 +180,7 @@ impl Service {
                     now,
                     tz,
                 );
-                let items = super::dry_runs::quota(&s, now).await?.items;
+                let items = super::dry_runs::crs_shortlist(&s, &inputs, now, tz);
                 Ok(DryRun {
                     rule: rule.into(),
                     alerts,

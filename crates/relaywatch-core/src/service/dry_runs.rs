@@ -175,7 +175,7 @@ fn lowest(s: &Settings) -> f64 {
 /// The quota dry run on `s`'s relay: every limit at or above the lowest threshold at `at`.
 pub async fn quota(s: &Settings, at: DateTime<Utc>) -> Result<QuotaDryRun, ServiceError> {
     let floor = lowest(s);
-    let mut items: Vec<QuotaDryItem> = match s.source.effective_kind() {
+    let items: Vec<QuotaDryItem> = match s.source.effective_kind() {
         SourceKindSetting::Cch => {
             let c = cch::connect(s).await.map_err(src)?;
             let tz = cch::zone_of(s, &cch::system_settings(&c).await);
@@ -205,6 +205,13 @@ pub async fn quota(s: &Settings, at: DateTime<Utc>) -> Result<QuotaDryRun, Servi
             ))
         }
     };
+    Ok(QuotaDryRun {
+        items: shortlist(floor, items),
+    })
+}
+
+/// The items at or above `floor` percent, fullest first.
+fn shortlist(floor: f64, mut items: Vec<QuotaDryItem>) -> Vec<QuotaDryItem> {
     items.retain(|i| i.percent >= floor);
     items.sort_by(|a, b| {
         b.percent
@@ -213,7 +220,7 @@ pub async fn quota(s: &Settings, at: DateTime<Utc>) -> Result<QuotaDryRun, Servi
             .then(a.id.cmp(&b.id))
             .then(a.period.cmp(&b.period))
     });
-    Ok(QuotaDryRun { items })
+    items
 }
 
 fn percent(used: f64, limit: f64) -> f64 {
@@ -236,7 +243,17 @@ async fn crs_quota(s: &Settings, at: DateTime<Utc>) -> Result<Vec<QuotaDryItem>,
     let inputs = crate::source::crs::quota::read_key_costs(&mut conn, q, at, tz)
         .await
         .map_err(src)?;
-    Ok(crate::rules::quota::limit_items(&inputs, &q.limits, at, tz)
+    Ok(crs_items(s, &inputs, at, tz))
+}
+
+/// CRS keys' costs already read, as the dry run's items (every limit; not yet shortlisted).
+fn crs_items(
+    s: &Settings,
+    inputs: &[crate::model::KeyCost],
+    at: DateTime<Utc>,
+    tz: RelayTz,
+) -> Vec<QuotaDryItem> {
+    crate::rules::quota::limit_items(inputs, &s.rules.quota.limits, at, tz)
         .into_iter()
         .map(|(k, limit, cost, limit_usd)| QuotaDryItem {
             scope: "key".into(),
@@ -247,7 +264,18 @@ async fn crs_quota(s: &Settings, at: DateTime<Utc>) -> Result<Vec<QuotaDryItem>,
             limit_usd,
             percent: percent(cost, limit_usd),
         })
-        .collect())
+        .collect()
+}
+
+/// The CRS quota dry run's items from costs the caller already read: at or above the lowest
+/// threshold, fullest first.
+pub fn crs_shortlist(
+    s: &Settings,
+    inputs: &[crate::model::KeyCost],
+    at: DateTime<Utc>,
+    tz: RelayTz,
+) -> Vec<QuotaDryItem> {
+    shortlist(lowest(s), crs_items(s, inputs, at, tz))
 }
 
 impl Service {
