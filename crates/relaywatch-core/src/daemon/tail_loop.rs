@@ -157,6 +157,7 @@ async fn tail(
     health.error = None;
     health.position = Some(pos.id);
     ctx.status.tail(health.clone());
+    let mut saved = None;
     loop {
         if *stop.borrow() {
             store.release().await;
@@ -176,7 +177,7 @@ async fn tail(
         };
         let full = rows.len() as i64 == PAGE;
         pos = page
-            .step(&mut er, &mut alert_store, pos, rows, health)
+            .step(&mut er, &mut alert_store, pos, rows, health, &mut saved)
             .await?;
         ctx.status.tail(health.clone());
         if !full && nap(stop, POLL).await {
@@ -235,6 +236,7 @@ impl Page<'_> {
         pos: Position,
         rows: Vec<TableRow>,
         health: &mut TailHealth,
+        saved: &mut Option<ExactWindowSeed>,
     ) -> Result<Position, JobError> {
         let s = &self.ctx.settings;
         let now = Utc::now();
@@ -279,6 +281,10 @@ impl Page<'_> {
             self.ctx.nudge.notify_one();
         }
         let memos = er.memos(next.at_ms.max(now.timestamp_millis()));
+        if next == pos && saved.as_ref() == Some(&memos) {
+            // Idle: nothing read, nothing changed; no write to Redis.
+            return Ok(next);
+        }
         if !self
             .store
             .save(Some(pos), next, &memos)
@@ -289,6 +295,7 @@ impl Page<'_> {
                 "another instance moved the tail meanwhile; re-reading".into(),
             ));
         }
+        *saved = Some(memos);
         health.position = Some(next.id);
         Ok(next)
     }
