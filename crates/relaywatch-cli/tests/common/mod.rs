@@ -298,3 +298,20 @@ pub fn push_errors(db: &str, n: usize, provider: &str, keys: usize, extra: &[(&s
     }
     pipe.exec(&mut con).unwrap();
 }
+
+/// A current-thread runtime for the async PostgreSQL helpers of the testkit.
+pub fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+/// The error-rate firing messages a generic-webhook receiver got.
+pub fn error_rate_firings(rx: &Receiver) -> usize {
+    rx.got()
+        .iter()
+        .filter_map(|g| serde_json::from_str::<serde_json::Value>(&g.body).ok())
+        .filter(|v| v["kind"] == "error_rate" && v["state"] == "firing")
+        .count()
+}

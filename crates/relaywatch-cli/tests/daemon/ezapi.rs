@@ -10,14 +10,7 @@ use relaywatch_testkit::ezapi::{create_log_records, insert_log_records, LogRecor
 use relaywatch_testkit::pg::{connect, PgServer};
 use relaywatch_testkit::RedisServer;
 
-use super::common::{test_dir, Daemon, Receiver};
-
-fn rt() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-}
+use super::common::{error_rate_firings as firings, runtime as rt, test_dir, Daemon, Receiver};
 
 fn config(db: &str) -> String {
     let head = super::common::demo_config(db);
@@ -46,14 +39,6 @@ type = "generic"
 url = {{ env = "RW_GENERIC" }}
 "#
     )
-}
-
-fn firings(rx: &Receiver) -> usize {
-    rx.got()
-        .iter()
-        .filter_map(|g| serde_json::from_str::<serde_json::Value>(&g.body).ok())
-        .filter(|v| v["kind"] == "error_rate" && v["state"] == "firing")
-        .count()
 }
 
 /// A table with two hours of history holding two bursts that fired back then.
