@@ -62,6 +62,18 @@ impl SecretStore {
         self
     }
 
+    /// A database URL: a literal is accepted (its password is masked wherever it shows), a
+    /// reference is resolved as any secret.
+    pub fn resolve_url(&self, r: &SecretRef) -> Result<Secret, SecretError> {
+        match r {
+            SecretRef::Plain(u) => {
+                crate::secrets::remember_url_credentials(u);
+                Ok(Secret::new(u.clone()))
+            }
+            r => self.resolve(r),
+        }
+    }
+
     pub fn resolve(&self, r: &SecretRef) -> Result<Secret, SecretError> {
         let fail = |reason: String| SecretError::Unavailable {
             reference: r.describe(),

@@ -97,14 +97,12 @@ fn events_db(
     settings: &Settings,
     secrets: &SecretStore,
 ) -> Option<Result<crate::secrets::Secret, String>> {
-    use crate::config::channels::SecretRef;
     let (url, ..) = crate::events::table::table_of(settings)?;
-    Some(match url? {
-        SecretRef::Plain(u) => Ok(crate::secrets::Secret::new(u.clone())),
-        r => secrets
-            .resolve(r)
-            .map_err(|e| format!("events.database_url: {e}")),
-    })
+    Some(
+        secrets
+            .resolve_url(url?)
+            .map_err(|e| format!("the request table's database_url: {e}")),
+    )
 }
 
 /// The sender callback, shared by the session's sender loop.

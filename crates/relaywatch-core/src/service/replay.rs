@@ -9,7 +9,6 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 
 use super::{Service, ServiceError};
-use crate::config::channels::SecretRef;
 use crate::config::rules::EventSourceKind;
 use crate::config::Settings;
 use crate::events::table::LogTable;
@@ -145,9 +144,8 @@ pub fn database_url(settings: &Settings, secrets: &SecretStore) -> Result<String
             "(unset)",
             "the events are read from the relay's request table: set its database_url",
         )),
-        Some(SecretRef::Plain(u)) => Ok(u.clone()),
         Some(r) => secrets
-            .resolve(r)
+            .resolve_url(r)
             .map(|s| s.expose().to_string())
             .map_err(|e| ServiceError::Secret(format!("{field}: {e}"))),
     }

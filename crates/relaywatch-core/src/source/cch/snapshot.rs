@@ -13,7 +13,6 @@ use tokio_postgres::Client;
 use super::db;
 use super::windows::{local_day, local_start, resolve_zone};
 use super::{CchBreaker, CchScope, CchState};
-use crate::config::channels::SecretRef;
 use crate::config::Settings;
 use crate::error::{Error, Result};
 use crate::model::{
@@ -37,9 +36,8 @@ pub fn database_url(s: &Settings) -> Result<String> {
     };
     match &s.source.database_url {
         None => Err(fail("`kind = \"cch\"` needs [source] database_url".into())),
-        Some(SecretRef::Plain(u)) => Ok(u.clone()),
         Some(r) => crate::secret_store::SecretStore::for_this_machine()
-            .resolve(r)
+            .resolve_url(r)
             .map(|v| v.expose().to_string())
             .map_err(|e| fail(e.to_string())),
     }
