@@ -193,7 +193,7 @@ async fn extend(
     })
 }
 
-/// The rows after the kept days, `[from, to)`, every figure by day.
+/// The rows after the kept days, `[from, to)`, every figure by day (one pass).
 pub async fn live(
     c: &Client,
     tz: Tz,
@@ -208,7 +208,7 @@ pub async fn live(
         from: Some(from),
         to,
     };
-    read_all(c, r, by_original, &mut span).await?;
+    ledger::grouped(c, r, Some(by_original), &Scope::ALL, &mut span).await?;
     Ok(span)
 }
 
@@ -226,8 +226,6 @@ pub async fn live_entities(
         from: Some(from),
         to,
     };
-    for scope in Scope::ALL {
-        ledger::entities(c, r, scope, &mut span).await?;
-    }
+    ledger::grouped(c, r, None, &Scope::ALL, &mut span).await?;
     Ok(span)
 }

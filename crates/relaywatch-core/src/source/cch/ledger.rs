@@ -175,6 +175,100 @@ pub async fn entities(
     Ok(())
 }
 
+/// A grouping set of [`grouped`]: the GROUPING() bits of its row (1: not grouped by that of
+/// model, user, key, provider).
+const BY_DAY: i32 = 0b1111;
+const BY_MODEL: i32 = 0b0111;
+const BY_USER: i32 = 0b1011;
+const BY_KEY: i32 = 0b1101;
+const BY_PROVIDER: i32 = 0b1110;
+
+/// Totals (with `models`) and what each entity of `scopes` used, per day, in one pass over the
+/// rows (`GROUPING SETS`): for short ranges (the rows after the kept days), where one scan
+/// instead of five is most of the time saved.
+pub async fn grouped(
+    c: &Client,
+    r: Range<'_>,
+    models: Option<bool>,
+    scopes: &[Scope],
+    span: &mut Span,
+) -> Result<(), tokio_postgres::Error> {
+    let model = match models {
+        Some(true) => "coalesce(l.original_model, l.model, '')",
+        Some(false) => "coalesce(l.model, l.original_model, '')",
+        None => "''",
+    };
+    let mut sets = vec!["(d)"];
+    // GROUPING() may name only what some set groups by: the others are constant 1 bits.
+    let (mut bits, mut cols) = (Vec::new(), Vec::new());
+    let mut set = |on: bool, col: &'static str, null: &'static str, weight: u8| {
+        let name = &col[4..5];
+        if on {
+            sets.push(col);
+            bits.push(format!("GROUPING({name}) * {weight}"));
+            cols.push(name.to_string());
+        } else {
+            bits.push(weight.to_string());
+            cols.push(format!("NULL::{null} AS {name}"));
+        }
+    };
+    set(models.is_some(), "(d, m)", "text", 8);
+    set(scopes.contains(&Scope::User), "(d, u)", "int4", 4);
+    set(scopes.contains(&Scope::Key), "(d, k)", "text", 2);
+    set(scopes.contains(&Scope::Provider), "(d, p)", "int4", 1);
+    let q = format!(
+        "SELECT g.gs, g.d, g.m, g.u::int8, g.p::int8, k.id::int8, g.n, g.e, g.i, g.o, g.cc, g.cr, g.c \
+         FROM (SELECT ({}) AS gs, d, {}, count(*) AS n, \
+           count(*) FILTER (WHERE NOT l.is_success) AS e, {TOKENS_AS}, \
+           coalesce(sum(l.cost_usd), 0)::text AS c \
+           FROM (SELECT {DAY} AS d, {model} AS m, l.user_id AS u, l.key AS k, \
+             l.final_provider_id AS p, l.* FROM usage_ledger l WHERE {}) l \
+           GROUP BY GROUPING SETS ({})) g \
+         LEFT JOIN (SELECT DISTINCT ON (key) key, id FROM keys WHERE deleted_at IS NULL \
+           ORDER BY key, id) k ON k.key = g.k",
+        bits.join(" + "),
+        cols.join(", "),
+        r.filter(),
+        sets.join(", ")
+    );
+    for row in c.query(&q, &r.params()).await? {
+        add_grouped(span, &row);
+    }
+    Ok(())
+}
+
+const TOKENS_AS: &str = "coalesce(sum(l.input_tokens), 0)::int8 AS i, \
+     coalesce(sum(l.output_tokens), 0)::int8 AS o, \
+     coalesce(sum(l.cache_creation_input_tokens), 0)::int8 AS cc, \
+     coalesce(sum(l.cache_read_input_tokens), 0)::int8 AS cr";
+
+/// One row of [`grouped`] into `span`.
+fn add_grouped(span: &mut Span, row: &Row) {
+    let sums = sums_at(row, 6);
+    let used = Use {
+        requests: sums.requests,
+        tokens: sums.all_tokens(),
+        cost: sums.cost,
+    };
+    let day = day_of(span, row.get(1));
+    let mut to = |scope: Scope, id: Option<i64>| {
+        if let Some(id) = id {
+            day.of_mut(scope).entry(id).or_default().add(&used);
+        }
+    };
+    match row.get::<_, i32>(0) {
+        BY_DAY => day.total.add(&sums),
+        BY_MODEL => {
+            let m: String = row.get(2);
+            day.models.entry(m).or_default().add(&sums);
+        }
+        BY_USER => to(Scope::User, row.get(3)),
+        BY_PROVIDER => to(Scope::Provider, row.get(4)),
+        BY_KEY => to(Scope::Key, row.get(5)),
+        _ => {}
+    }
+}
+
 /// Requests and all tokens in `[from, to)` (the real-time window).
 pub async fn recent(
     c: &Client,
