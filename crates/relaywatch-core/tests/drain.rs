@@ -21,9 +21,9 @@ use relaywatch_core::delivery::envelope::Envelope;
 use relaywatch_core::delivery::history::AttemptResult;
 use relaywatch_core::delivery::outbox::{system_now_ms, Outbox};
 use relaywatch_core::render::message::Message;
-use relaywatch_core::render::samples;
 use relaywatch_core::secret_store::SecretStore;
 use relaywatch_core::secrets::assert_no_secret_in;
+use relaywatch_testkit::samples;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpListener;
 

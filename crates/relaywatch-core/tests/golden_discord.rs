@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use relaywatch_core::channels::{discord, Body, EncodeContext, Outcome, Request};
 use relaywatch_core::config::Lang;
-use relaywatch_core::render::samples;
 use relaywatch_core::secrets::{assert_no_secret_in, Secret};
+use relaywatch_testkit::samples;
 use serde_json::{json, Value};
 
 const URL: &str = "https://discord.example/api/webhooks/123/fake-token";

@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use relaywatch_core::channels::{slack, Body, EncodeContext, Outcome, Request};
 use relaywatch_core::config::Lang;
-use relaywatch_core::render::samples;
 use relaywatch_core::secrets::{assert_no_secret_in, Secret};
+use relaywatch_testkit::samples;
 
 const URL: &str = "https://hooks.slack.example/services/TFAKE/BFAKE/fake-token";
 const TOKEN: &str = "fake-token";

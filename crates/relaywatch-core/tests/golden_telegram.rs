@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use relaywatch_core::channels::{telegram, Body, EncodeContext, Outcome, Request};
 use relaywatch_core::config::Lang;
-use relaywatch_core::render::samples;
 use relaywatch_core::secrets::{assert_no_secret_in, redact_url, Secret};
+use relaywatch_testkit::samples;
 
 const TOKEN: &str = "123456:fake-token";
 
