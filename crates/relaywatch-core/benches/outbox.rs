@@ -74,8 +74,7 @@ fn build_worker() -> PathBuf {
         .status()
         .unwrap();
     assert!(status.success(), "cannot build outbox_worker");
-    let bin = dir.join("examples").join("outbox_worker");
-    bin
+    dir.join("examples").join("outbox_worker")
 }
 
 /// `n` alert items over eight channels, enqueued by 16 tasks.

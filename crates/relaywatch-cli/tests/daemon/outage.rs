@@ -82,7 +82,7 @@ fn fire_before_the_outage(redis: &RedisServer, rx: &Receiver, d: &Daemon) {
         }
     }
     assert!(
-        rx.wait_for(Duration::from_secs(10), |_| error_rate(&rx, "firing") == 1),
+        rx.wait_for(Duration::from_secs(10), |_| error_rate(rx, "firing") == 1),
         "no firing before the outage\n{}",
         d.log_text()
     );
