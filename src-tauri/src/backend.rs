@@ -15,10 +15,10 @@ use relaywatch_core::delivery::envelope::Envelope;
 use relaywatch_core::delivery::outbox::{system_now_ms, Outbox};
 use relaywatch_core::render::message::AlertState;
 use relaywatch_core::render::message::Message;
-use relaywatch_core::rules::alert_state::AlertStateStore;
 use relaywatch_core::rules::Alert;
 use relaywatch_core::secret_store::SecretStore;
 use relaywatch_core::source::redis_io;
+use relaywatch_core::store::alert_state::AlertStateStore;
 use relaywatch_core::tz::RelayTz;
 use tokio::sync::{broadcast, watch, Notify};
 

@@ -9,8 +9,8 @@ use relaywatch_core::config::{load_from_str, Lang, Settings};
 use relaywatch_core::daemon::{state_redis_url, RedisState};
 use relaywatch_core::delivery::drain::outbox_config;
 use relaywatch_core::delivery::outbox::Outbox;
-use relaywatch_core::rules::alert_state::AlertStateStore;
 use relaywatch_core::source::redis_io;
+use relaywatch_core::store::alert_state::AlertStateStore;
 use relaywatch_desktop::backend::Backend;
 use relaywatch_desktop::tray_state::{self, TrayState};
 

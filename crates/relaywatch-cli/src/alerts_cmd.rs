@@ -9,8 +9,9 @@ use anyhow::{bail, Context, Result};
 use chrono::{DateTime, Duration, FixedOffset, NaiveTime, TimeZone, Utc};
 use clap::{Args, Subcommand};
 use relaywatch_core::config::{parse_duration, Settings, DURATION_HINT};
-use relaywatch_core::rules::alert_state::{parse_rule, AlertStateStore, Silence};
+use relaywatch_core::rules::alert_state::{parse_rule, Silence};
 use relaywatch_core::source::redis_io;
+use relaywatch_core::store::alert_state::AlertStateStore;
 use relaywatch_core::store::state_redis_url;
 use serde_json::json;
 

@@ -15,8 +15,8 @@ use relaywatch_core::config::rules::{BreakerSettings, Dimension, ErrorRateSettin
 use relaywatch_core::events::stream::{self, StreamConfig, StreamConsumer};
 use relaywatch_core::events::{push_as, Encoding};
 use relaywatch_core::model::LogEvent;
-use relaywatch_core::rules::breaker::BreakerRule;
-use relaywatch_core::rules::error_rate::ErrorRateRule;
+use relaywatch_core::store::breaker::BreakerRule;
+use relaywatch_core::store::error_rate::ErrorRateRule;
 use relaywatch_testkit::RedisServer;
 
 fn env_or(name: &str, default: usize) -> usize {

@@ -10,10 +10,11 @@ use chrono::{DateTime, TimeZone, Utc};
 use relaywatch_core::config::quota::QuotaSettings;
 use relaywatch_core::daemon::quota::run_once;
 use relaywatch_core::model::KeyCost;
-use relaywatch_core::rules::quota::{evaluate, QuotaState, QuotaStore};
+use relaywatch_core::rules::quota::{evaluate, QuotaState};
 use relaywatch_core::rules::AlertPayload;
 use relaywatch_core::source::crs::quota::read_key_costs;
 use relaywatch_core::source::redis_io::{connect, Conn};
+use relaywatch_core::store::quota::QuotaStore;
 use relaywatch_core::tz::RelayTz;
 use relaywatch_testkit::RedisServer;
 

@@ -9,11 +9,11 @@ use relaywatch_core::config::Lang;
 use relaywatch_core::render::message::{AlertState, MessageKind};
 use relaywatch_core::render::messages::ErrorRateAlert;
 use relaywatch_core::rules::alert_state::{
-    digest_key, digest_message, route, AlertPolicyInput, AlertStateStore, Delivery, RepeatPolicy,
-    Suppression,
+    digest_key, digest_message, route, AlertPolicyInput, Delivery, RepeatPolicy, Suppression,
 };
 use relaywatch_core::rules::{Alert, AlertPayload, RuleKind};
 use relaywatch_core::source::redis_io::connect;
+use relaywatch_core::store::alert_state::AlertStateStore;
 use relaywatch_testkit::fresh_db;
 
 fn t(h: i64, m: i64) -> DateTime<Utc> {

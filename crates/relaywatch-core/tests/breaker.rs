@@ -8,14 +8,15 @@ use std::time::Duration;
 use chrono::{DateTime, TimeZone, Utc};
 use redis::aio::MultiplexedConnection;
 use relaywatch_core::config::rules::BreakerSettings;
+use relaywatch_core::daemon::watched::cch_states;
 use relaywatch_core::events::stream;
 use relaywatch_core::model::LogEvent;
 use relaywatch_core::render::message::AlertState;
-use relaywatch_core::rules::breaker::{cch_states, BreakerRule};
 use relaywatch_core::rules::{Alert, AlertPayload};
 use relaywatch_core::source::cch::read_breakers;
 use relaywatch_core::source::raw::Warnings;
 use relaywatch_core::source::redis_io;
+use relaywatch_core::store::breaker::BreakerRule;
 use tokio::sync::Barrier;
 
 async fn con(url: &str) -> MultiplexedConnection {

@@ -260,8 +260,8 @@ async fn leaderboard_dry_runs_rank_users_by_cost() {
 #[tokio::test]
 async fn quota_alerts_fire_once_per_level_and_period_for_live_limits_only() {
     use relaywatch_core::daemon::quota::run_once_cch;
-    use relaywatch_core::rules::quota::QuotaStore;
     use relaywatch_core::rules::AlertPayload;
+    use relaywatch_core::store::quota::QuotaStore;
     let h = hub().await;
     let state = RedisServer::shared().fresh_db();
     let conn =

@@ -11,8 +11,8 @@ use relaywatch_core::config::rules::{Dimension, ErrorRateSettings};
 use relaywatch_core::events::stream;
 use relaywatch_core::model::LogEvent;
 use relaywatch_core::render::message::AlertState;
-use relaywatch_core::rules::error_rate::ErrorRateRule;
 use relaywatch_core::rules::{Alert, AlertPayload};
+use relaywatch_core::store::error_rate::ErrorRateRule;
 use tokio::sync::Barrier;
 
 async fn con(url: &str) -> MultiplexedConnection {

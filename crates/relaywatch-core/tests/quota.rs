@@ -8,10 +8,10 @@ use chrono::{DateTime, Duration, TimeZone, Utc};
 use relaywatch_core::config::quota::{QuotaLimitSetting, QuotaPeriod, QuotaSettings};
 use relaywatch_core::daemon::quota::run_once;
 use relaywatch_core::render::message::AlertState;
-use relaywatch_core::rules::quota::QuotaStore;
 use relaywatch_core::rules::{Alert, AlertPayload};
 use relaywatch_core::source::crs::quota::read_key_costs;
 use relaywatch_core::source::redis_io::{connect, Conn};
+use relaywatch_core::store::quota::QuotaStore;
 use relaywatch_core::tz::RelayTz;
 use relaywatch_testkit::{fresh_db, ApiKeySpec, CrsWriter, UsageEvent};
 

@@ -11,9 +11,10 @@ use super::Context;
 use crate::delivery::envelope::Envelope;
 use crate::delivery::outbox::{system_now_ms, Enqueued};
 use crate::rules::alert_state::{
-    digest_key, digest_message, route, AlertPolicyInput, AlertStateStore, Delivery, RepeatPolicy,
+    digest_key, digest_message, route, AlertPolicyInput, Delivery, RepeatPolicy,
 };
 use crate::rules::Alert;
+use crate::store::alert_state::AlertStateStore;
 use crate::tz::RelayTz;
 
 fn tz(ctx: &Context) -> chrono::FixedOffset {

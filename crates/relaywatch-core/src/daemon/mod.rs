@@ -12,6 +12,7 @@ pub mod rules_loop;
 pub mod scheduler;
 pub mod status;
 pub mod tail_loop;
+pub mod watched;
 
 use std::future::Future;
 use std::sync::Arc;

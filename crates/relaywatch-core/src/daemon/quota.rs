@@ -7,10 +7,11 @@ use chrono::{DateTime, Utc};
 
 use crate::config::quota::QuotaSettings;
 use crate::error::Result;
-use crate::rules::quota::{evaluate, QuotaStore};
+use crate::rules::quota::evaluate;
 use crate::rules::Alert;
 use crate::source::crs::quota::read_key_costs;
 use crate::source::redis_io::Conn;
+use crate::store::quota::QuotaStore;
 use crate::tz::RelayTz;
 
 /// Claude Code Hub: read every live limit's use, evaluate against the stored state, claim and

@@ -11,22 +11,23 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use chrono::{DateTime, TimeZone, Utc};
+use chrono::{DateTime, Utc};
 use tokio::sync::watch;
 
 use super::alerts;
-use super::jobs::{off_thread, JobError};
+use super::jobs::JobError;
 use super::{stopped, Context};
 use crate::config::SourceKindSetting;
 use crate::events::stream::{self, StreamConfig, StreamConsumer};
 use crate::metrics::{self, Rule};
 use crate::render::message::AlertState;
-use crate::rules::alert_state::{AlertRecord, AlertStateStore, RepeatPolicy};
-use crate::rules::breaker::{self, BreakerRule};
-use crate::rules::error_rate::ErrorRateRule;
-use crate::rules::quota::QuotaStore;
+use crate::rules::alert_state::{AlertRecord, RepeatPolicy};
 use crate::rules::{Alert, RuleKind};
-use crate::source::{cch, crs::CrsReader, raw::Warnings, redis_io};
+use crate::source::redis_io;
+use crate::store::alert_state::AlertStateStore;
+use crate::store::breaker::BreakerRule;
+use crate::store::error_rate::ErrorRateRule;
+use crate::store::quota::QuotaStore;
 use crate::store::state_redis_url;
 use crate::tz::RelayTz;
 
@@ -257,7 +258,7 @@ impl Ticker {
             }
             if self.last_watch.is_none_or(|t| t.elapsed() >= WATCH_EVERY) {
                 self.last_watch = Some(Instant::now());
-                match watch_external(&ctx, &self.br).await {
+                match super::watched::watch_external(&ctx, &self.br).await {
                     Ok(a) => found.extend(a),
                     Err(e) => tracing::warn!("breaker watch: {}", redact(e)),
                 }
@@ -310,39 +311,16 @@ impl Ticker {
     /// What can change with time alone, read in one round trip.
     async fn pending(&self) -> Result<Pending, JobError> {
         let s = &self.ctx.settings;
-        let p = &s.state.prefix;
         let mut con = self.ctx.outbox.connection().clone();
-        let (firing, active, digest, records): (u64, u64, Vec<(String, f64)>, Vec<String>) =
-            redis::pipe()
-                .cmd("SCARD")
-                .arg(format!("{p}alert:error_rate:firing"))
-                .cmd("SCARD")
-                .arg(format!("{p}breaker:active"))
-                .cmd("ZRANGE")
-                .arg(format!("{p}digest:due"))
-                .arg(0)
-                .arg(0)
-                .arg("WITHSCORES")
-                .cmd("HVALS")
-                .arg(format!("{p}alerts:records"))
-                .query_async(&mut con)
-                .await
-                .map_err(|e| JobError::Other(e.to_string()))?;
         let policy = RepeatPolicy::from_settings(&s.alerts);
-        let records: Vec<AlertRecord> = match policy.interval {
-            Some(_) => records
-                .iter()
-                .filter_map(|t| serde_json::from_str(t).ok())
-                .collect(),
-            None => Vec::new(),
-        };
+        let p = crate::store::pending::read(&mut con, &s.state.prefix, policy.interval.is_some())
+            .await
+            .map_err(|e| JobError::Other(e.to_string()))?;
         Ok(Pending {
-            changing: (s.rules.error_rate.enabled && firing > 0)
-                || (s.rules.breaker.enabled && active > 0),
-            next_digest: digest
-                .first()
-                .and_then(|(_, ms)| Utc.timestamp_millis_opt(*ms as i64).single()),
-            next_repeat: next_repeat(&records, policy),
+            changing: (s.rules.error_rate.enabled && p.firing > 0)
+                || (s.rules.breaker.enabled && p.open_breakers > 0),
+            next_digest: p.next_digest,
+            next_repeat: next_repeat(&p.records, policy),
         })
     }
 }
@@ -402,83 +380,6 @@ fn crs_url(ctx: &Context) -> Option<String> {
         .flatten()
 }
 
-/// CRS account states and CCH breaker hashes, diffed against what was seen before.
-async fn watch_external(ctx: &Context, br: &BreakerRule) -> Result<Vec<Alert>, JobError> {
-    let kind = ctx.settings.source.effective_kind();
-    let url = match kind {
-        SourceKindSetting::Crs | SourceKindSetting::Cch => ctx.settings.source.redis_url.clone(),
-        SourceKindSetting::Demo => None,
-    };
-    let Some(url) = url else {
-        return Ok(Vec::new());
-    };
-    let cfg = &ctx.settings.rules.breaker;
-    let t = timeout(ctx);
-    let now = Utc::now();
-    let mut out = Vec::new();
-    if cfg.watch_accounts && kind == SourceKindSetting::Crs {
-        let u = url.clone();
-        let accounts = off_thread("a reader task", move || async move {
-            let mut reader = CrsReader::connect(&u, t).await?;
-            let mut w = Warnings::default();
-            Ok(reader.accounts(&mut w).await?)
-        })
-        .await;
-        metrics::source_redis(accounts.is_ok());
-        let accounts = accounts?;
-        let states = breaker::account_states(&accounts, now);
-        let names = breaker::account_names(&accounts);
-        out.extend(
-            br.watch_named("accounts", &states, &names, now)
-                .await
-                .map_err(|e| JobError::Other(e.to_string()))?,
-        );
-    }
-    if cfg.watch_cch {
-        let u = url.clone();
-        let breakers = off_thread("a reader task", move || async move {
-            let mut conn = redis_io::connect(&u, t).await?;
-            let mut w = Warnings::default();
-            Ok(cch::read_breakers(&mut conn, &mut w).await?)
-        })
-        .await;
-        metrics::source_redis(breakers.is_ok());
-        let breakers = breakers?;
-        let states = breaker::cch_states(&breakers);
-        let names = if kind == SourceKindSetting::Cch {
-            provider_names(ctx).await
-        } else {
-            Default::default()
-        };
-        out.extend(
-            br.watch_named("cch", &states, &names, now)
-                .await
-                .map_err(|e| JobError::Other(e.to_string()))?,
-        );
-    }
-    Ok(out)
-}
-
-/// CCH providers' names (best effort: a failed read leaves the subjects as they are).
-async fn provider_names(ctx: &Context) -> std::collections::BTreeMap<String, String> {
-    let read = async {
-        let c = crate::source::cch::snapshot::connect(&ctx.settings).await?;
-        crate::source::cch::db::provider_list(&c)
-            .await
-            .map_err(|e| crate::Error::Database {
-                url: "Claude Code Hub".into(),
-                reason: crate::source::pg::reason(&e),
-            })
-    };
-    match read.await {
-        Ok(list) => breaker::provider_names(&list),
-        Err(e) => {
-            tracing::debug!("provider names: {}", redact(e));
-            Default::default()
-        }
-    }
-}
-
 async fn run_quota(ctx: &Context, store: &mut Option<QuotaStore>) -> Result<Vec<Alert>, JobError> {
     let cch = ctx.settings.source.effective_kind() == SourceKindSetting::Cch;
     let url = crs_url(ctx);
@@ -514,6 +415,7 @@ mod tests {
     use crate::render::messages::BreakerAlert;
     use crate::rules::alert_state::apply;
     use crate::rules::AlertPayload;
+    use chrono::TimeZone;
 
     fn at(s: i64) -> DateTime<Utc> {
         Utc.timestamp_opt(1_800_000_000 + s, 0).unwrap()

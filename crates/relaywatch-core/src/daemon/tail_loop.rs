@@ -18,10 +18,10 @@ use super::jobs::JobError;
 use super::status::TailHealth;
 use super::{stopped, Context};
 use crate::events::table::{LogTable, Position, TableRow, PAGE};
-use crate::rules::alert_state::AlertStateStore;
-use crate::rules::breaker::BreakerRule;
 use crate::rules::error_rate::ExactWindow;
 use crate::rules::Alert;
+use crate::store::alert_state::AlertStateStore;
+use crate::store::breaker::BreakerRule;
 use crate::store::tail::TailStore;
 
 /// The lease lasts this long unless renewed (each page renews it).

@@ -1,7 +1,7 @@
 //! Leaderboard: the top N API keys by rated cost over yesterday (the relay's calendar day) or a
 //! rolling 24 h, with totals over every key. Rule: a period without usage still yields a
 //! leaderboard (the "no usage" message), never silence. `rank` is pure; the keys' usage over
-//! the period is read by the source (`source::crs::leaderboard`).
+//! the period is read by each relay's source (CRS: `source/crs/leaderboard.rs`).
 
 use crate::model::KeyUsage;
 pub use crate::model::{KeyPeriod, LeaderboardWindow};

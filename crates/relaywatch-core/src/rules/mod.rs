@@ -1,5 +1,5 @@
 //! Alert rules: one file per rule, each a pure evaluator that takes `now` and its data and reads
-//! no clock; their state lives in Redis behind thin async edges. Every rule speaks the same
+//! no clock, no Redis and no relay; their state lives in relaywatch's Redis behind `store/`. Every rule speaks the same
 //! contract, [`Alert`]: a transition (firing or resolved) of one subject of one rule, carrying
 //! the data its message is built from, so each channel can render it in its own language.
 

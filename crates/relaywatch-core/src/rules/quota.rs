@@ -3,8 +3,8 @@
 //! Rule: one message per key, limit, level and period (80 % then 100 % is two; nothing repeats
 //! within a period), a "back under" message when the period rolls over or the limit is raised,
 //! and every key over a threshold reported — keys crossing together become one grouped alert per
-//! level. `evaluate` is pure (the keys' costs are read by the source, `source::crs::quota`);
-//! `QuotaStore` keeps what was announced (claimed atomically so many instances send each once).
+//! level. `evaluate` is pure (the keys' costs are read by the source); `store::quota` keeps what
+//! was announced and takes each item's claim atomically, so many instances send each once.
 
 use std::collections::{BTreeMap, HashSet};
 
@@ -13,11 +13,9 @@ use serde::{Deserialize, Serialize};
 
 use super::{Alert, AlertPayload, RuleKind};
 use crate::config::quota::{own_limit_for, QuotaLimitSetting, QuotaPeriod};
-use crate::error::Result;
 pub use crate::model::KeyCost;
 use crate::render::message::AlertState;
 use crate::render::messages::QuotaItem;
-use crate::source::redis_io::{self, Conn};
 use crate::tz::RelayTz;
 
 /// Which limit a key is measured against.
@@ -288,39 +286,39 @@ pub fn evaluate_measures(
     evaluate_present(measures, &present, thresholds, prev, now, tz)
 }
 
-/// The rule, with `present` the subjects still there: a limit gone from one of them is "back
-/// under", a subject gone altogether is forgotten silently.
-fn evaluate_present(
-    measures: &[Measure],
-    present: &HashSet<&str>,
-    thresholds: &[u32],
-    prev: &QuotaState,
-    now: DateTime<Utc>,
-    tz: RelayTz,
-) -> (QuotaState, Vec<Alert>) {
-    let mut next = QuotaState::default();
-    let mut firing: BTreeMap<u32, Vec<QuotaItem>> = BTreeMap::new();
-    let mut resolved: BTreeMap<u32, (Vec<QuotaItem>, DateTime<Utc>)> = BTreeMap::new();
-    let mut resolve = |level: u32, item: QuotaItem, since: DateTime<Utc>| {
-        let e = resolved.entry(level).or_insert((Vec::new(), since));
+/// What one evaluation collects: the next state, and the items to send grouped per level.
+#[derive(Default)]
+struct Outcome {
+    next: QuotaState,
+    firing: BTreeMap<u32, Vec<QuotaItem>>,
+    resolved: BTreeMap<u32, (Vec<QuotaItem>, DateTime<Utc>)>,
+}
+
+impl Outcome {
+    fn fire(&mut self, level: u32, item: QuotaItem) {
+        self.firing.entry(level).or_default().push(item);
+    }
+
+    fn resolve(&mut self, level: u32, item: QuotaItem, since: DateTime<Utc>) {
+        let e = self.resolved.entry(level).or_insert((Vec::new(), since));
         e.1 = e.1.min(since);
         e.0.push(item);
-    };
-    let mut seen: HashSet<String> = HashSet::new();
-    for m in measures {
-        let id = format!("{}|{}", m.key_id, m.limit_id);
-        seen.insert(id.clone());
-        let before = prev.entries.get(&id);
-        let period = m.period.clone().unwrap_or_else(|| match before {
-            Some(e) if m.rolling => e.period.clone(),
-            _ => rolling_name(now, tz),
-        });
-        let level = level_reached(m.cost, m.limit_usd, thresholds);
-        let item = |threshold_pct: u32, period: &str| QuotaItem {
+    }
+
+    /// One measure against what was announced for it before (`id` is `key_id|limit id`).
+    fn step(
+        &mut self,
+        m: &Measure,
+        id: String,
+        before: Option<&QuotaEntry>,
+        (period, level): (String, u32),
+        now: DateTime<Utc>,
+    ) {
+        let item = |threshold_pct: u32| QuotaItem {
             key_id: m.key_id.clone(),
             key_name: m.key_name.clone(),
             limit: m.limit_name.clone(),
-            period: period.to_string(),
+            period: period.clone(),
             cost_usd: m.cost,
             limit_usd: m.limit_usd,
             threshold_pct,
@@ -338,161 +336,126 @@ fn evaluate_present(
         match before {
             Some(e) if e.period == period => {
                 if level > e.level {
-                    firing.entry(level).or_default().push(item(level, &period));
-                    next.entries.insert(id, entry(level, e.since));
+                    self.fire(level, item(level));
+                    self.next.entries.insert(id, entry(level, e.since));
                 } else if level < e.level {
-                    resolve(e.level, item(e.level, &period), e.since);
+                    self.resolve(e.level, item(e.level), e.since);
                     if level > 0 {
-                        next.entries.insert(id, entry(level, e.since));
+                        self.next.entries.insert(id, entry(level, e.since));
                     }
                 } else {
-                    next.entries.insert(id, entry(level, e.since));
+                    self.next.entries.insert(id, entry(level, e.since));
                 }
             }
             Some(e) if level == 0 => {
                 // The period rolled over and the new one is below every threshold.
-                resolve(e.level, item(e.level, &period), e.since);
+                self.resolve(e.level, item(e.level), e.since);
             }
             _ => {
                 if level > 0 {
-                    firing.entry(level).or_default().push(item(level, &period));
-                    next.entries.insert(id, entry(level, now));
+                    self.fire(level, item(level));
+                    self.next.entries.insert(id, entry(level, now));
                 }
             }
         }
+    }
+
+    /// The next state and the grouped alerts: firing from the highest level down, then "back
+    /// under" likewise.
+    fn finish(self, now: DateTime<Utc>) -> (QuotaState, Vec<Alert>) {
+        let mut alerts: Vec<Alert> = self
+            .firing
+            .into_iter()
+            .rev()
+            .map(|(level, items)| grouped_alert(level, AlertState::Firing, items, now, now))
+            .collect();
+        alerts.extend(
+            self.resolved
+                .into_iter()
+                .rev()
+                .map(|(level, (items, since))| {
+                    grouped_alert(level, AlertState::Resolved, items, since, now)
+                }),
+        );
+        (self.next, alerts)
+    }
+}
+
+/// The rule, with `present` the subjects still there: a limit gone from one of them is "back
+/// under", a subject gone altogether is forgotten silently.
+fn evaluate_present(
+    measures: &[Measure],
+    present: &HashSet<&str>,
+    thresholds: &[u32],
+    prev: &QuotaState,
+    now: DateTime<Utc>,
+    tz: RelayTz,
+) -> (QuotaState, Vec<Alert>) {
+    let mut out = Outcome::default();
+    let mut seen: HashSet<String> = HashSet::new();
+    for m in measures {
+        let id = format!("{}|{}", m.key_id, m.limit_id);
+        seen.insert(id.clone());
+        let before = prev.entries.get(&id);
+        let period = m.period.clone().unwrap_or_else(|| match before {
+            Some(e) if m.rolling => e.period.clone(),
+            _ => rolling_name(now, tz),
+        });
+        let level = level_reached(m.cost, m.limit_usd, thresholds);
+        out.step(m, id, before, (period, level), now);
     }
     // A limit that no longer exists for a key still present: back under.
     for (id, e) in &prev.entries {
         if !seen.contains(id) && present.contains(e.key_id.as_str()) {
-            resolve(
-                e.level,
-                QuotaItem {
-                    key_id: e.key_id.clone(),
-                    key_name: e.key_name.clone(),
-                    limit: e.limit.clone(),
-                    period: e.period.clone(),
-                    cost_usd: e.cost_usd,
-                    limit_usd: e.limit_usd,
-                    threshold_pct: e.level,
-                },
-                e.since,
-            );
-        }
-    }
-
-    let mut alerts: Vec<Alert> = firing
-        .into_iter()
-        .rev()
-        .map(|(level, items)| grouped_alert(level, AlertState::Firing, items, now, now))
-        .collect();
-    alerts.extend(resolved.into_iter().rev().map(|(level, (items, since))| {
-        grouped_alert(level, AlertState::Resolved, items, since, now)
-    }));
-    (next, alerts)
-}
-
-// ---- State in Redis -------------------------------------------------------------------------
-
-/// Claims each key at most once (`SET NX EX`) and answers 1 for a claim won, 0 for one another
-/// instance already holds; one script, so one evaluation's claims are taken all together.
-const CLAIM_SCRIPT: &str = r#"
-local won = {}
-for i, k in ipairs(KEYS) do
-  if redis.call('SET', k, '1', 'NX', 'EX', ARGV[1]) then won[i] = 1 else won[i] = 0 end
-end
-return won
-"#;
-
-fn cmd(name: &str, key: &str) -> redis::Cmd {
-    let mut c = redis::cmd(name);
-    c.arg(key);
-    c
-}
-
-/// How long an announcement's claim is kept: longer than any period that rolls over.
-pub const CLAIM_TTL_SECONDS: u64 = 40 * 86_400;
-
-/// The quota rule's state in Redis: `<prefix>quota:state` (the announced levels, JSON) and
-/// `<prefix>quota:claim:<hash>` (one per announcement).
-pub struct QuotaStore {
-    conn: Conn,
-    prefix: String,
-}
-
-impl QuotaStore {
-    pub fn new(conn: Conn, prefix: impl Into<String>) -> Self {
-        QuotaStore {
-            conn,
-            prefix: prefix.into(),
-        }
-    }
-
-    fn state_key(&self) -> String {
-        format!("{}quota:state", self.prefix)
-    }
-
-    /// The announced levels; empty when none are stored (or the stored value is unreadable).
-    pub async fn load(&mut self) -> Result<QuotaState> {
-        let v = self.conn.one(cmd("GET", &self.state_key())).await?;
-        Ok(redis_io::text(&v)
-            .and_then(|t| serde_json::from_str(&t).ok())
-            .unwrap_or_default())
-    }
-
-    /// Claim every item of `alerts`, keep only the items this instance won (dropping alerts
-    /// left empty), then store `next`. Returns what to send.
-    pub async fn commit(&mut self, next: &QuotaState, alerts: Vec<Alert>) -> Result<Vec<Alert>> {
-        let mut keys = Vec::new();
-        for a in &alerts {
-            if let AlertPayload::Quota { items } = &a.payload {
-                for i in items {
-                    keys.push(format!(
-                        "{}quota:claim:{}",
-                        self.prefix,
-                        fnv(&claim_id(i, a.state))
-                    ));
-                }
-            }
-        }
-        let won: Vec<bool> = if keys.is_empty() {
-            Vec::new()
-        } else {
-            let mut c = redis::cmd("EVAL");
-            c.arg(CLAIM_SCRIPT).arg(keys.len());
-            for k in &keys {
-                c.arg(k);
-            }
-            c.arg(CLAIM_TTL_SECONDS);
-            match self.conn.one(c).await? {
-                redis::Value::Array(v) => v
-                    .iter()
-                    .map(|x| matches!(x, redis::Value::Int(1)))
-                    .collect(),
-                _ => vec![false; keys.len()],
-            }
-        };
-        let mut won = won.into_iter();
-        let mut out = Vec::new();
-        for a in alerts {
-            let AlertPayload::Quota { items } = a.payload else {
-                continue;
+            let item = QuotaItem {
+                key_id: e.key_id.clone(),
+                key_name: e.key_name.clone(),
+                limit: e.limit.clone(),
+                period: e.period.clone(),
+                cost_usd: e.cost_usd,
+                limit_usd: e.limit_usd,
+                threshold_pct: e.level,
             };
-            let kept: Vec<QuotaItem> = items
-                .into_iter()
-                .filter(|_| won.next().unwrap_or(false))
-                .collect();
-            if kept.is_empty() {
-                continue;
-            }
-            let level = kept.iter().map(|i| i.threshold_pct).max().unwrap_or(0);
-            out.push(grouped_alert(level, a.state, kept, a.first_seen, a.at));
+            out.resolve(e.level, item, e.since);
         }
-        let json = serde_json::to_string(next).unwrap_or_else(|_| "{}".into());
-        let mut c = cmd("SET", &self.state_key());
-        c.arg(json);
-        self.conn.one(c).await?;
-        Ok(out)
     }
+    out.finish(now)
+}
+
+/// Each item's claim in `alerts`, in order: a short stable name of its [`claim_id`] (one
+/// announcement, taken once across instances by the store).
+pub fn claims(alerts: &[Alert]) -> Vec<String> {
+    alerts
+        .iter()
+        .flat_map(|a| match &a.payload {
+            AlertPayload::Quota { items } => {
+                items.iter().map(|i| fnv(&claim_id(i, a.state))).collect()
+            }
+            _ => Vec::new(),
+        })
+        .collect()
+}
+
+/// `alerts` keeping only the items whose claim this instance won (`won` in the order of
+/// [`claims`]; a missing answer is a claim lost), regrouped; alerts left empty are dropped.
+pub fn keep_won(alerts: Vec<Alert>, won: &[bool]) -> Vec<Alert> {
+    let mut won = won.iter().copied();
+    let mut out = Vec::new();
+    for a in alerts {
+        let AlertPayload::Quota { items } = a.payload else {
+            continue;
+        };
+        let kept: Vec<QuotaItem> = items
+            .into_iter()
+            .filter(|_| won.next().unwrap_or(false))
+            .collect();
+        if kept.is_empty() {
+            continue;
+        }
+        let level = kept.iter().map(|i| i.threshold_pct).max().unwrap_or(0);
+        out.push(grouped_alert(level, a.state, kept, a.first_seen, a.at));
+    }
+    out
 }
 
 #[cfg(test)]

@@ -25,12 +25,13 @@ impl Service {
         s: &Settings,
         now: DateTime<Utc>,
     ) -> Result<Vec<WindowView>, ServiceError> {
-        use crate::rules::error_rate::{breached, ErrorRateRule};
+        use crate::rules::error_rate::breached;
+        use crate::store::error_rate::ErrorRateRule;
         let url = crate::store::state_redis_url(s).ok_or_else(|| {
             ServiceError::State("the error-rate window lives in the state Redis, and none is configured: set [state] redis_url (or [source] redis_url)".into())
         })?;
         let state = |e: String| ServiceError::State(e);
-        let mut conn = crate::source::redis_io::connect(
+        let conn = crate::source::redis_io::connect(
             url,
             Duration::from_millis(s.source.connect_timeout_ms),
         )
@@ -38,18 +39,14 @@ impl Service {
         .map_err(|e| state(e.to_string()))?
         .multiplexed();
         let cfg = s.rules.error_rate.clone();
-        let firing: Vec<String> = redis::cmd("SMEMBERS")
-            .arg(format!("{}alert:error_rate:firing", s.state.prefix))
-            .query_async(&mut conn)
-            .await
-            .map_err(|e| state(e.to_string()))?;
+        let rule = ErrorRateRule::new(conn, cfg.clone(), &s.state.prefix);
+        let firing = rule.firing().await.map_err(|e| state(e.to_string()))?;
         let mut subjects = vec!["global".to_string()];
         for f in firing {
             if !subjects.contains(&f) {
                 subjects.push(f);
             }
         }
-        let rule = ErrorRateRule::new(conn, cfg.clone(), &s.state.prefix);
         let mut out = Vec::with_capacity(subjects.len());
         for subject in subjects {
             let c = rule

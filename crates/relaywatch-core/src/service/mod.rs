@@ -33,9 +33,10 @@ use crate::config::{Lang, Settings, SourceKindSetting, ThemeSetting};
 use crate::error::FieldError;
 use crate::model::Snapshot;
 use crate::render::charts::ChartKind;
-use crate::rules::alert_state::{parse_rule, AlertStateStore};
+use crate::rules::alert_state::parse_rule;
 use crate::secret_store::SecretStore;
 use crate::secrets::Secret;
+use crate::store::alert_state::AlertStateStore;
 
 /// The secret fields of a channel, as named in `ChannelInput.secrets`.
 pub const SECRET_FIELDS: [&str; 4] = ["url", "secret", "bearer", "app_secret"];

@@ -1,8 +1,19 @@
 //! relaywatch's own Redis, the state store: which URL it is (`[state] redis_url`, else the
 //! source's) and the one connect-and-PING that every Redis user (state, outbox, event stream,
-//! relay reader) goes through. Rule: a connect either answers PING within its timeout or fails
-//! with the reason only; callers add the URL with its password masked.
+//! relay reader) goes through; and the rules' state: `alert_state` (records, silences, pause,
+//! digests), `quota` (announced levels and claims), `error_rate` and `breaker` (the shared
+//! windows and breakers, decided and applied atomically in Lua), `pending` (what changes with
+//! time alone), `tail` (a table tail's place). Rule: a connect either answers PING within its
+//! timeout or fails with the reason only; callers add the URL with its password masked. The
+//! rules' decisions stay pure in `rules/`; a module here reads and writes keys, and where many
+//! instances race it applies a decision in one Lua step only if the state is still the one
+//! decided on.
 
+pub mod alert_state;
+pub mod breaker;
+pub mod error_rate;
+pub mod pending;
+pub mod quota;
 pub mod tail;
 
 use std::time::Duration;
@@ -11,6 +22,19 @@ use redis::aio::MultiplexedConnection;
 use redis::AsyncConnectionConfig;
 
 use crate::config::Settings;
+
+/// Errors of the rules' state kept in Redis (the error-rate and breaker forms shared by several
+/// instances).
+#[derive(Debug, thiserror::Error)]
+pub enum RuleError {
+    #[error("{rule} rule: Redis error: {reason}")]
+    Redis { rule: &'static str, reason: String },
+    #[error("{rule} rule: unexpected reply from Redis ({what})")]
+    Reply {
+        rule: &'static str,
+        what: &'static str,
+    },
+}
 
 /// The Redis relaywatch keeps its own state in: `[state] redis_url`, else the source's
 /// `redis_url`; `None` in demo mode (no Redis configured), where no history is kept.

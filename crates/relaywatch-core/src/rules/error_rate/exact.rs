@@ -18,11 +18,11 @@ use serde::{Deserialize, Serialize};
 
 use super::super::window::Counts;
 use super::super::{Alert, AlertPayload, RuleKind};
-use super::{breached, is_error, sample_of, subject, top_offenders, TOP_OFFENDERS};
+use super::{breached, is_error, payload, sample_of, subject, top_offenders, TOP_OFFENDERS};
 use crate::config::rules::{Dimension, ErrorRateSettings};
 use crate::model::LogEvent;
 use crate::render::message::AlertState;
-use crate::render::messages::{ErrorRateAlert, ErrorSample};
+use crate::render::messages::ErrorSample;
 
 /// A subject's alert state between events: small, serialisable, persisted by the reader.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -67,15 +67,13 @@ impl Transition {
             episode,
             first_seen: at(self.first_seen_ms),
             at: at(self.at_ms),
-            payload: AlertPayload::ErrorRate(ErrorRateAlert {
-                subject: self.subject.clone(),
-                window_seconds: cfg.window_seconds,
-                errors: self.counts.errors,
-                requests: self.counts.requests,
-                threshold: cfg.threshold,
-                offenders: self.offenders.clone(),
-                sample: self.sample.clone(),
-            }),
+            payload: AlertPayload::ErrorRate(payload(
+                cfg,
+                &self.subject,
+                self.counts,
+                self.offenders.clone(),
+                self.sample.clone(),
+            )),
         }
     }
 }

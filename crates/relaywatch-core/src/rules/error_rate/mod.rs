@@ -1,7 +1,7 @@
 //! The error-rate rule: errors per subject (global, provider, key, model) in a sliding window;
 //! rule: what is an error, a subject, a tally and a decision are pure and shared by both forms
 //! of the rule — [`ExactWindow`] on the events' own clock for one ordered reader (a relay's log
-//! table, a replay) and [`ErrorRateRule`] in relaywatch's Redis for the event stream read by
+//! table, a replay) and `store::error_rate` in relaywatch's Redis for the event stream read by
 //! several instances at once.
 //!
 //! An event is an error when `status_code ≥ status_code_threshold` or its `error_message` is
@@ -9,20 +9,11 @@
 //! `threshold`, or when `ratio` is set and reached with at least `min_requests` requests; not
 //! again within `cooldown_seconds` of its last firing; and it resolves once the condition has been
 //! false for a full window.
-//!
-//! Keys of the Redis form (prefix `p`): `{p}er:w:{subject}` the window ring (see `window.rs`),
-//! `{p}er:o:{subject}:{n}` error offenders in fixed window-long buckets (the message shows the
-//! current and the previous bucket: only what is *shown* is approximate, never what fires),
-//! `{p}er:s:{subject}` the latest error sample, `{p}alert:error_rate:{subject}` the state hash
-//! (`state`, `episode`, `first_seen`, `last_fired`, `below_since`, ms) and
-//! `{p}alert:error_rate:firing` the set of firing subjects.
 
 mod exact;
-mod shared;
 
 pub use exact::SubjectMemo;
 pub use exact::{ExactWindow, Transition};
-pub use shared::{ErrorRateRule, Evaluation};
 
 use std::collections::HashMap;
 
@@ -31,22 +22,10 @@ use chrono::{DateTime, Utc};
 use super::window::{Counts, WindowShape};
 use crate::config::rules::{Dimension, ErrorRateSettings};
 use crate::model::LogEvent;
-use crate::render::messages::{ErrorSample, ERROR_TEXT_MAX};
+use crate::render::messages::{ErrorRateAlert, ErrorSample, ERROR_TEXT_MAX};
 
 /// Offenders shown per dimension.
 pub const TOP_OFFENDERS: usize = 3;
-
-/// Errors of the Redis-backed rules.
-#[derive(Debug, thiserror::Error)]
-pub enum RuleError {
-    #[error("{rule} rule: Redis error: {reason}")]
-    Redis { rule: &'static str, reason: String },
-    #[error("{rule} rule: unexpected reply from Redis ({what})")]
-    Reply {
-        rule: &'static str,
-        what: &'static str,
-    },
-}
 
 /// Whether an event counts as an error.
 pub fn is_error(ev: &LogEvent, status_code_threshold: u16) -> bool {
@@ -211,6 +190,26 @@ pub fn decide(cfg: &ErrorRateSettings, st: &SubjectState, c: Counts, now_ms: i64
         (true, false, None) => Decision::MarkBelow,
         (true, false, Some(t)) if now_ms - t >= window_ms => Decision::Resolve,
         (true, false, Some(_)) => Decision::Keep,
+    }
+}
+
+/// What the message of `subject`'s alert shows: its window counts against the settings, the
+/// top offenders and the latest error sample.
+pub fn payload(
+    cfg: &ErrorRateSettings,
+    subject: &str,
+    c: Counts,
+    offenders: Vec<(String, Vec<(String, u64)>)>,
+    sample: Option<ErrorSample>,
+) -> ErrorRateAlert {
+    ErrorRateAlert {
+        subject: subject.into(),
+        window_seconds: cfg.window_seconds,
+        errors: c.errors,
+        requests: c.requests,
+        threshold: cfg.threshold,
+        offenders,
+        sample,
     }
 }
 

@@ -1,8 +1,16 @@
-//! The error-rate rule bound to relaywatch's Redis, for events that reach several instances at
-//! once (the event stream's consumer group): the window ring and the subject's state are kept in
+//! The error-rate rule in relaywatch's Redis, for events that reach several instances at once
+//! (the event stream's consumer group): the window ring and the subject's state are kept in
 //! Redis, updated with one Lua call per batch, and each transition is taken by an atomic
 //! compare-and-set — so however many instances evaluate at once, each firing and each resolve is
-//! emitted exactly once. The tally and the decision are the pure ones of the parent module.
+//! emitted exactly once. Rule: the tally and the decision are the pure ones of
+//! `rules::error_rate`; the Lua applies a decision only if the state is still the one decided on.
+//!
+//! Keys (prefix `p`): `{p}er:w:{subject}` the window ring (see `rules/window.rs`),
+//! `{p}er:o:{subject}:{n}` error offenders in fixed window-long buckets (the message shows the
+//! current and the previous bucket: only what is *shown* is approximate, never what fires),
+//! `{p}er:s:{subject}` the latest error sample, `{p}alert:error_rate:{subject}` the state hash
+//! (`state`, `episode`, `first_seen`, `last_fired`, `below_since`, ms) and
+//! `{p}alert:error_rate:firing` the set of firing subjects.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -11,15 +19,17 @@ use chrono::{DateTime, TimeZone, Utc};
 use redis::aio::MultiplexedConnection;
 use redis::{Script, Value};
 
-use super::super::window::{Counts, WindowShape};
-use super::super::{Alert, AlertPayload, RuleKind};
-use super::{
-    decide, tally, top_offenders, Decision, RuleError, SubjectState, SubjectTally, TOP_OFFENDERS,
-};
+use super::RuleError;
 use crate::config::rules::ErrorRateSettings;
 use crate::model::LogEvent;
 use crate::render::message::AlertState;
-use crate::render::messages::{ErrorRateAlert, ErrorSample};
+use crate::render::messages::ErrorSample;
+use crate::rules::error_rate::{
+    decide, payload, tally, top_offenders, Decision, SubjectState, SubjectTally, TOP_OFFENDERS,
+};
+use crate::rules::window::{Counts, WindowShape};
+use crate::rules::{Alert, AlertPayload, RuleKind};
+use crate::source::redis_io::text;
 
 /// Apply tallies to the rings, and return each subject's window sums and state.
 /// ARGV: prefix, now_slot, slots, ring_ttl, offender_bucket, offender_ttl, sample_ttl, n, then
@@ -169,14 +179,6 @@ fn int(v: &Value) -> Option<i64> {
     }
 }
 
-fn text(v: &Value) -> Option<String> {
-    match v {
-        Value::BulkString(b) => Some(String::from_utf8_lossy(b).into_owned()),
-        Value::SimpleString(s) => Some(s.clone()),
-        _ => None,
-    }
-}
-
 fn at_ms(ms: i64) -> DateTime<Utc> {
     Utc.timestamp_millis_opt(ms).single().unwrap_or_default()
 }
@@ -230,17 +232,23 @@ impl ErrorRateRule {
     /// Evaluate the subjects currently firing without new events (their errors age out of the
     /// window with time alone); call every few seconds.
     pub async fn tick(&self, now: DateTime<Utc>) -> Result<Vec<Alert>, RuleError> {
-        let mut con = self.con.clone();
-        let firing: Vec<String> = redis::cmd("SMEMBERS")
-            .arg(format!("{}alert:error_rate:firing", self.prefix))
-            .query_async(&mut con)
-            .await
-            .map_err(Self::redis)?;
-        let subjects: Vec<(String, SubjectTally)> = firing
+        let subjects: Vec<(String, SubjectTally)> = self
+            .firing()
+            .await?
             .into_iter()
             .map(|s| (s, SubjectTally::default()))
             .collect();
         self.apply_and_decide(&subjects, now).await
+    }
+
+    /// The subjects firing now.
+    pub async fn firing(&self) -> Result<Vec<String>, RuleError> {
+        let mut con = self.con.clone();
+        redis::cmd("SMEMBERS")
+            .arg(format!("{}alert:error_rate:firing", self.prefix))
+            .query_async(&mut con)
+            .await
+            .map_err(Self::redis)
     }
 
     /// A subject's counts in the window ending at `now` (nothing is added).
@@ -363,9 +371,9 @@ impl ErrorRateRule {
                         episode: n.to_string(),
                         first_seen: now,
                         at: now,
-                        payload: AlertPayload::ErrorRate(
-                            self.payload(subject, counts, offenders, sample),
-                        ),
+                        payload: AlertPayload::ErrorRate(payload(
+                            &self.cfg, subject, counts, offenders, sample,
+                        )),
                     });
                 }
                 "resolve" => alerts.push(Alert {
@@ -375,7 +383,8 @@ impl ErrorRateRule {
                     episode: st.episode.to_string(),
                     first_seen: at_ms(n),
                     at: now,
-                    payload: AlertPayload::ErrorRate(self.payload(
+                    payload: AlertPayload::ErrorRate(payload(
+                        &self.cfg,
                         subject,
                         counts,
                         Vec::new(),
@@ -386,24 +395,6 @@ impl ErrorRateRule {
             }
         }
         Ok(alerts)
-    }
-
-    fn payload(
-        &self,
-        subject: &str,
-        c: Counts,
-        offenders: Vec<(String, Vec<(String, u64)>)>,
-        sample: Option<ErrorSample>,
-    ) -> ErrorRateAlert {
-        ErrorRateAlert {
-            subject: subject.into(),
-            window_seconds: self.cfg.window_seconds,
-            errors: c.errors,
-            requests: c.requests,
-            threshold: self.cfg.threshold,
-            offenders,
-            sample,
-        }
     }
 
     /// Top offenders (current and previous offender bucket) and the latest sample.
