@@ -174,7 +174,7 @@ pub async fn run(a: RunArgs) -> Result<i32> {
         )
         .await;
         match turn {
-            Turn::Replace(new) => settings = new,
+            Turn::Replace(new) => settings = *new,
             Turn::Stop => {
                 let _ = term_tx.send(true);
                 crate::say!("relaywatch {}: stopped", options.instance);
@@ -243,7 +243,7 @@ enum Turn {
     /// Asked to stop.
     Stop,
     /// A new config replaces the running one.
-    Replace(Settings),
+    Replace(Box<Settings>),
     /// The engine returned by itself: the process ends with this.
     Finished(Result<i32>),
 }
@@ -289,7 +289,7 @@ async fn one_turn(
         Err(e) => tracing::error!("the daemon stopped abnormally: {e}"),
     }
     match next {
-        Some(s) => Turn::Replace(s),
+        Some(s) => Turn::Replace(Box::new(s)),
         None => Turn::Stop,
     }
 }
