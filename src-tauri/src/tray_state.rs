@@ -220,7 +220,7 @@ mod tests {
     fn fresh() -> TrayFacts {
         TrayFacts {
             snapshot: Some((
-                relaywatch_core::render::samples::sample_snapshot(),
+                relaywatch_testkit::samples::sample_snapshot(),
                 now() - chrono::Duration::seconds(3),
             )),
             poll_seconds: 5,

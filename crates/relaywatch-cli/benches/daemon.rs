@@ -12,6 +12,7 @@
 #[path = "../tests/common/mod.rs"]
 mod common;
 
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use common::{test_dir, Daemon, Receiver};
@@ -49,7 +50,34 @@ fn main() {
     let db = redis.url_db(1);
     let rx = Receiver::start(200, "{}");
     let dir = test_dir("bench");
-    let head = common::demo_config(&db);
+    write_config(&dir, &db);
+    let d = Daemon::start(&dir, "bench", &[("RW_GENERIC", rx.url("/hooks/bench"))]);
+    let pid = d.child.id();
+    std::thread::sleep(Duration::from_secs(2));
+
+    // Idle first, before anything was rendered or sent.
+    report_idle(pid, idle_secs);
+
+    let mut lat = alert_latencies(&db, &rx, &d, rounds);
+    lat.sort_by(f64::total_cmp);
+    let p = |q: f64| lat[((lat.len() as f64 - 1.0) * q).round() as usize];
+    println!(
+        "XADD → webhook POST over {rounds} alerts: p50 {:.0} ms, p99 {:.0} ms, max {:.0} ms",
+        p(0.5),
+        p(0.99),
+        lat[lat.len() - 1]
+    );
+    println!(
+        "after the alerts: RSS {:.1} MB (peak {:.1} MB)",
+        proc_status(pid, "VmRSS:") as f64 / 1024.0,
+        proc_status(pid, "VmHWM:") as f64 / 1024.0,
+    );
+    drop(d);
+}
+
+/// The daemon's config: the demo relay, every error on a key an alert, one generic webhook.
+fn write_config(dir: &Path, db: &str) {
+    let head = common::demo_config(db);
     std::fs::write(
         dir.join("relaywatch.toml"),
         format!(
@@ -71,11 +99,10 @@ url = {{ env = "RW_GENERIC" }}
         ),
     )
     .unwrap();
-    let d = Daemon::start(&dir, "bench", &[("RW_GENERIC", rx.url("/hooks/bench"))]);
-    let pid = d.child.id();
-    std::thread::sleep(Duration::from_secs(2));
+}
 
-    // Idle first, before anything was rendered or sent.
+/// RSS and CPU of the daemon `pid` over `idle_secs` quiet seconds.
+fn report_idle(pid: u32, idle_secs: u64) {
     let t0 = cpu_ticks(pid);
     let started = Instant::now();
     std::thread::sleep(Duration::from_secs(idle_secs));
@@ -87,8 +114,11 @@ url = {{ env = "RW_GENERIC" }}
         proc_status(pid, "VmRSS:") as f64 / 1024.0,
         proc_status(pid, "VmHWM:") as f64 / 1024.0,
     );
+}
 
-    let client = redis::Client::open(db.as_str()).unwrap();
+/// `rounds` errors on fresh keys, one every 1.05 s: ms from each XADD to its webhook POST.
+fn alert_latencies(db: &str, rx: &Receiver, d: &Daemon, rounds: usize) -> Vec<f64> {
+    let client = redis::Client::open(db).unwrap();
     let mut con = client.get_connection().unwrap();
     let mut lat = Vec::with_capacity(rounds);
     for i in 0..rounds {
@@ -114,18 +144,5 @@ url = {{ env = "RW_GENERIC" }}
         lat.push(got.duration_since(sent).as_secs_f64() * 1000.0);
         std::thread::sleep(Duration::from_millis(1050).saturating_sub(sent.elapsed()));
     }
-    lat.sort_by(f64::total_cmp);
-    let p = |q: f64| lat[((lat.len() as f64 - 1.0) * q).round() as usize];
-    println!(
-        "XADD → webhook POST over {rounds} alerts: p50 {:.0} ms, p99 {:.0} ms, max {:.0} ms",
-        p(0.5),
-        p(0.99),
-        lat[lat.len() - 1]
-    );
-    println!(
-        "after the alerts: RSS {:.1} MB (peak {:.1} MB)",
-        proc_status(pid, "VmRSS:") as f64 / 1024.0,
-        proc_status(pid, "VmHWM:") as f64 / 1024.0,
-    );
-    drop(d);
+    lat
 }

@@ -8,6 +8,7 @@
 #[path = "../tests/common/mod.rs"]
 mod common;
 
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
@@ -15,6 +16,8 @@ use common::{test_dir, Daemon, Receiver};
 use relaywatch_testkit::ezapi::{create_log_records, insert_log_records, LogRecordRow};
 use relaywatch_testkit::pg::{connect, PgServer};
 use relaywatch_testkit::RedisServer;
+use tokio::runtime::Runtime;
+use tokio_postgres::Client;
 
 fn env_or(name: &str, default: u64) -> u64 {
     std::env::var(name)
@@ -48,7 +51,42 @@ fn main() {
     let db = redis.url_db(1);
     let rx = Receiver::start(200, "{}");
     let dir = test_dir("ezapi-tail-bench");
-    let head = common::demo_config(&db);
+    write_config(&dir, &db);
+    let env = [
+        ("RW_GENERIC", rx.url("/hook")),
+        ("RW_EZAPI_DB", url.clone()),
+    ];
+    let d = Daemon::start(&dir, "bench", &env);
+    while d.health().is_none_or(|h| h["events"]["state"] != "up") {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let (written, mut lags, wrote_for) = write_steadily(&rt, &client, &d, rate, secs);
+    let max_id: i64 = rt
+        .block_on(client.query_one("SELECT max(id) FROM log_records", &[]))
+        .unwrap()
+        .get(0);
+    let drained = catch_up(&d, max_id);
+    let rows = d
+        .health()
+        .map(|h| h["events"]["rows"].clone())
+        .unwrap_or_default();
+    println!(
+        "wrote {written} records in {wrote_for:.1} s = {:.0} records/s; the tail read {rows} rows",
+        written as f64 / wrote_for
+    );
+    println!(
+        "lag on /health while writing: median {:.2} s, p95 {:.2} s, max {:.2} s ({} samples)",
+        pct(&mut lags.clone(), 0.5),
+        pct(&mut lags.clone(), 0.95),
+        pct(&mut lags, 1.0),
+        lags.len()
+    );
+    println!("caught up {drained:.2} s after the last write");
+}
+
+/// The daemon's config: the demo relay, events tailed from EZ-API's table, one webhook.
+fn write_config(dir: &Path, db: &str) {
+    let head = common::demo_config(db);
     std::fs::write(
         dir.join("relaywatch.toml"),
         format!(
@@ -58,14 +96,17 @@ fn main() {
         ),
     )
     .unwrap();
-    let env = [
-        ("RW_GENERIC", rx.url("/hook")),
-        ("RW_EZAPI_DB", url.clone()),
-    ];
-    let d = Daemon::start(&dir, "bench", &env);
-    while d.health().is_none_or(|h| h["events"]["state"] != "up") {
-        std::thread::sleep(Duration::from_millis(100));
-    }
+}
+
+/// Writes `rate` records a second in 100 ms batches for `secs` seconds (one in 50 an error),
+/// sampling the tail's lag every 500 ms: records written, lags, seconds spent writing.
+fn write_steadily(
+    rt: &Runtime,
+    client: &Client,
+    d: &Daemon,
+    rate: u64,
+    secs: u64,
+) -> (u64, Vec<f64>, f64) {
     let per_batch = (rate / 10).max(1) as usize;
     let start = Instant::now();
     let mut written = 0u64;
@@ -84,7 +125,7 @@ fn main() {
                 }
             })
             .collect();
-        rt.block_on(insert_log_records(&client, "log_records", &rows))
+        rt.block_on(insert_log_records(client, "log_records", &rows))
             .unwrap();
         written += rows.len() as u64;
         if last_sample.elapsed() >= Duration::from_millis(500) {
@@ -99,10 +140,11 @@ fn main() {
         }
     }
     let wrote_for = start.elapsed().as_secs_f64();
-    let max_id: i64 = rt
-        .block_on(client.query_one("SELECT max(id) FROM log_records", &[]))
-        .unwrap()
-        .get(0);
+    (written, lags, wrote_for)
+}
+
+/// Seconds until the tail's position reaches `max_id` (gives up after two minutes).
+fn catch_up(d: &Daemon, max_id: i64) -> f64 {
     let done = Instant::now();
     while d
         .health()
@@ -114,21 +156,5 @@ fn main() {
             break;
         }
     }
-    let drained = done.elapsed().as_secs_f64();
-    let rows = d
-        .health()
-        .map(|h| h["events"]["rows"].clone())
-        .unwrap_or_default();
-    println!(
-        "wrote {written} records in {wrote_for:.1} s = {:.0} records/s; the tail read {rows} rows",
-        written as f64 / wrote_for
-    );
-    println!(
-        "lag on /health while writing: median {:.2} s, p95 {:.2} s, max {:.2} s ({} samples)",
-        pct(&mut lags.clone(), 0.5),
-        pct(&mut lags.clone(), 0.95),
-        pct(&mut lags, 1.0),
-        lags.len()
-    );
-    println!("caught up {drained:.2} s after the last write");
+    done.elapsed().as_secs_f64()
 }

@@ -8,7 +8,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, SecondsFormat, Utc};
-use relaywatch_core::model::SourceKind;
+use relaywatch_core::model::{Snapshot, SourceKind};
 use relaywatch_core::pricing::Pricing;
 use relaywatch_core::source::aggregate::{aggregate, Scope};
 use relaywatch_core::source::crs::CrsReader;
@@ -79,70 +79,9 @@ fn main() {
             own_server.url()
         }
     };
-    let mut con = redis::Client::open(url.as_str())
-        .unwrap()
-        .get_connection()
-        .expect("connect to the bench Redis");
-    let seeded_at: Option<String> = redis::cmd("GET").arg(SEEDED_AT).query(&mut con).unwrap();
-    let now = match seeded_at.and_then(|t| DateTime::parse_from_rfc3339(&t).ok()) {
-        Some(t) => {
-            println!("reusing the dataset seeded at {t} in {url}");
-            t.with_timezone(&Utc)
-        }
-        None => {
-            let now = Utc::now();
-            println!("seeding {keys} keys × {days} days × {models} models into {url} …");
-            let seed = seed_bench(&url, keys, days, models, now);
-            println!(
-                "seeded {} Redis keys with {} commands in {:.1} s",
-                seed.redis_keys,
-                seed.commands,
-                seed.elapsed.as_secs_f64()
-            );
-            let _: () = redis::cmd("SET")
-                .arg(SEEDED_AT)
-                .arg(now.to_rfc3339())
-                .query(&mut con)
-                .unwrap();
-            now
-        }
-    };
+    let now = seeded_now(&url, (keys, days, models));
 
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    let pricing = Pricing::bundled();
-    let req = ReadRequest {
-        now,
-        tz: RelayTz::from_config(8),
-        trend_days: 7,
-        top_n: 10,
-        window_minutes: 5,
-    };
-    let mut times = Vec::with_capacity(runs);
-    let mut last = None;
-    for _ in 0..runs {
-        let started = Instant::now();
-        let snap = rt.block_on(async {
-            let mut reader = CrsReader::connect(&url, Duration::from_secs(5))
-                .await
-                .unwrap();
-            let data = reader.read(&req).await.unwrap();
-            aggregate(
-                data,
-                &pricing,
-                Scope {
-                    source: SourceKind::Crs,
-                    trend_days: 7,
-                    top_n: 10,
-                },
-            )
-        });
-        times.push(ms(started.elapsed()));
-        last = Some(snap);
-    }
-    let snap = last.unwrap();
+    let (mut times, snap) = time_in_process(&url, now, runs);
     println!(
         "  {} keys ({} deleted), {} accounts",
         snap.api_keys.total + snap.api_keys.deleted,
@@ -165,11 +104,88 @@ fn main() {
         snap.top_keys[0].cost_usd
     );
 
+    time_cli(&url, now);
+}
+
+/// The `now` of the dataset in `url`: the one recorded by an earlier seed, or now after seeding
+/// `keys × days × models` there.
+fn seeded_now(url: &str, (keys, days, models): (usize, usize, usize)) -> DateTime<Utc> {
+    let mut con = redis::Client::open(url)
+        .unwrap()
+        .get_connection()
+        .expect("connect to the bench Redis");
+    let seeded_at: Option<String> = redis::cmd("GET").arg(SEEDED_AT).query(&mut con).unwrap();
+    match seeded_at.and_then(|t| DateTime::parse_from_rfc3339(&t).ok()) {
+        Some(t) => {
+            println!("reusing the dataset seeded at {t} in {url}");
+            t.with_timezone(&Utc)
+        }
+        None => {
+            let now = Utc::now();
+            println!("seeding {keys} keys × {days} days × {models} models into {url} …");
+            let seed = seed_bench(url, keys, days, models, now);
+            println!(
+                "seeded {} Redis keys with {} commands in {:.1} s",
+                seed.redis_keys,
+                seed.commands,
+                seed.elapsed.as_secs_f64()
+            );
+            let _: () = redis::cmd("SET")
+                .arg(SEEDED_AT)
+                .arg(now.to_rfc3339())
+                .query(&mut con)
+                .unwrap();
+            now
+        }
+    }
+}
+
+/// `runs` snapshots read and aggregated in process; their times in ms and the last snapshot.
+fn time_in_process(url: &str, now: DateTime<Utc>, runs: usize) -> (Vec<f64>, Snapshot) {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let pricing = Pricing::bundled();
+    let req = ReadRequest {
+        now,
+        tz: RelayTz::from_config(8),
+        trend_days: 7,
+        top_n: 10,
+        window_minutes: 5,
+    };
+    let mut times = Vec::with_capacity(runs);
+    let mut last = None;
+    for _ in 0..runs {
+        let started = Instant::now();
+        let snap = rt.block_on(async {
+            let mut reader = CrsReader::connect(url, Duration::from_secs(5))
+                .await
+                .unwrap();
+            let data = reader.read(&req).await.unwrap();
+            aggregate(
+                data,
+                &pricing,
+                Scope {
+                    source: SourceKind::Crs,
+                    trend_days: 7,
+                    top_n: 10,
+                },
+            )
+        });
+        times.push(ms(started.elapsed()));
+        last = Some(snap);
+    }
+    (times, last.unwrap())
+}
+
+/// Five runs of `relaywatch snapshot --json` as a process: median wall time and peak RSS.
+fn time_cli(url: &str, now: DateTime<Utc>) {
     let at = now.to_rfc3339_opts(SecondsFormat::Secs, true);
     let mut wall = Vec::new();
     let mut peak = 0;
     for _ in 0..5 {
-        let (t, rss) = run_cli(&["snapshot", "--redis", &url, "--json", "--at", &at]);
+        let (t, rss) = run_cli(&["snapshot", "--redis", url, "--json", "--at", &at]);
         wall.push(ms(t));
         peak = peak.max(rss);
     }

@@ -198,7 +198,13 @@ fn report_once_goes_through_the_outbox_and_history_shows_every_attempt() {
     assert_eq!(generic.count(), 2);
     no_secret(&r);
 
-    let h = run("history", &cfg, &["history"], &[], "");
+    history_shows_every_attempt(&cfg);
+}
+
+/// `history` (text, JSON for one channel, failed only) after the report: the WeCom delivery,
+/// and the hook's retry then delivery, newest first; no secret anywhere.
+fn history_shows_every_attempt(cfg: &str) {
+    let h = run("history", cfg, &["history"], &[], "");
     assert_eq!(h.code, Some(0), "{}{}", h.out, h.err);
     assert!(
         h.out
@@ -217,7 +223,7 @@ fn report_once_goes_through_the_outbox_and_history_shows_every_attempt() {
 
     let j = run(
         "history-json",
-        &cfg,
+        cfg,
         &["history", "--json", "--channel", "ops-hook"],
         &[],
         "",
@@ -234,7 +240,7 @@ fn report_once_goes_through_the_outbox_and_history_shows_every_attempt() {
     assert!(records[0]["time"].as_str().unwrap().starts_with("20"));
     no_secret(&j);
 
-    let f = run("history-failed", &cfg, &["history", "--failed"], &[], "");
+    let f = run("history-failed", cfg, &["history", "--failed"], &[], "");
     assert_eq!(f.code, Some(0));
     assert!(!f.out.contains("delivered "), "{}", f.out);
     assert!(f.out.contains("retry"), "{}", f.out);

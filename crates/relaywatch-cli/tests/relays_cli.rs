@@ -71,8 +71,16 @@ fn cch_from_the_command_line() {
     assert!(!out.contains("Hub5ecretPw"), "{out}");
     assert!(out.contains("***@127.0.0.1"), "{out}");
 
+    cch_snapshot(&cfg);
+    cch_text_and_report(&cfg);
+    cch_dry_runs(&cfg);
+    cch_refusals(&cfg);
+}
+
+/// `snapshot --json` reads the hub: usage, providers, top users, a one-minute window.
+fn cch_snapshot(cfg: &str) {
     let at = Utc::now().to_rfc3339();
-    let s = json(&relaywatch(&["snapshot", "--json", "--at", &at], &cfg, &[]));
+    let s = json(&relaywatch(&["snapshot", "--json", "--at", &at], cfg, &[]));
     assert_eq!(s["source"], "cch");
     assert!(s["usage_total"]["requests"].as_u64().unwrap() > 0);
     assert!(
@@ -84,8 +92,11 @@ fn cch_from_the_command_line() {
         "{s}"
     );
     assert_eq!(s["realtime"]["window_minutes"], 1);
+}
 
-    let text = relaywatch(&["snapshot"], &cfg, &[]);
+/// The text snapshot and a one-shot report into a folder.
+fn cch_text_and_report(cfg: &str) {
+    let text = relaywatch(&["snapshot"], cfg, &[]);
     assert!(
         text.status.success(),
         "{}",
@@ -95,7 +106,7 @@ fn cch_from_the_command_line() {
     let _ = std::fs::remove_dir_all(&out_dir);
     let report = relaywatch(
         &["report", "--once", "--out", out_dir.to_str().unwrap()],
-        &cfg,
+        cfg,
         &[],
     );
     assert!(
@@ -104,7 +115,10 @@ fn cch_from_the_command_line() {
         String::from_utf8_lossy(&report.stderr)
     );
     assert!(out_dir.join("report.md").exists());
+}
 
+/// The leaderboard and quota dry runs over the hub.
+fn cch_dry_runs(cfg: &str) {
     let b = json(&relaywatch(
         &[
             "rules",
@@ -116,7 +130,7 @@ fn cch_from_the_command_line() {
             "3",
             "--json",
         ],
-        &cfg,
+        cfg,
         &[],
     ));
     assert!(b["entries"].as_array().unwrap().len() <= 3);
@@ -126,16 +140,19 @@ fn cch_from_the_command_line() {
     );
     let q = json(&relaywatch(
         &["rules", "dry-run", "quota", "--json"],
-        &cfg,
+        cfg,
         &[],
     ));
     let items = q["items"].as_array().unwrap();
     assert!(items.iter().any(|i| i["percent"] == 117.5), "{q}");
     assert!(items.iter().all(|i| i["percent"].as_f64().unwrap() >= 80.0));
+}
 
+/// A window the leaderboard does not know, and a CCH source without its database URL.
+fn cch_refusals(cfg: &str) {
     let bad = relaywatch(
         &["rules", "dry-run", "leaderboard", "--window", "weekly"],
-        &cfg,
+        cfg,
         &[],
     );
     assert!(!bad.status.success());

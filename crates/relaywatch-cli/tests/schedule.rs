@@ -108,7 +108,7 @@ fn bad_input_names_the_value_and_the_fix() {
 }
 
 #[test]
-fn list_shows_the_default_and_the_configured_schedules() {
+fn list_shows_the_default_schedule_without_a_config() {
     let o = relaywatch(
         &["schedule", "list", "--from", "2026-11-22T00:30:00Z"],
         &[("TZ", "Asia/Shanghai")],
@@ -132,8 +132,11 @@ fn list_shows_the_default_and_the_configured_schedules() {
         out.contains("Sun 2026-11-22 12:00 +08:00 (CST)   2026-11-22T04:00:00Z"),
         "{out}"
     );
+}
 
-    let dir = std::env::temp_dir().join(format!("rw-sched-{}", std::process::id()));
+#[test]
+fn list_shows_the_configured_schedules() {
+    let dir = std::env::temp_dir().join(format!("rw-sched-{}-configured", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let file = dir.join("relaywatch.toml");
     std::fs::write(
@@ -188,6 +191,14 @@ enabled = false
         "{out}"
     );
 
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn list_refuses_a_day_of_week_out_of_range() {
+    let dir = std::env::temp_dir().join(format!("rw-sched-{}-bad", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("relaywatch.toml");
     std::fs::write(&file, "[schedules.x]\ncron = \"0 9 * * 8\"\n").unwrap();
     let o = relaywatch(
         &["schedule", "list", "--config", file.to_str().unwrap()],

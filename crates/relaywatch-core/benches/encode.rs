@@ -7,8 +7,8 @@ use relaywatch_core::channels::dispatch;
 use relaywatch_core::channels::EncodeContext;
 use relaywatch_core::config::channels::ChannelType;
 use relaywatch_core::config::Lang;
-use relaywatch_core::render::samples;
 use relaywatch_core::secrets::Secret;
+use relaywatch_testkit::samples;
 
 const PLATFORMS: [(ChannelType, &str); 7] = [
     (

@@ -68,7 +68,49 @@ async fn main() {
             own.url_db(1)
         }
     };
-    let runs = [
+    let runs = runs();
+    println!("streaming rules: {n} events, 20 providers, 200 keys, 10 models, 1 in 23 an error");
+    for (i, run) in runs.iter().enumerate() {
+        let stream_key = format!("bench:events:{i}");
+        let mut admin = stream::connect(&base, Duration::from_secs(5))
+            .await
+            .unwrap();
+        let _: () = redis::cmd("FLUSHDB").query_async(&mut admin).await.unwrap();
+        let evs = events(n);
+        let started = Instant::now();
+        push_as(&mut admin, &stream_key, &evs, None, run.encoding)
+            .await
+            .unwrap();
+        let push_s = started.elapsed().as_secs_f64();
+        drop(evs);
+
+        let Tally {
+            seen,
+            batches,
+            alerts,
+            t_read,
+            t_eval,
+            t_ack,
+            secs,
+        } = consume(&base, &stream_key, run).await;
+        assert_eq!(seen, n, "every event consumed");
+        println!(
+            "  {:<46} {:>9.0} events/s  ({seen} events, {batches} batches, {:.2} s; push {:.0} events/s; {alerts} alerts)",
+            run.label,
+            seen as f64 / secs,
+            secs,
+            n as f64 / push_s
+        );
+        println!(
+            "  {:<46} read+parse {:.2} s, evaluate+ack {:.2} s, overlapped into {:.2} s",
+            "", t_read, t_eval, t_ack
+        );
+    }
+}
+
+/// The four runs: two dimensions (JSON and field entries), four dimensions, and the breaker.
+fn runs() -> [Run; 4] {
+    [
         Run {
             label: "error_rate (global + provider)",
             dims: vec![Dimension::Global, Dimension::Provider],
@@ -98,93 +140,85 @@ async fn main() {
             breaker: true,
             encoding: Encoding::Json,
         },
-    ];
-    println!("streaming rules: {n} events, 20 providers, 200 keys, 10 models, 1 in 23 an error");
-    for (i, run) in runs.iter().enumerate() {
-        let stream_key = format!("bench:events:{i}");
-        let mut admin = stream::connect(&base, Duration::from_secs(5))
-            .await
-            .unwrap();
-        let _: () = redis::cmd("FLUSHDB").query_async(&mut admin).await.unwrap();
-        let evs = events(n);
-        let started = Instant::now();
-        push_as(&mut admin, &stream_key, &evs, None, run.encoding)
-            .await
-            .unwrap();
-        let push_s = started.elapsed().as_secs_f64();
-        drop(evs);
+    ]
+}
 
-        let cfg = StreamConfig {
-            stream: stream_key.clone(),
-            group: "bench".into(),
-            consumer: "bench-1".into(),
-            count: 1_000,
-            claim_idle: Duration::from_secs(30),
-        };
-        let mut consumer = StreamConsumer::new(
-            stream::connect(&base, Duration::from_secs(5))
-                .await
-                .unwrap(),
-            cfg,
-        );
-        consumer.ensure_group().await.unwrap();
-        let rules_con = stream::connect(&base, Duration::from_secs(5))
-            .await
-            .unwrap();
-        let er = ErrorRateRule::new(
-            rules_con.clone(),
-            ErrorRateSettings {
-                dimensions: run.dims.clone(),
-                ..Default::default()
-            },
-            "bench:",
-        );
-        let br = BreakerRule::new(rules_con, BreakerSettings::default(), "bench:");
-        let started = Instant::now();
-        let (mut seen, mut batches, mut alerts) = (0usize, 0usize, 0usize);
-        let (mut t_read, mut t_eval, mut t_ack) = (0f64, 0f64, 0f64);
-        let acker = consumer.acker();
-        // Batch N is evaluated while batch N+1 is read; N is acked once evaluated.
-        let mut current = consumer.next_batch(Duration::ZERO).await.unwrap();
-        while !current.is_empty() {
+/// What consuming one stream measured.
+struct Tally {
+    seen: usize,
+    batches: usize,
+    alerts: usize,
+    t_read: f64,
+    t_eval: f64,
+    t_ack: f64,
+    secs: f64,
+}
+
+/// One instance consuming `stream_key` to the end with `run`'s rules.
+async fn consume(base: &str, stream_key: &str, run: &Run) -> Tally {
+    let cfg = StreamConfig {
+        stream: stream_key.to_string(),
+        group: "bench".into(),
+        consumer: "bench-1".into(),
+        count: 1_000,
+        claim_idle: Duration::from_secs(30),
+    };
+    let mut consumer = StreamConsumer::new(
+        stream::connect(base, Duration::from_secs(5)).await.unwrap(),
+        cfg,
+    );
+    consumer.ensure_group().await.unwrap();
+    let rules_con = stream::connect(base, Duration::from_secs(5)).await.unwrap();
+    let er = ErrorRateRule::new(
+        rules_con.clone(),
+        ErrorRateSettings {
+            dimensions: run.dims.clone(),
+            ..Default::default()
+        },
+        "bench:",
+    );
+    let br = BreakerRule::new(rules_con, BreakerSettings::default(), "bench:");
+    let started = Instant::now();
+    let (mut seen, mut batches, mut alerts) = (0usize, 0usize, 0usize);
+    let (mut t_read, mut t_eval, mut t_ack) = (0f64, 0f64, 0f64);
+    let acker = consumer.acker();
+    // Batch N is evaluated while batch N+1 is read; N is acked once evaluated.
+    let mut current = consumer.next_batch(Duration::ZERO).await.unwrap();
+    while !current.is_empty() {
+        let lap = Instant::now();
+        let read_next = async {
             let lap = Instant::now();
-            let read_next = async {
-                let lap = Instant::now();
-                let b = consumer.next_batch(Duration::ZERO).await.unwrap();
-                (b, lap.elapsed().as_secs_f64())
-            };
-            let evaluate = async {
-                let lap = Instant::now();
-                let now = Utc::now();
-                let events = || current.events.iter().map(|(_, e)| e);
-                let mut n = er.evaluate(events(), now).await.unwrap().alerts.len();
-                if run.breaker {
-                    n += br.evaluate(events(), now).await.unwrap().len();
-                }
-                acker.ack(&current.ids()).await.unwrap();
-                (n, lap.elapsed().as_secs_f64())
-            };
-            let ((next, read_s), (n, eval_s)) = tokio::join!(read_next, evaluate);
-            t_read += read_s;
-            t_eval += eval_s;
-            t_ack += lap.elapsed().as_secs_f64();
-            alerts += n;
-            seen += current.events.len();
-            batches += 1;
-            current = next;
-        }
-        let secs = started.elapsed().as_secs_f64();
-        assert_eq!(seen, n, "every event consumed");
-        println!(
-            "  {:<46} {:>9.0} events/s  ({seen} events, {batches} batches, {:.2} s; push {:.0} events/s; {alerts} alerts)",
-            run.label,
-            seen as f64 / secs,
-            secs,
-            n as f64 / push_s
-        );
-        println!(
-            "  {:<46} read+parse {:.2} s, evaluate+ack {:.2} s, overlapped into {:.2} s",
-            "", t_read, t_eval, t_ack
-        );
+            let b = consumer.next_batch(Duration::ZERO).await.unwrap();
+            (b, lap.elapsed().as_secs_f64())
+        };
+        let evaluate = async {
+            let lap = Instant::now();
+            let now = Utc::now();
+            let events = || current.events.iter().map(|(_, e)| e);
+            let mut n = er.evaluate(events(), now).await.unwrap().alerts.len();
+            if run.breaker {
+                n += br.evaluate(events(), now).await.unwrap().len();
+            }
+            acker.ack(&current.ids()).await.unwrap();
+            (n, lap.elapsed().as_secs_f64())
+        };
+        let ((next, read_s), (n, eval_s)) = tokio::join!(read_next, evaluate);
+        t_read += read_s;
+        t_eval += eval_s;
+        t_ack += lap.elapsed().as_secs_f64();
+        alerts += n;
+        seen += current.events.len();
+        batches += 1;
+        current = next;
+    }
+    let secs = started.elapsed().as_secs_f64();
+    Tally {
+        seen,
+        batches,
+        alerts,
+        t_read,
+        t_eval,
+        t_ack,
+        secs,
     }
 }

@@ -7,6 +7,8 @@
 #[path = "../tests/outbox_http.rs"]
 mod outbox_http;
 
+use std::path::{Path, PathBuf};
+use std::process::Output;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -19,6 +21,44 @@ async fn main() {
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(10_000);
+    let bin = build_worker();
+
+    let server = RedisServer::start();
+    let url = server.url_db(0);
+    let ob = Outbox::connect(&url, Duration::from_secs(5), OutboxConfig::default())
+        .await
+        .unwrap();
+    let t = Instant::now();
+    enqueue_all(&ob, n).await;
+    let enq = t.elapsed();
+    println!(
+        "enqueue: {n} items in {:.2} s ({:.0}/s)",
+        enq.as_secs_f64(),
+        n as f64 / enq.as_secs_f64()
+    );
+
+    let rx = outbox_http::Receiver::start(Arc::new(|_, _| outbox_http::Reply::Status(200, vec![])))
+        .await;
+    let t = Instant::now();
+    let outs = run_workers(&bin, &url, &rx.addr.to_string()).await;
+    let took = t.elapsed();
+    for o in &outs {
+        print!("worker: {}", String::from_utf8_lossy(&o.stdout));
+    }
+    let got = rx.delivered();
+    let dup = got.values().filter(|&&c| c > 1).count();
+    println!(
+        "outbox: {n} deliveries by 2 sender processes in {:.2} s = {:.0} deliveries/s (received {}, duplicates {dup})",
+        took.as_secs_f64(),
+        n as f64 / took.as_secs_f64(),
+        got.len()
+    );
+    assert_eq!(got.len(), n, "lost items");
+    assert_eq!(dup, 0, "duplicates");
+}
+
+/// Builds the `outbox_worker` example (release) and answers its path.
+fn build_worker() -> PathBuf {
     let exe = std::env::current_exe().unwrap();
     let dir = exe.parent().unwrap().parent().unwrap().to_path_buf();
     let status = std::process::Command::new(env!("CARGO"))
@@ -34,15 +74,12 @@ async fn main() {
         .status()
         .unwrap();
     assert!(status.success(), "cannot build outbox_worker");
-    let bin = dir.join("examples").join("outbox_worker");
+    dir.join("examples").join("outbox_worker")
+}
 
-    let server = RedisServer::start();
-    let url = server.url_db(0);
-    let ob = Outbox::connect(&url, Duration::from_secs(5), OutboxConfig::default())
-        .await
-        .unwrap();
+/// `n` alert items over eight channels, enqueued by 16 tasks.
+async fn enqueue_all(ob: &Outbox, n: usize) {
     let now = system_now_ms();
-    let t = Instant::now();
     let mut jobs = tokio::task::JoinSet::new();
     for part in 0..16 {
         let ob = ob.clone();
@@ -59,52 +96,25 @@ async fn main() {
         });
     }
     while jobs.join_next().await.is_some() {}
-    let enq = t.elapsed();
-    println!(
-        "enqueue: {n} items in {:.2} s ({:.0}/s)",
-        enq.as_secs_f64(),
-        n as f64 / enq.as_secs_f64()
-    );
+}
 
-    let rx = outbox_http::Receiver::start(Arc::new(|_, _| outbox_http::Reply::Status(200, vec![])))
-        .await;
-    let t = Instant::now();
+/// Two worker processes sending until the outbox is empty; their outputs.
+async fn run_workers(bin: &Path, url: &str, addr: &str) -> Vec<Output> {
     let workers: Vec<_> = (0..2)
         .map(|_| {
-            std::process::Command::new(&bin)
-                .args([
-                    &url,
-                    "relaywatch:",
-                    &rx.addr.to_string(),
-                    "30000",
-                    "64",
-                    "until-empty",
-                ])
+            std::process::Command::new(bin)
+                .args([url, "relaywatch:", addr, "30000", "64", "until-empty"])
                 .stdout(std::process::Stdio::piped())
                 .spawn()
                 .unwrap()
         })
         .collect();
-    let outs = tokio::task::spawn_blocking(move || {
+    tokio::task::spawn_blocking(move || {
         workers
             .into_iter()
             .map(|w| w.wait_with_output().unwrap())
             .collect::<Vec<_>>()
     })
     .await
-    .unwrap();
-    let took = t.elapsed();
-    for o in &outs {
-        print!("worker: {}", String::from_utf8_lossy(&o.stdout));
-    }
-    let got = rx.delivered();
-    let dup = got.values().filter(|&&c| c > 1).count();
-    println!(
-        "outbox: {n} deliveries by 2 sender processes in {:.2} s = {:.0} deliveries/s (received {}, duplicates {dup})",
-        took.as_secs_f64(),
-        n as f64 / took.as_secs_f64(),
-        got.len()
-    );
-    assert_eq!(got.len(), n, "lost items");
-    assert_eq!(dup, 0, "duplicates");
+    .unwrap()
 }

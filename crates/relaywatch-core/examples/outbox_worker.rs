@@ -35,36 +35,7 @@ async fn main() {
     let timeout = Duration::from_millis(lease_ms);
     let deliver = move |item: outbox::Item| {
         let client = client.clone();
-        async move {
-            let t = Instant::now();
-            match client.post(&item.key, &item.payload, timeout).await {
-                Ok(a) if (200..300).contains(&a.status) => {
-                    DeliveryResult::delivered(Some(a.status), None, t.elapsed())
-                }
-                Ok(a) if a.status == 429 || a.status == 408 || a.status >= 500 => {
-                    let after = a
-                        .headers
-                        .iter()
-                        .find(|(k, _)| k.eq_ignore_ascii_case("retry-after"))
-                        .and_then(|(_, v)| v.parse::<f64>().ok())
-                        .map(Duration::from_secs_f64);
-                    DeliveryResult::retry(
-                        after,
-                        Some(a.status),
-                        None,
-                        t.elapsed(),
-                        format!("HTTP {}", a.status),
-                    )
-                }
-                Ok(a) => DeliveryResult::fail(
-                    Some(a.status),
-                    None,
-                    t.elapsed(),
-                    format!("HTTP {}", a.status),
-                ),
-                Err(e) => DeliveryResult::retry(None, None, None, t.elapsed(), e.to_string()),
-            }
-        }
+        async move { deliver_one(&client, &item, timeout).await }
     };
     let watcher = ob.clone();
     let shutdown = async move {
@@ -91,4 +62,41 @@ async fn main() {
         "delivered={} retried={} dead={} lost={} errors={}",
         stats.delivered, stats.retried, stats.dead, stats.lost, stats.errors
     );
+}
+
+/// One POST to the receiver, judged as the real sender judges HTTP: 2xx delivered; 408, 429 and
+/// 5xx retried (after Retry-After when given); anything else failed; no answer retried.
+async fn deliver_one(
+    client: &outbox_http::Client,
+    item: &outbox::Item,
+    timeout: Duration,
+) -> DeliveryResult {
+    let t = Instant::now();
+    match client.post(&item.key, &item.payload, timeout).await {
+        Ok(a) if (200..300).contains(&a.status) => {
+            DeliveryResult::delivered(Some(a.status), None, t.elapsed())
+        }
+        Ok(a) if a.status == 429 || a.status == 408 || a.status >= 500 => {
+            let after = a
+                .headers
+                .iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case("retry-after"))
+                .and_then(|(_, v)| v.parse::<f64>().ok())
+                .map(Duration::from_secs_f64);
+            DeliveryResult::retry(
+                after,
+                Some(a.status),
+                None,
+                t.elapsed(),
+                format!("HTTP {}", a.status),
+            )
+        }
+        Ok(a) => DeliveryResult::fail(
+            Some(a.status),
+            None,
+            t.elapsed(),
+            format!("HTTP {}", a.status),
+        ),
+        Err(e) => DeliveryResult::retry(None, None, None, t.elapsed(), e.to_string()),
+    }
 }

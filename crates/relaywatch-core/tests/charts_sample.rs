@@ -77,8 +77,18 @@ pub const KEYS: [(&str, f64, u64); 12] = [
 /// Seven days of usage, a dozen models, twelve keys (top 10 drawn), a few accounts in trouble.
 pub fn sample_snapshot() -> Snapshot {
     let mut s = empty_snapshot();
+    s.trend = sample_trend();
+    s.models = sample_models(&s.trend);
+    s.top_keys = sample_keys();
+    sample_accounts(&mut s);
+    sample_today_and_realtime(&mut s);
+    s
+}
+
+/// Seven days of uneven traffic.
+fn sample_trend() -> Vec<TrendDay> {
     let day_mult = [0.62, 0.81, 1.0, 0.94, 1.12, 0.48, 0.71];
-    s.trend = day_mult
+    day_mult
         .iter()
         .enumerate()
         .map(|(i, m)| {
@@ -101,10 +111,14 @@ pub fn sample_snapshot() -> Snapshot {
                 ..d
             }
         })
-        .collect();
-    let total_tokens: u64 = s.trend.iter().map(|d| d.all_tokens).sum();
+        .collect()
+}
+
+/// The range's tokens shared out between [`MODELS`] by weight.
+fn sample_models(trend: &[TrendDay]) -> Vec<ModelUsage> {
+    let total_tokens: u64 = trend.iter().map(|d| d.all_tokens).sum();
     let weight: u64 = MODELS.iter().map(|m| m.1).sum();
-    s.models = MODELS
+    MODELS
         .iter()
         .map(|(name, w)| {
             let all = total_tokens / weight * w;
@@ -119,9 +133,12 @@ pub fn sample_snapshot() -> Snapshot {
                 cost_usd: all as f64 / 1e6 * 2.1,
             }
         })
-        .collect();
-    s.top_keys = KEYS
-        .iter()
+        .collect()
+}
+
+/// [`KEYS`] as top keys.
+fn sample_keys() -> Vec<KeyUsage> {
+    KEYS.iter()
         .enumerate()
         .map(|(i, (name, cost, requests))| KeyUsage {
             id: format!("key-{i:02}"),
@@ -130,7 +147,11 @@ pub fn sample_snapshot() -> Snapshot {
             all_tokens: requests * 9_000,
             cost_usd: *cost,
         })
-        .collect();
+        .collect()
+}
+
+/// Key counts, and Claude and Gemini accounts with some in trouble.
+fn sample_accounts(s: &mut Snapshot) {
     s.api_keys = ApiKeyCounts {
         total: 24,
         active: 21,
@@ -156,6 +177,10 @@ pub fn sample_snapshot() -> Snapshot {
             rate_limited: 1,
         },
     );
+}
+
+/// Today's usage (the trend's last day) and the real-time rates.
+fn sample_today_and_realtime(s: &mut Snapshot) {
     let today = s.trend.last().cloned().unwrap_or_default();
     s.usage_today = Usage {
         requests: today.requests,
@@ -173,5 +198,4 @@ pub fn sample_snapshot() -> Snapshot {
         tpm: 31_000.0,
         window_minutes: 5,
     };
-    s
 }

@@ -220,11 +220,9 @@ const OUT_OF_RANGE: &str = "counter(s) outside 0…2^53";
 const NOT_A_NUMBER: &str = "non-numeric counter(s)";
 
 #[tokio::test]
-async fn bad_counters_are_skipped_with_a_warning_naming_key_and_field() {
+async fn counters_outside_0_to_2_pow_53_are_skipped_with_a_warning_naming_key_and_field() {
     let k2_today = format!("usage:daily:{K2}:{TODAY}");
-    let k1_today = format!("usage:daily:{K1}:{TODAY}");
     let sonnet_today = format!("usage:model:daily:{SONNET45}:{TODAY}");
-    let gpt_today = format!("usage:model:daily:{GPT5}:{TODAY}");
     run_cases(vec![
         Case {
             // Read by today's sum and by the top keys' days: still one warning.
@@ -278,6 +276,15 @@ async fn bad_counters_are_skipped_with_a_warning_naming_key_and_field() {
                 assert_eq!(today_of(a).requests, today_of(b).requests);
             },
         },
+    ])
+    .await;
+}
+
+#[tokio::test]
+async fn non_numeric_counters_and_bad_costs_are_skipped_with_a_warning_naming_key_and_field() {
+    let k1_today = format!("usage:daily:{K1}:{TODAY}");
+    let gpt_today = format!("usage:model:daily:{GPT5}:{TODAY}");
+    run_cases(vec![
         Case {
             name: "text in a key's daily requests",
             edits: vec![cmd(&["HSET", &k1_today, "requests", "12abc"])],
@@ -344,12 +351,10 @@ async fn sums_stop_at_2_pow_53_with_a_warning_instead_of_wrapping() {
 }
 
 #[tokio::test]
-async fn every_wrong_typed_key_is_skipped_with_one_warning_per_kind() {
+async fn wrong_typed_usage_hashes_are_skipped_with_one_warning_per_kind() {
     let sonnet_today = format!("usage:model:daily:{SONNET45}:{TODAY}");
     let k2_today = format!("usage:daily:{K2}:{TODAY}");
     let k1_model = format!("usage:{K1}:model:daily:{SONNET45}:{TODAY}");
-    let cost_today = format!("usage:cost:daily:{K1}:{TODAY}");
-    let index = "index set(s) of the wrong type";
     run_cases(vec![
         Case {
             name: "daily model hash",
@@ -371,13 +376,6 @@ async fn every_wrong_typed_key_is_skipped_with_one_warning_per_kind() {
             check: |b, a| assert_eq!(a.top_keys.len(), b.top_keys.len()),
         },
         Case {
-            // Found by SCAN instead, as on a relay without index sets.
-            name: "account index",
-            edits: vec![cmd(&["RETYPE", "claude:account:index", "string"])],
-            warned: vec![(index, 1, "claude:account:index".into())],
-            check: |b, a| assert_eq!(a.accounts["claude"], b.accounts["claude"]),
-        },
-        Case {
             name: "metrics minute bucket",
             edits: vec![cmd(&["RETYPE", &minute_key(), "list"])],
             warned: vec![(
@@ -387,6 +385,28 @@ async fn every_wrong_typed_key_is_skipped_with_one_warning_per_kind() {
             )],
             check: |_, a| assert_eq!((a.realtime.rpm, a.realtime.tpm), (0.0, 0.0)),
         },
+        Case {
+            name: "monthly model hash",
+            edits: vec![cmd(&[
+                "RETYPE",
+                &format!("usage:model:monthly:{SONNET45}:{MONTH}"),
+                "list",
+            ])],
+            warned: vec![(
+                "monthly model hash(es) of the wrong type",
+                1,
+                format!("usage:model:monthly:{SONNET45}:{MONTH}"),
+            )],
+            check: |b, a| assert!(a.usage_total.cost_usd < b.usage_total.cost_usd),
+        },
+    ])
+    .await;
+}
+
+#[tokio::test]
+async fn wrong_typed_costs_and_records_are_skipped_with_one_warning_per_kind() {
+    let cost_today = format!("usage:cost:daily:{K1}:{TODAY}");
+    run_cases(vec![
         Case {
             // MGET answers nil for it; read by the range costs and by the limits: one warning.
             name: "cost counter",
@@ -430,6 +450,13 @@ async fn every_wrong_typed_key_is_skipped_with_one_warning_per_kind() {
             )],
             check: |_, a| assert_eq!(a.accounts["claude-console"].total, 0),
         },
+    ])
+    .await;
+}
+
+#[tokio::test]
+async fn a_wrong_typed_global_total_is_summed_per_key_with_one_warning() {
+    run_cases(vec![
         Case {
             // Made `snapshot` exit 1 before; now summed per key, as CRS does without it.
             name: "usage:global:total",
@@ -463,6 +490,21 @@ async fn every_wrong_typed_key_is_skipped_with_one_warning_per_kind() {
                 ),
             ],
             check: |b, a| assert_eq!(a.usage_total.requests, b.usage_total.requests - 1),
+        },
+    ])
+    .await;
+}
+
+#[tokio::test]
+async fn wrong_typed_index_sets_are_skipped_with_one_warning_per_kind() {
+    let index = "index set(s) of the wrong type";
+    run_cases(vec![
+        Case {
+            // Found by SCAN instead, as on a relay without index sets.
+            name: "account index",
+            edits: vec![cmd(&["RETYPE", "claude:account:index", "string"])],
+            warned: vec![(index, 1, "claude:account:index".into())],
+            check: |b, a| assert_eq!(a.accounts["claude"], b.accounts["claude"]),
         },
         Case {
             // Silently zeroed today before; its keys are found by SCAN instead.
@@ -502,20 +544,6 @@ async fn every_wrong_typed_key_is_skipped_with_one_warning_per_kind() {
             edits: vec![cmd(&["RETYPE", "usage:model:monthly:months", "string"])],
             warned: vec![(index, 1, "usage:model:monthly:months".into())],
             check: |b, a| assert_eq!(a.usage_total.requests, b.usage_total.requests),
-        },
-        Case {
-            name: "monthly model hash",
-            edits: vec![cmd(&[
-                "RETYPE",
-                &format!("usage:model:monthly:{SONNET45}:{MONTH}"),
-                "list",
-            ])],
-            warned: vec![(
-                "monthly model hash(es) of the wrong type",
-                1,
-                format!("usage:model:monthly:{SONNET45}:{MONTH}"),
-            )],
-            check: |b, a| assert!(a.usage_total.cost_usd < b.usage_total.cost_usd),
         },
     ])
     .await;

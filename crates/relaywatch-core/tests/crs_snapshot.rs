@@ -75,11 +75,18 @@ fn expected_costs() -> Expect {
 /// Write the dataset; `legacy` leaves out index sets, global aggregates and cost micros.
 fn seed(url: &str, legacy: bool) {
     let n = now();
-    let e = expected_costs();
     let mut w = CrsWriter::connect(url);
     if legacy {
         w = w.legacy();
     }
+    seed_keys(&mut w, n);
+    seed_usage(&mut w, n);
+    seed_accounts(&mut w, n);
+    w.flush();
+}
+
+/// Four keys: one with limits and a tag, one with a Chinese name, one inactive, one deleted.
+fn seed_keys(w: &mut CrsWriter, n: DateTime<Utc>) {
     let created = n - Duration::days(40);
     w.api_key(
         &ApiKeySpec::new(K1, "alpha", created)
@@ -91,7 +98,11 @@ fn seed(url: &str, legacy: bool) {
     w.api_key(&ApiKeySpec::new(K2, "研发部-主力", created));
     w.api_key(&ApiKeySpec::new(K3, "inactive", created).active(false));
     w.api_key(&ApiKeySpec::new(K4, "deleted", created).deleted_at(n - Duration::days(1)));
+}
 
+/// Requests today, yesterday, 3 and 10 days back, and three minutes of real-time metrics.
+fn seed_usage(w: &mut CrsWriter, n: DateTime<Utc>) {
+    let e = expected_costs();
     let today = n - Duration::hours(1);
     let yday = n - Duration::days(1);
     w.usage(
@@ -138,8 +149,10 @@ fn seed(url: &str, legacy: bool) {
     w.minute_metrics(n, 6, 1000, 200, 0, 0);
     w.minute_metrics(n - Duration::minutes(4), 4, 500, 300, 0, 0);
     w.minute_metrics(n - Duration::minutes(5), 100, 50_000, 0, 0, 0);
+}
 
-    // Accounts.
+/// Accounts on every platform, in every state the cascade tells apart.
+fn seed_accounts(w: &mut CrsWriter, n: DateTime<Utc>) {
     let ok = |name: &str| {
         AccountSpec::new(name)
             .active(true)
@@ -180,7 +193,6 @@ fn seed(url: &str, legacy: bool) {
     );
     w.account(Platform::Droid, "d-ok", &ok("d-ok"));
     w.account(Platform::Gemini, "g-off", &ok("g-off").active(false));
-    w.flush();
 }
 
 async fn snapshot(url: &str) -> Snapshot {
@@ -222,7 +234,14 @@ fn counts(total: u64, normal: u64, abnormal: u64, paused: u64, rate_limited: u64
 }
 
 fn check_common(s: &Snapshot) {
-    let e = expected_costs();
+    check_keys_and_accounts(s);
+    check_today_and_realtime(s);
+    check_trend(s);
+    check_models_and_top_keys(s);
+    check_limits(s);
+}
+
+fn check_keys_and_accounts(s: &Snapshot) {
     assert_eq!(s.source, SourceKind::Crs);
     assert_eq!(s.today, "2026-11-22");
     assert_eq!(s.timezone_offset_hours, 8);
@@ -242,7 +261,10 @@ fn check_common(s: &Snapshot) {
     assert_eq!(s.accounts["gemini"], counts(1, 0, 1, 0, 0));
     assert_eq!(s.accounts["ccr"], counts(0, 0, 0, 0, 0));
     assert_eq!(s.accounts.len(), 10, "every platform is listed");
+}
 
+fn check_today_and_realtime(s: &Snapshot) {
+    let e = expected_costs();
     // Today: Σ per-key daily hashes; cost at list price per model.
     let t = &s.usage_today;
     assert_eq!(t.requests, 3);
@@ -262,7 +284,10 @@ fn check_common(s: &Snapshot) {
     assert_eq!(s.realtime.window_minutes, 5);
     close(s.realtime.rpm, 2.0, "rpm");
     close(s.realtime.tpm, 400.0, "tpm");
+}
 
+fn check_trend(s: &Snapshot) {
+    let e = expected_costs();
     // Trend: 7 days ascending, zero days included.
     let dates: Vec<&str> = s.trend.iter().map(|d| d.date.as_str()).collect();
     assert_eq!(
@@ -296,7 +321,10 @@ fn check_common(s: &Snapshot) {
     close(day("2026-11-19").cost_usd, e.opus, "trend opus day");
     assert_eq!(day("2026-11-18").requests, 0);
     assert_eq!(day("2026-11-18").cost_usd, 0.0);
+}
 
+fn check_models_and_top_keys(s: &Snapshot) {
+    let e = expected_costs();
     // Models over the range, normalised (Bedrock id → claude-sonnet-4-20250514, [1m] kept).
     let names: Vec<&str> = s.models.iter().map(|m| m.model.as_str()).collect();
     assert_eq!(
@@ -334,7 +362,10 @@ fn check_common(s: &Snapshot) {
     let k2 = s.top_keys.iter().find(|k| k.id == K2).unwrap();
     assert_eq!(k2.name, "研发部-主力");
     assert_eq!(k2.requests, 1, "the day outside the range is not counted");
+}
 
+fn check_limits(s: &Snapshot) {
+    let e = expected_costs();
     // Limits: only k1 has any.
     assert_eq!(s.key_limits.len(), 1);
     let l = &s.key_limits[0];

@@ -21,9 +21,9 @@ use relaywatch_core::delivery::envelope::Envelope;
 use relaywatch_core::delivery::history::AttemptResult;
 use relaywatch_core::delivery::outbox::{system_now_ms, Outbox};
 use relaywatch_core::render::message::Message;
-use relaywatch_core::render::samples;
 use relaywatch_core::secret_store::SecretStore;
 use relaywatch_core::secrets::assert_no_secret_in;
+use relaywatch_testkit::samples;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpListener;
 
@@ -117,18 +117,20 @@ async fn everything_in_redis(url: &str) -> String {
     out
 }
 
-#[tokio::test]
-async fn a_report_goes_through_the_outbox_and_every_attempt_is_in_history() {
-    let url = relaywatch_testkit::fresh_db();
-    let wecom = Receiver::start(vec![Reply::json(200, r#"{"errcode":0,"errmsg":"ok"}"#)]).await;
-    let generic = Receiver::start(vec![Reply::new(503, "busy"), Reply::json(200, "{}")]).await;
+/// Settings with a WeCom channel and a signed generic hook (`ops-hook`) aimed at the two
+/// receivers, and the environment holding their URLs and the signing secret.
+fn wecom_and_signed_hook(
+    url: &str,
+    wecom: &Receiver,
+    generic: &Receiver,
+) -> (Settings, HashMap<&'static str, String>) {
     let mut hook = channel("ops-hook", ChannelType::Generic, "GENERIC_URL");
     hook.secret = Some(SecretRef::Env {
         env: "GENERIC_SECRET".into(),
     });
     let s = settings(
         vec![channel("team-wecom", ChannelType::Wecom, "WECOM_URL"), hook],
-        &url,
+        url,
     );
     let env = HashMap::from([
         (
@@ -144,6 +146,15 @@ async fn a_report_goes_through_the_outbox_and_every_attempt_is_in_history() {
         ),
         ("GENERIC_SECRET", SIGNING.to_string()),
     ]);
+    (s, env)
+}
+
+#[tokio::test]
+async fn a_report_goes_through_the_outbox_and_every_attempt_is_in_history() {
+    let url = relaywatch_testkit::fresh_db();
+    let wecom = Receiver::start(vec![Reply::json(200, r#"{"errcode":0,"errmsg":"ok"}"#)]).await;
+    let generic = Receiver::start(vec![Reply::new(503, "busy"), Reply::json(200, "{}")]).await;
+    let (s, env) = wecom_and_signed_hook(&url, &wecom, &generic);
     let outbox = open(&s).await;
     let msg = report();
     let items = ["team-wecom", "ops-hook"]

@@ -11,8 +11,8 @@ use chrono::Utc;
 use relaywatch_core::channels::{dingtalk, Body, EncodeContext, Outcome, Request};
 use relaywatch_core::config::Lang;
 use relaywatch_core::render::message::{Align, Column, Message, Section, Table};
-use relaywatch_core::render::samples;
 use relaywatch_core::secrets::{assert_no_secret_in, Secret};
+use relaywatch_testkit::samples;
 use serde_json::{json, Value};
 
 const URL: &str = "https://oapi.dingtalk.example/robot/send?access_token=fake-token";

@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use relaywatch_core::channels::{discord, Body, EncodeContext, Outcome, Request};
 use relaywatch_core::config::Lang;
-use relaywatch_core::render::samples;
 use relaywatch_core::secrets::{assert_no_secret_in, Secret};
+use relaywatch_testkit::samples;
 use serde_json::{json, Value};
 
 const URL: &str = "https://discord.example/api/webhooks/123/fake-token";
@@ -179,9 +179,21 @@ fn h(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
         .collect()
 }
 
+/// Each case's status, headers and body classify as its outcome.
+fn assert_classified(cases: Vec<Case>) {
+    for (status, headers, body, want) in cases {
+        assert_eq!(
+            discord::classify(status, &headers, body.as_bytes(), at()),
+            want,
+            "{status} {body}"
+        );
+    }
+}
+
+/// Delivered, and retried (with or without Retry-After).
 #[test]
-fn classification_table() {
-    let cases: Vec<Case> = vec![
+fn classification_table_delivered_and_retry() {
+    assert_classified(vec![
         (
             200,
             vec![],
@@ -229,15 +241,27 @@ fn classification_table() {
                 code: None,
             },
         ),
-        (
-            404,
-            vec![],
-            r#"{"message":"Unknown Webhook","code":10015}"#,
-            Outcome::Disable {
-                reason: "webhook deleted: HTTP 404: Unknown Webhook (code 10015)".into(),
-                code: Some(10015),
-            },
-        ),
+    ]);
+}
+
+/// Disabled: the destination is gone or turned off.
+#[test]
+fn classification_table_disable() {
+    assert_classified(vec![(
+        404,
+        vec![],
+        r#"{"message":"Unknown Webhook","code":10015}"#,
+        Outcome::Disable {
+            reason: "webhook deleted: HTTP 404: Unknown Webhook (code 10015)".into(),
+            code: Some(10015),
+        },
+    )]);
+}
+
+/// Failed for good, and refused as too long.
+#[test]
+fn classification_table_fail_and_too_long() {
+    assert_classified(vec![
         (
             401,
             vec![],
@@ -283,14 +307,7 @@ fn classification_table() {
                 code: None,
             },
         ),
-    ];
-    for (status, headers, body, want) in cases {
-        assert_eq!(
-            discord::classify(status, &headers, body.as_bytes(), at()),
-            want,
-            "{status} {body}"
-        );
-    }
+    ]);
 }
 
 #[test]

@@ -7,7 +7,7 @@ mod golden;
 
 use relaywatch_core::channels::file;
 use relaywatch_core::config::Lang;
-use relaywatch_core::render::samples;
+use relaywatch_testkit::samples;
 use serde_json::{json, Value};
 
 fn dump(files: &[(String, Vec<u8>)]) -> String {

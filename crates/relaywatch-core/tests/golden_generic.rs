@@ -10,8 +10,8 @@ use std::time::Duration;
 use chrono::{TimeZone, Utc};
 use relaywatch_core::channels::{generic, header, Body, EncodeContext, Outcome, Request};
 use relaywatch_core::config::Lang;
-use relaywatch_core::render::samples;
 use relaywatch_core::secrets::{assert_no_secret_in, Secret};
+use relaywatch_testkit::samples;
 use serde_json::Value;
 
 const URL: &str = "https://receiver.example/hook";

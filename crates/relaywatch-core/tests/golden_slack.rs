@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use relaywatch_core::channels::{slack, Body, EncodeContext, Outcome, Request};
 use relaywatch_core::config::Lang;
-use relaywatch_core::render::samples;
 use relaywatch_core::secrets::{assert_no_secret_in, Secret};
+use relaywatch_testkit::samples;
 
 const URL: &str = "https://hooks.slack.example/services/TFAKE/BFAKE/fake-token";
 const TOKEN: &str = "fake-token";
@@ -141,9 +141,21 @@ fn h(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
         .collect()
 }
 
+/// Each case's status, headers and body classify as its outcome.
+fn assert_classified(cases: Vec<Case>) {
+    for (status, headers, body, want) in cases {
+        assert_eq!(
+            slack::classify(status, &headers, body.as_bytes(), at()),
+            want,
+            "{status} {body}"
+        );
+    }
+}
+
+/// Delivered, and retried (with or without Retry-After).
 #[test]
-fn classification_table() {
-    let cases: Vec<Case> = vec![
+fn classification_table_delivered_and_retry() {
+    assert_classified(vec![
         (200, vec![], "ok", Outcome::Delivered { code: None }),
         (
             429,
@@ -185,6 +197,13 @@ fn classification_table() {
                 code: None,
             },
         ),
+    ]);
+}
+
+/// Disabled: the destination is gone or turned off.
+#[test]
+fn classification_table_disable() {
+    assert_classified(vec![
         (
             404,
             vec![],
@@ -221,6 +240,13 @@ fn classification_table() {
                 code: None,
             },
         ),
+    ]);
+}
+
+/// Failed for good, and refused as too long.
+#[test]
+fn classification_table_fail_and_too_long() {
+    assert_classified(vec![
         (
             400,
             vec![],
@@ -266,14 +292,7 @@ fn classification_table() {
                 code: None,
             },
         ),
-    ];
-    for (status, headers, body, want) in cases {
-        assert_eq!(
-            slack::classify(status, &headers, body.as_bytes(), at()),
-            want,
-            "{status} {body}"
-        );
-    }
+    ]);
 }
 
 #[test]

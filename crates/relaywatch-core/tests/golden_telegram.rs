@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use relaywatch_core::channels::{telegram, Body, EncodeContext, Outcome, Request};
 use relaywatch_core::config::Lang;
-use relaywatch_core::render::samples;
 use relaywatch_core::secrets::{assert_no_secret_in, redact_url, Secret};
+use relaywatch_testkit::samples;
 
 const TOKEN: &str = "123456:fake-token";
 
@@ -178,9 +178,21 @@ fn h(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
         .collect()
 }
 
+/// Each case's status, headers and body classify as its outcome.
+fn assert_classified(cases: Vec<Case>) {
+    for (status, headers, body, want) in cases {
+        assert_eq!(
+            telegram::classify(status, &headers, body.as_bytes(), at()),
+            want,
+            "{status} {body}"
+        );
+    }
+}
+
+/// Delivered, and retried (with or without Retry-After).
 #[test]
-fn classification_table() {
-    let cases: Vec<Case> = vec![
+fn classification_table_delivered_and_retry() {
+    assert_classified(vec![
         (
             200,
             vec![],
@@ -217,6 +229,33 @@ fn classification_table() {
                 code: Some(429),
             },
         ),
+        (
+            502,
+            vec![],
+            "<html>502 Bad Gateway</html>",
+            Outcome::Retry {
+                after: None,
+                reason: "HTTP 502: <html>502 Bad Gateway</html>".into(),
+                code: None,
+            },
+        ),
+        (
+            500,
+            h(&[("Retry-After", "2")]),
+            r#"{"ok":false,"error_code":500,"description":"Internal Server Error"}"#,
+            Outcome::Retry {
+                after: Some(Duration::from_secs(2)),
+                reason: "HTTP 500: Internal Server Error".into(),
+                code: Some(500),
+            },
+        ),
+    ]);
+}
+
+/// Failed for good, and refused as too long.
+#[test]
+fn classification_table_fail_and_too_long() {
+    assert_classified(vec![
         (
             400,
             vec![],
@@ -262,34 +301,7 @@ fn classification_table() {
                 code: Some(400),
             },
         ),
-        (
-            502,
-            vec![],
-            "<html>502 Bad Gateway</html>",
-            Outcome::Retry {
-                after: None,
-                reason: "HTTP 502: <html>502 Bad Gateway</html>".into(),
-                code: None,
-            },
-        ),
-        (
-            500,
-            h(&[("Retry-After", "2")]),
-            r#"{"ok":false,"error_code":500,"description":"Internal Server Error"}"#,
-            Outcome::Retry {
-                after: Some(Duration::from_secs(2)),
-                reason: "HTTP 500: Internal Server Error".into(),
-                code: Some(500),
-            },
-        ),
-    ];
-    for (status, headers, body, want) in cases {
-        assert_eq!(
-            telegram::classify(status, &headers, body.as_bytes(), at()),
-            want,
-            "{status} {body}"
-        );
-    }
+    ]);
 }
 
 #[test]

@@ -11,8 +11,8 @@ use chrono::Utc;
 use relaywatch_core::channels::{wecom, Body, EncodeContext, Outcome, Request};
 use relaywatch_core::config::Lang;
 use relaywatch_core::render::message::{Section, Table};
-use relaywatch_core::render::samples;
 use relaywatch_core::secrets::{assert_no_secret_in, Secret};
+use relaywatch_testkit::samples;
 use serde_json::{json, Value};
 
 const URL: &str = "https://qyapi.weixin.example/cgi-bin/webhook/send?key=fake-key";

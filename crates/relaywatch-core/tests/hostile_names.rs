@@ -17,8 +17,9 @@ use relaywatch_core::render::charts::{
 };
 use relaywatch_core::render::clean::{self, is_hidden};
 use relaywatch_core::render::message::Message;
-use relaywatch_core::render::{markdown, messages, samples};
+use relaywatch_core::render::{markdown, messages};
 use relaywatch_core::secrets::Secret;
+use relaywatch_testkit::samples;
 use serde_json::Value;
 
 const BIG: usize = 10_000;

@@ -15,9 +15,10 @@ use relaywatch_core::channels::{Body, Request};
 use relaywatch_core::config::channels::{ChannelSettings, ChannelType, NetworkSettings, SecretRef};
 use relaywatch_core::config::{Lang, Settings};
 use relaywatch_core::delivery::net::{HttpClient, NetError, NetPolicy, Rule, StaticLookup};
-use relaywatch_core::render::{messages, samples};
+use relaywatch_core::render::messages;
 use relaywatch_core::secret_store::SecretStore;
 use relaywatch_core::secrets::{assert_no_secret_in, Secret};
+use relaywatch_testkit::samples;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
 

@@ -141,10 +141,9 @@ async fn keys_crossing_together_are_one_grouped_message() {
     assert_eq!(keys, ["k1", "k2", "k3"]);
 }
 
-#[tokio::test]
-async fn costs_are_read_for_every_period_and_limit() {
-    let url = fresh_db();
-    let mut w = CrsWriter::connect(&url);
+/// k1 (tagged, a weekly Opus limit) spending this week, this month, 6 h and 1 h ago and on
+/// Opus; k2 (no limit) and k3 (limited by name) spending now.
+fn seed_every_period(w: &mut CrsWriter) {
     w.api_key(
         &ApiKeySpec::new("k1", "tagged", at(-400, 0))
             .tags(&["team-a"])
@@ -154,25 +153,30 @@ async fn costs_are_read_for_every_period_and_limit() {
     w.api_key(&ApiKeySpec::new("k2", "unlimited", at(-400, 0)));
     w.api_key(&ApiKeySpec::new("k3", "by-name", at(-400, 0)));
     // Sunday 2026-11-22: earlier this week (Monday 16th), earlier this month, 6 h ago, 1 h ago.
-    spend(&mut w, "k1", at(-144, 0), 1.0);
-    spend(&mut w, "k1", at(-20 * 24, 0), 2.0);
-    spend(&mut w, "k1", at(3, 0), 4.0);
-    spend(&mut w, "k1", at(8, 30), 8.0);
+    spend(w, "k1", at(-144, 0), 1.0);
+    spend(w, "k1", at(-20 * 24, 0), 2.0);
+    spend(w, "k1", at(3, 0), 4.0);
+    spend(w, "k1", at(8, 30), 8.0);
     w.usage(
         &UsageEvent::new("k1", "claude-opus-4-1-20250805", at(9, 0))
             .tokens(10, 10, 0, 0)
             .cost(16.0, 16.0)
             .account("acc-1", "claude-official"),
     );
-    spend(&mut w, "k2", at(9, 0), 99.0);
-    spend(&mut w, "k3", at(9, 0), 4.5);
+    spend(w, "k2", at(9, 0), 99.0);
+    spend(w, "k3", at(9, 0), 4.5);
+}
+
+/// Roomy limits on k1 for every period, 20 USD over five hours for its tag, 5 USD a month for
+/// k3 by name.
+fn every_period_settings() -> QuotaSettings {
     let roomy = |period| QuotaLimitSetting {
         key: Some("k1".into()),
         tag: None,
         period,
         usd: 1000.0,
     };
-    let settings = QuotaSettings {
+    QuotaSettings {
         limits: vec![
             roomy(QuotaPeriod::Daily),
             roomy(QuotaPeriod::Weekly),
@@ -192,7 +196,15 @@ async fn costs_are_read_for_every_period_and_limit() {
             },
         ],
         ..QuotaSettings::default()
-    };
+    }
+}
+
+#[tokio::test]
+async fn costs_are_read_for_every_period_and_limit() {
+    let url = fresh_db();
+    let mut w = CrsWriter::connect(&url);
+    seed_every_period(&mut w);
+    let settings = every_period_settings();
     let mut c = conn(&url).await;
     let costs = read_key_costs(&mut c, &settings, at(9, 30), tz())
         .await

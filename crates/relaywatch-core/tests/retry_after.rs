@@ -23,8 +23,9 @@ use relaywatch_core::delivery::envelope::Envelope;
 use relaywatch_core::delivery::history::AttemptResult;
 use relaywatch_core::delivery::outbox::{system_now_ms, Outbox};
 use relaywatch_core::render::message::Message;
-use relaywatch_core::render::{messages, samples};
+use relaywatch_core::render::messages;
 use relaywatch_core::secret_store::SecretStore;
+use relaywatch_testkit::samples;
 
 fn channel(name: &str, env: &str) -> ChannelSettings {
     ChannelSettings {

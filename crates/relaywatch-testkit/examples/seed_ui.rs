@@ -7,9 +7,21 @@
 //! `cargo run -p relaywatch-testkit --example seed_ui -- REDIS_URL bench KEYS [DAYS MODELS]`
 //! (the benchmark dataset, e.g. 10000 keys).
 
-use chrono::{Duration, Utc};
+use chrono::{DateTime, Duration, Utc};
 use relaywatch_testkit::fixtures::{seed_bench_with, BenchConfig};
 use relaywatch_testkit::{AccountSpec, ApiKeySpec, CrsWriter, Platform, UsageEvent};
+
+const KEYS: [(&str, &str); 3] = [
+    ("k-alpha", "team-alpha"),
+    ("k-beta", "研发部-北京"),
+    ("k-gamma", "ci-bot"),
+];
+
+const MODELS: [&str; 3] = [
+    "claude-sonnet-4-5-20250929",
+    "claude-opus-4-1-20250805",
+    "claude-3-5-haiku-20241022",
+];
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -17,39 +29,59 @@ fn main() {
         .first()
         .expect("usage: seed_ui REDIS_URL [bench KEYS [DAYS MODELS]]");
     if args.get(1).map(String::as_str) == Some("bench") {
-        let num = |i: usize, d: usize| {
-            args.get(i)
-                .map(|v| v.parse().expect("KEYS, DAYS and MODELS are numbers"))
-                .unwrap_or(d)
-        };
-        let (keys, days, models) = (num(2, 10_000), num(3, 7), num(4, 5));
-        let report = seed_bench_with(url, &BenchConfig::new(keys, days, models, Utc::now()));
-        println!(
-            "seeded bench: {keys} keys x {days} days x {models} models, {} redis keys in {:.1} s",
-            report.redis_keys,
-            report.elapsed.as_secs_f64()
-        );
+        seed_bench_set(url, &args);
         return;
     }
     let now = Utc::now();
     let mut w = CrsWriter::connect(url);
-    let keys = [
-        ("k-alpha", "team-alpha"),
-        ("k-beta", "研发部-北京"),
-        ("k-gamma", "ci-bot"),
-    ];
-    for (id, name) in keys {
+    for (id, name) in KEYS {
         w.api_key(&ApiKeySpec::new(id, name, now - Duration::days(10)));
     }
-    let models = [
-        "claude-sonnet-4-5-20250929",
-        "claude-opus-4-1-20250805",
-        "claude-3-5-haiku-20241022",
-    ];
+    let n = seed_usage(&mut w, now);
+    for m in 0..3 {
+        w.minute_metrics(
+            now - Duration::minutes(m),
+            3 + m as u64,
+            4_000,
+            1_000,
+            0,
+            9_000,
+        );
+    }
+    let accounts = accounts(now);
+    for (p, id, spec) in &accounts {
+        w.account(*p, id, spec);
+    }
+    w.flush();
+    println!(
+        "seeded ui: {} keys, {n} usage events, {} accounts",
+        KEYS.len(),
+        accounts.len()
+    );
+}
+
+/// `bench KEYS [DAYS MODELS]`: the benchmark dataset.
+fn seed_bench_set(url: &str, args: &[String]) {
+    let num = |i: usize, d: usize| {
+        args.get(i)
+            .map(|v| v.parse().expect("KEYS, DAYS and MODELS are numbers"))
+            .unwrap_or(d)
+    };
+    let (keys, days, models) = (num(2, 10_000), num(3, 7), num(4, 5));
+    let report = seed_bench_with(url, &BenchConfig::new(keys, days, models, Utc::now()));
+    println!(
+        "seeded bench: {keys} keys x {days} days x {models} models, {} redis keys in {:.1} s",
+        report.redis_keys,
+        report.elapsed.as_secs_f64()
+    );
+}
+
+/// Yesterday's and today's requests of every key on every model; how many were written.
+fn seed_usage(w: &mut CrsWriter, now: DateTime<Utc>) -> u64 {
     let mut n = 0u64;
     for (day, per) in [(1i64, 4u64), (0, 6)] {
-        for (ki, (id, _)) in keys.iter().enumerate() {
-            for (mi, model) in models.iter().enumerate() {
+        for (ki, (id, _)) in KEYS.iter().enumerate() {
+            for (mi, model) in MODELS.iter().enumerate() {
                 for r in 0..per.saturating_sub((ki + mi) as u64) {
                     let at =
                         now - Duration::days(day) - Duration::minutes((r * 7 + ki as u64) as i64);
@@ -67,17 +99,12 @@ fn main() {
             }
         }
     }
-    for m in 0..3 {
-        w.minute_metrics(
-            now - Duration::minutes(m),
-            3 + m as u64,
-            4_000,
-            1_000,
-            0,
-            9_000,
-        );
-    }
-    let accounts = [
+    n
+}
+
+/// Accounts in every state: fine, rate-limited, erroring, unschedulable.
+fn accounts(now: DateTime<Utc>) -> [(Platform, &'static str, AccountSpec); 5] {
+    [
         (Platform::Claude, "acc-1", AccountSpec::new("claude-main")),
         (
             Platform::Claude,
@@ -102,14 +129,5 @@ fn main() {
             "acc-5",
             AccountSpec::new("openai-1").schedulable(false),
         ),
-    ];
-    for (p, id, spec) in &accounts {
-        w.account(*p, id, spec);
-    }
-    w.flush();
-    println!(
-        "seeded ui: {} keys, {n} usage events, {} accounts",
-        keys.len(),
-        accounts.len()
-    );
+    ]
 }

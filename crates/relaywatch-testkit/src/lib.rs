@@ -25,6 +25,7 @@ pub mod ezapi;
 pub mod fixtures;
 pub mod model;
 pub mod pg;
+pub mod samples;
 pub mod server;
 pub mod writer;
 

@@ -66,14 +66,8 @@ fn health_cli(port: u16) -> i32 {
         .unwrap_or(-1)
 }
 
-fn outage(name: &str, freeze: bool, outage: Duration) {
-    let redis = RedisServer::start();
-    let dir = test_dir(name);
-    std::fs::write(dir.join("relaywatch.toml"), config(&redis)).unwrap();
-    let rx = Receiver::start(200, "{}");
-    let mut d = Daemon::start(&dir, "a", &[("RW_GENERIC", rx.url("/hooks/x"))]);
-    assert_eq!(health_cli(d.health), 0);
-    // An alert firing before the outage: the outage must neither resolve nor repeat it.
+/// Six errors while Redis is up: one error-rate alert fires.
+fn fire_before_the_outage(redis: &RedisServer, rx: &Receiver, d: &Daemon) {
     {
         let client = redis::Client::open(redis.url().as_str()).unwrap();
         let mut con = client.get_connection().unwrap();
@@ -88,16 +82,15 @@ fn outage(name: &str, freeze: bool, outage: Duration) {
         }
     }
     assert!(
-        rx.wait_for(Duration::from_secs(10), |_| error_rate(&rx, "firing") == 1),
+        rx.wait_for(Duration::from_secs(10), |_| error_rate(rx, "firing") == 1),
         "no firing before the outage\n{}",
         d.log_text()
     );
+}
 
-    if freeze {
-        redis.pause();
-    } else {
-        redis.stop();
-    }
+/// `/health` says Redis is down within 15 s, the status is degraded with the error, and
+/// `relaywatch health` exits 1; how long that took.
+fn assert_seen_down(d: &Daemon) -> Duration {
     let seen_down = wait_until(Duration::from_secs(15), || {
         d.health().is_some_and(|h| h["redis"] == "down")
     });
@@ -114,7 +107,26 @@ fn outage(name: &str, freeze: bool, outage: Duration) {
     );
     assert_eq!(health_cli(d.health), 1);
 
-    std::thread::sleep(outage.saturating_sub(seen_down.unwrap()));
+    seen_down.unwrap()
+}
+
+fn outage(name: &str, freeze: bool, outage: Duration) {
+    let redis = RedisServer::start();
+    let dir = test_dir(name);
+    std::fs::write(dir.join("relaywatch.toml"), config(&redis)).unwrap();
+    let rx = Receiver::start(200, "{}");
+    let mut d = Daemon::start(&dir, "a", &[("RW_GENERIC", rx.url("/hooks/x"))]);
+    assert_eq!(health_cli(d.health), 0);
+    // An alert firing before the outage: the outage must neither resolve nor repeat it.
+    fire_before_the_outage(&redis, &rx, &d);
+
+    if freeze {
+        redis.pause();
+    } else {
+        redis.stop();
+    }
+    let seen_down = assert_seen_down(&d);
+    std::thread::sleep(outage.saturating_sub(seen_down));
     assert!(
         d.alive(),
         "the daemon exited during the outage:\n{}",

@@ -34,21 +34,8 @@ fn spend(w: &mut CrsWriter, usd: f64) {
     );
 }
 
-#[test]
-fn crossing_80_then_100_percent_is_two_messages_and_no_more() {
-    let db = RedisServer::shared().fresh_db();
-    let mut w = CrsWriter::connect(&db);
-    w.api_key(
-        &ApiKeySpec::new(
-            "key-quota",
-            "team-alpha",
-            chrono::Utc::now() - chrono::Duration::days(3),
-        )
-        .daily_cost_limit(10.0),
-    );
-    spend(&mut w, 8.5);
-    let rx = Receiver::start(200, "{}");
-    let dir = test_dir("quota");
+/// The daemons' config: the CRS Redis `db`, the quota rule every 10 minutes, one webhook.
+fn write_config(dir: &std::path::Path, db: &str) {
     std::fs::write(
         dir.join("relaywatch.toml"),
         format!(
@@ -72,18 +59,49 @@ url = {{ env = "RW_GENERIC" }}
         ),
     )
     .unwrap();
-    let env = [("RW_GENERIC", rx.url("/hooks/relaywatch"))];
+}
 
-    let run = three(&dir, &env);
+/// Three daemons run until `rx` holds `want` quota messages (or 15 s), three more seconds,
+/// then stop cleanly.
+fn three_until(
+    dir: &std::path::PathBuf,
+    env: &[(&str, String)],
+    rx: &Receiver,
+    want: usize,
+    what: &str,
+) {
+    let run = three(dir, env);
     assert!(
-        rx.wait_for(Duration::from_secs(15), |_| !quota_messages(&rx).is_empty()),
-        "no 80 % message\n{}",
+        rx.wait_for(Duration::from_secs(15), |_| quota_messages(rx).len()
+            >= want),
+        "no {what} message\n{}",
         run[0].log_text()
     );
     std::thread::sleep(Duration::from_secs(3));
     for d in run {
         assert_eq!(d.terminate(), Some(0));
     }
+}
+
+#[test]
+fn crossing_80_then_100_percent_is_two_messages_and_no_more() {
+    let db = RedisServer::shared().fresh_db();
+    let mut w = CrsWriter::connect(&db);
+    w.api_key(
+        &ApiKeySpec::new(
+            "key-quota",
+            "team-alpha",
+            chrono::Utc::now() - chrono::Duration::days(3),
+        )
+        .daily_cost_limit(10.0),
+    );
+    spend(&mut w, 8.5);
+    let rx = Receiver::start(200, "{}");
+    let dir = test_dir("quota");
+    write_config(&dir, &db);
+    let env = [("RW_GENERIC", rx.url("/hooks/relaywatch"))];
+
+    three_until(&dir, &env, &rx, 1, "80 %");
     let first = quota_messages(&rx);
     assert_eq!(first.len(), 1, "{first:#?}");
     assert_eq!(first[0]["state"], "firing");
@@ -94,16 +112,7 @@ url = {{ env = "RW_GENERIC" }}
     );
 
     spend(&mut w, 2.0);
-    let run = three(&dir, &env);
-    assert!(
-        rx.wait_for(Duration::from_secs(15), |_| quota_messages(&rx).len() >= 2),
-        "no 100 % message\n{}",
-        run[0].log_text()
-    );
-    std::thread::sleep(Duration::from_secs(3));
-    for d in run {
-        assert_eq!(d.terminate(), Some(0));
-    }
+    three_until(&dir, &env, &rx, 2, "100 %");
     let second = quota_messages(&rx);
     assert_eq!(second.len(), 2, "{second:#?}");
     assert_eq!(

@@ -3,21 +3,17 @@
 
 use super::common;
 
+use std::path::Path;
 use std::time::Duration;
 
 use chrono::Utc;
 use common::{test_dir, Daemon, Receiver};
 use relaywatch_testkit::RedisServer;
 
-#[test]
-fn a_scheduled_report_is_delivered_once_per_channel_by_three_instances() {
-    let redis = RedisServer::shared();
-    let db = redis.fresh_db();
-    let slack = Receiver::start(200, "ok");
-    let generic = Receiver::start(200, "{}");
-    let (cron, fire) = common::next_minute_cron();
-    let dir = test_dir("schedule");
-    let head = common::demo_config(&db);
+/// The daemons' config: the demo relay, a Slack channel and a zh-CN generic hook, and a
+/// report at `cron`.
+fn write_config(dir: &Path, db: &str, cron: &str) {
+    let head = common::demo_config(db);
     std::fs::write(
         dir.join("relaywatch.toml"),
         format!(
@@ -41,6 +37,17 @@ kind = "report"
         ),
     )
     .unwrap();
+}
+
+#[test]
+fn a_scheduled_report_is_delivered_once_per_channel_by_three_instances() {
+    let redis = RedisServer::shared();
+    let db = redis.fresh_db();
+    let slack = Receiver::start(200, "ok");
+    let generic = Receiver::start(200, "{}");
+    let (cron, fire) = common::next_minute_cron();
+    let dir = test_dir("schedule");
+    write_config(&dir, &db, &cron);
     let env = [
         ("RW_SLACK", slack.url("/services/T000/B000/XXXX")),
         ("RW_GENERIC", generic.url("/hooks/relaywatch")),

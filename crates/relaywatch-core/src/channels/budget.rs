@@ -224,9 +224,55 @@ fn split<F: Fn(&Message) -> String>(
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Arc;
+
+    use chrono::{TimeZone, Utc};
+
     use super::*;
     use crate::config::Lang;
-    use crate::render::{markdown, samples};
+    use crate::model::SourceKind;
+    use crate::pricing::Pricing;
+    use crate::render::markdown;
+    use crate::render::message::ChartImage;
+    use crate::render::messages;
+    use crate::source::aggregate::{aggregate, Scope};
+    use crate::source::{demo, ReadRequest};
+    use crate::tz::RelayTz;
+
+    /// The demo relay's report at 2026-11-22 09:00 (UTC+8) with the four charts linked (their
+    /// bytes are never measured): the testkit's sample report, built here because the core's
+    /// unit tests cannot use the testkit.
+    fn sample_report(lang: Lang) -> Message {
+        let req = ReadRequest {
+            now: Utc.with_ymd_and_hms(2026, 11, 22, 1, 0, 0).unwrap(),
+            tz: RelayTz::from_config(8),
+            trend_days: 7,
+            top_n: 10,
+            window_minutes: 5,
+        };
+        let pricing = Pricing::bundled();
+        let scope = Scope {
+            source: SourceKind::Demo,
+            trend_days: 7,
+            top_n: 10,
+        };
+        let snap = aggregate(demo::generate(req, &pricing), &pricing, scope);
+        let charts = [
+            ("overview", "System overview"),
+            ("models", "Model distribution"),
+            ("trend", "Usage trend"),
+            ("top-keys", "Top API keys"),
+        ]
+        .iter()
+        .map(|(stem, title)| ChartImage {
+            stem: stem.to_string(),
+            title: title.to_string(),
+            png: Arc::new(Vec::new()),
+            svg: None,
+        })
+        .collect();
+        messages::report(&snap, charts, lang)
+    }
 
     #[test]
     fn units_differ_for_cjk() {
@@ -236,7 +282,7 @@ mod tests {
 
     #[test]
     fn trims_then_drops_then_splits() {
-        let (_, report) = samples::all(Lang::ZhCn).remove(0);
+        let report = sample_report(Lang::ZhCn);
         let full = measure(&markdown::render(&report), SizeUnit::Bytes);
         // A little smaller than the whole: trimmed rows, one message.
         let parts = fit(&report, full - 200, SizeUnit::Bytes, markdown::render);
@@ -255,7 +301,7 @@ mod tests {
 
     #[test]
     fn a_huge_cell_is_capped_and_rows_are_never_lost_silently() {
-        let (_, mut report) = samples::all(Lang::En).remove(0);
+        let mut report = sample_report(Lang::En);
         let table = report.sections[0].table.as_mut().unwrap();
         let rows = table.rows.len();
         table.rows[0][1] = format!("K **{}", "y".repeat(10_000));
@@ -276,7 +322,7 @@ mod tests {
 
     #[test]
     fn a_section_alone_over_the_budget_keeps_its_more_row() {
-        let (_, report) = samples::all(Lang::En).remove(0);
+        let report = sample_report(Lang::En);
         let s = &report.sections[0];
         let rows = s.table.as_ref().unwrap().rows.len();
         let trimmed = trim_section(s, 0, Lang::En);
@@ -310,7 +356,7 @@ mod tests {
 
     #[test]
     fn cleaned_messages_are_not_capped() {
-        let (_, report) = samples::all(Lang::ZhCn).remove(0);
+        let report = sample_report(Lang::ZhCn);
         assert_eq!(cap_texts(&report), report);
     }
 }

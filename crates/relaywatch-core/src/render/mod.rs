@@ -10,6 +10,5 @@ pub mod i18n;
 pub mod markdown;
 pub mod message;
 pub mod messages;
-pub mod samples;
 pub mod text;
 pub mod theme;

@@ -1,16 +1,17 @@
-//! Fire times: a [`Spec`] on the wall clock of an IANA timezone, as UTC instants in order; rule:
-//! pure (the instant to start from is an argument), and across DST every local fire time fires
-//! at most once — a time in a spring-forward gap fires at the first instant after the gap (as
-//! cronie does for fixed times), an ambiguous fall-back time fires at its first occurrence only.
+//! Fire times: a [`Spec`] on the wall clock of an IANA timezone, as UTC instants in order,
+//! stepped by `croner`; rule: pure (the instant to start from is an argument), and across DST
+//! Vixie's rules: a fixed time (a cron whose minute and hour fields do not start with `*`, or a
+//! daily time) fires once — in a spring-forward gap at the first minute after the gap, in a
+//! fall-back overlap at its first occurrence only — while a wildcard cron (`0 * * * *`) or an
+//! interval (`every 30 minutes`) fires on each of its times in both passes of a repeated hour
+//! and skips the times a gap removes, so it never goes quiet longer than the clock jumps.
 
-use chrono::{DateTime, Duration, LocalResult, NaiveDate, NaiveDateTime, TimeZone, Utc};
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Duration, LocalResult, NaiveDateTime, TimeZone, Utc};
 use chrono_tz::Tz;
 
-use super::spec::Spec;
-
-/// Days scanned without a fire before giving up: covers a 29 February schedule across the
-/// eight-year gap around 2100.
-const MAX_IDLE_DAYS: u32 = 366 * 9;
+use super::spec::{croner_parser, Spec};
 
 /// The first fire strictly after `after`, or `None` if the spec never fires again.
 pub fn next_after(spec: &Spec, tz: Tz, after: DateTime<Utc>) -> Option<DateTime<Utc>> {
@@ -36,54 +37,67 @@ pub fn resolve_local(tz: Tz, local: NaiveDateTime) -> Option<DateTime<Utc>> {
     }
 }
 
+/// A fixed-time cron is split into one croner pattern per time of day up to this many times;
+/// beyond, it stays one pattern (and croner treats it as an interval across DST).
+const MAX_FIXED_SPLIT: usize = 96;
+
+/// The spec as croner patterns whose fires, merged, are the spec's. croner treats one minute
+/// of one hour as a fixed time and anything else as an interval; Vixie treats every cron whose
+/// minute and hour fields do not start with `*` as fixed. So a fixed-time cron (`30 1,13 * * *`)
+/// becomes one pattern per time of day (`30 1 …`, `30 13 …`), a wildcard cron stays one, a
+/// daily time is `m h * * *`, and an interval is one pattern per set of hours sharing the same
+/// minutes (every 30 minutes: `0,30 0,1,…,23 * * *`; every 45: three patterns).
+fn patterns(spec: &Spec) -> Vec<croner::Cron> {
+    let parse = |text: String, and: bool| {
+        croner_parser(and)
+            .parse(&text)
+            .expect("a pattern made of checked fields parses")
+    };
+    let list = |v: &[u16]| v.iter().map(u16::to_string).collect::<Vec<_>>().join(",");
+    if let Spec::Cron(c) = spec {
+        let p = &c.croner.pattern;
+        let (minutes, hours) = (p.minutes.values(), p.hours.values());
+        if c.time_star || minutes.len() * hours.len() > MAX_FIXED_SPLIT {
+            return vec![(*c.croner).clone()];
+        }
+        let days: Vec<&str> = p.as_str().split_whitespace().skip(2).collect();
+        let and = p.matches_dom_and_dow();
+        return hours
+            .iter()
+            .flat_map(|h| minutes.iter().map(move |m| (*h, *m)))
+            .map(|(h, m)| parse(format!("{m} {h} {}", days.join(" ")), and))
+            .collect();
+    }
+    let mut by_hour: BTreeMap<u16, Vec<u16>> = BTreeMap::new();
+    for m in spec.minutes_of_day() {
+        by_hour.entry(m / 60).or_default().push(m % 60);
+    }
+    let mut by_minutes: BTreeMap<Vec<u16>, Vec<u16>> = BTreeMap::new();
+    for (hour, minutes) in by_hour {
+        by_minutes.entry(minutes).or_default().push(hour);
+    }
+    by_minutes
+        .iter()
+        .map(|(minutes, hours)| parse(format!("{} {} * * *", list(minutes), list(hours)), false))
+        .collect()
+}
+
 /// Every fire strictly after a start instant, ascending; ends when the spec cannot fire again.
 #[derive(Debug, Clone)]
 pub struct Fires {
-    spec: Spec,
-    tz: Tz,
-    times: Vec<u16>,
-    date: NaiveDate,
-    index: usize,
-    /// Local candidates before this are skipped: none of them can map past `last`.
-    floor: NaiveDateTime,
-    last: DateTime<Utc>,
-    idle_days: u32,
+    patterns: Vec<croner::Cron>,
+    /// The last fire (or the start): the instant, and so the pass of a repeated hour, the next
+    /// search starts from.
+    last: DateTime<Tz>,
     done: bool,
 }
 
 impl Fires {
     pub fn new(spec: &Spec, tz: Tz, after: DateTime<Utc>) -> Fires {
-        let local = after.with_timezone(&tz).naive_local();
-        let floor = local
-            .date()
-            .and_hms_opt(
-                chrono::Timelike::hour(&local),
-                chrono::Timelike::minute(&local),
-                0,
-            )
-            .unwrap_or(local);
         Fires {
-            spec: spec.clone(),
-            tz,
-            times: spec.minutes_of_day(),
-            date: local.date(),
-            index: 0,
-            floor,
-            last: after,
-            idle_days: 0,
+            patterns: patterns(spec),
+            last: after.with_timezone(&tz),
             done: false,
-        }
-    }
-
-    fn next_day(&mut self) -> bool {
-        self.index = 0;
-        self.idle_days += 1;
-        match self.date.succ_opt() {
-            Some(d) if self.idle_days <= MAX_IDLE_DAYS => {
-                self.date = d;
-                true
-            }
-            _ => false,
         }
     }
 }
@@ -92,35 +106,24 @@ impl Iterator for Fires {
     type Item = DateTime<Utc>;
 
     fn next(&mut self) -> Option<DateTime<Utc>> {
-        while !self.done {
-            if self.index == 0 && !self.spec.day_matches(self.date) {
-                self.done = !self.next_day();
-                continue;
+        if self.done {
+            return None;
+        }
+        let next = self
+            .patterns
+            .iter()
+            .filter_map(|p| p.find_next_occurrence(&self.last, false).ok())
+            .min();
+        match next {
+            Some(at) => {
+                self.last = at;
+                Some(at.with_timezone(&Utc))
             }
-            let Some(&minute) = self.times.get(self.index) else {
-                self.done = !self.next_day();
-                continue;
-            };
-            self.index += 1;
-            let Some(local) = self
-                .date
-                .and_hms_opt(minute as u32 / 60, minute as u32 % 60, 0)
-            else {
-                continue;
-            };
-            if local < self.floor {
-                continue;
-            }
-            match resolve_local(self.tz, local) {
-                Some(at) if at > self.last => {
-                    self.last = at;
-                    self.idle_days = 0;
-                    return Some(at);
-                }
-                _ => continue,
+            None => {
+                self.done = true;
+                None
             }
         }
-        None
     }
 }
 
@@ -243,21 +246,54 @@ mod tests {
         // Asked from inside the repeated hour (01:10 EST, after the first 01:30): no second fire.
         let got = next_after(&s, tz, utc("2026-11-01T06:10:00Z")).unwrap();
         assert_eq!(local(tz, &[got]), ["2026-11-02 01:30 -05:00"]);
-        // Every 30 minutes through the night: each wall-clock time once, in order.
+        // Every 30 minutes through the night: every 30 real minutes, through both passes of
+        // the repeated hour (never 90 minutes without a fire).
         let got = next_n(
             &Spec::every_minutes(30).unwrap(),
             tz,
             utc("2026-11-01T04:50:00Z"),
-            4,
+            6,
         );
         assert_eq!(
             local(tz, &got),
             [
                 "2026-11-01 01:00 -04:00",
                 "2026-11-01 01:30 -04:00",
+                "2026-11-01 01:00 -05:00",
+                "2026-11-01 01:30 -05:00",
                 "2026-11-01 02:00 -05:00",
                 "2026-11-01 02:30 -05:00"
             ]
+        );
+        assert!(got.windows(2).all(|w| w[1] - w[0] == Duration::minutes(30)));
+        // Asked from inside the second pass, it stays on the second pass.
+        let got = next_after(
+            &Spec::every_minutes(30).unwrap(),
+            tz,
+            utc("2026-11-01T06:10:00Z"),
+        )
+        .unwrap();
+        assert_eq!(local(tz, &[got]), ["2026-11-01 01:30 -05:00"]);
+    }
+
+    #[test]
+    fn a_cron_with_several_fixed_times_keeps_the_fixed_time_rules() {
+        let tz = chrono_tz::America::New_York;
+        // Fall back: 01:30 fires once (the first pass), 13:30 as usual.
+        let got = next_n(&spec("30 1,13 * * *"), tz, utc("2026-11-01T04:00:00Z"), 3);
+        assert_eq!(
+            local(tz, &got),
+            [
+                "2026-11-01 01:30 -04:00",
+                "2026-11-01 13:30 -05:00",
+                "2026-11-02 01:30 -05:00"
+            ]
+        );
+        // Spring forward: 02:30 does not exist and fires when the clock reaches 03:00.
+        let got = next_n(&spec("30 2,14 * * *"), tz, utc("2026-03-08T05:00:00Z"), 2);
+        assert_eq!(
+            local(tz, &got),
+            ["2026-03-08 03:00 -04:00", "2026-03-08 14:30 -04:00"]
         );
     }
 
@@ -275,13 +311,14 @@ mod tests {
             local(tz, &got),
             ["2026-10-25 02:30 +02:00", "2026-10-26 02:30 +01:00"]
         );
-        // Hourly across the fall-back night: 02:00 CEST, 03:00 CET (02:00 CET is not repeated).
-        let got = next_n(&spec("0 * * * *"), tz, utc("2026-10-24T22:30:00Z"), 3);
+        // Hourly across the fall-back night: every real hour, 02:00 in both passes.
+        let got = next_n(&spec("0 * * * *"), tz, utc("2026-10-24T22:30:00Z"), 4);
         assert_eq!(
             local(tz, &got),
             [
                 "2026-10-25 01:00 +02:00",
                 "2026-10-25 02:00 +02:00",
+                "2026-10-25 02:00 +01:00",
                 "2026-10-25 03:00 +01:00"
             ]
         );
@@ -295,6 +332,21 @@ mod tests {
             got,
             [utc("2026-11-30T16:00:00Z"), utc("2026-12-31T16:00:00Z")]
         );
+    }
+
+    /// Vixie's day rule on the parsed fields: both day fields restricted are ORed, else ANDed.
+    fn vixie_day(c: &crate::schedule::spec::Cron, d: chrono::NaiveDate) -> bool {
+        use chrono::Datelike;
+        if c.months & (1 << d.month()) == 0 {
+            return false;
+        }
+        let dom = c.days & (1 << d.day()) != 0;
+        let dow = c.weekdays & (1 << d.weekday().num_days_from_sunday()) != 0;
+        if c.days_star || c.weekdays_star {
+            dom && dow
+        } else {
+            dom || dow
+        }
     }
 
     /// Random cron expressions against a minute-by-minute scan (zones without DST, where the
@@ -345,7 +397,7 @@ mod tests {
                 while want.len() < 3 && t < start + Duration::days(3000) {
                     t += Duration::minutes(1);
                     let l = t.with_timezone(&tz);
-                    if !c.day_matches(l.date_naive()) || c.hours & (1 << l.hour()) == 0 {
+                    if !vixie_day(c, l.date_naive()) || c.hours & (1 << l.hour()) == 0 {
                         // Skip to the last minute of this local hour.
                         t += Duration::minutes(59 - l.minute() as i64);
                         continue;

@@ -1,11 +1,15 @@
 //! Schedule specifications: 5-field cron (Vixie semantics), daily `HH:mm` and clock-aligned
-//! intervals of 10–1440 minutes, parsed by our own code into one [`Spec`]; rule: a spec that
-//! parses can fire (impossible dates such as `0 0 30 2 *` are refused), and every error names
-//! the field, the value and the fix.
+//! intervals of 10–1440 minutes, in one [`Spec`]; rule: a spec that parses can fire
+//! (impossible dates such as `0 0 30 2 *` are refused), and every error names the field, the
+//! value and the fix. A cron expression is checked here, field by field, for the syntax
+//! relaywatch accepts (numbers, names, `*`, `?`, lists, ranges, steps: no `L`, `W`, `#`, `+` or
+//! year), then parsed by `croner`, which also steps it (see `next`).
 
 use std::fmt;
 
-use chrono::{Datelike, NaiveDate};
+#[cfg(test)]
+use chrono::NaiveDate;
+use croner::parser::{CronParser, Seconds, Year};
 
 /// Allowed interval lengths in minutes for [`Spec::Every`].
 pub const INTERVAL_MINUTES: (u32, u32) = (10, 1440);
@@ -22,10 +26,16 @@ pub enum Spec {
     Every { minutes: u32 },
 }
 
-/// A parsed cron expression: one bit per allowed value of each field.
+/// A parsed cron expression: croner's pattern, and one bit per allowed value of each field
+/// (read back from croner, for [`describe`](super::describe)).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Cron {
     pub(crate) text: String,
+    /// The expression as croner parsed it, Vixie's day rule applied: what fires.
+    pub(crate) croner: Box<croner::Cron>,
+    /// The minute or hour field starts with `*` (Vixie's MIN_STAR / HR_STAR): a wildcard job
+    /// across DST; otherwise a fixed-time one.
+    pub(crate) time_star: bool,
     pub(crate) minutes: u64,
     pub(crate) hours: u32,
     /// Bit d for day-of-month d (1–31).
@@ -180,14 +190,6 @@ impl Spec {
         Ok(Spec::Every { minutes })
     }
 
-    /// Whether the job may fire on this local calendar day.
-    pub(crate) fn day_matches(&self, date: NaiveDate) -> bool {
-        match self {
-            Spec::Cron(c) => c.day_matches(date),
-            Spec::Daily { .. } | Spec::Every { .. } => true,
-        }
-    }
-
     /// The local minutes of the day (0–1439, ascending) at which the job fires on a matching day.
     pub(crate) fn minutes_of_day(&self) -> Vec<u16> {
         match self {
@@ -260,44 +262,34 @@ impl Cron {
     /// Parses 5 fields (minute hour day-of-month month day-of-week), or 6 with a leading seconds
     /// field that must be `0` (node-cron's optional seconds, as the seed reporter accepts).
     pub fn parse(text: &str) -> Result<Cron, SpecError> {
-        let fields: Vec<&str> = text.split_whitespace().collect();
-        let fields: &[&str] = match fields.len() {
-            5 => &fields,
-            6 => {
-                if fields[0] != "0" && fields[0] != "00" {
-                    return err(format!(
-                        "seconds field `{}`: relaywatch fires on whole minutes, so a 6-field cron must start with 0 (or drop the seconds field)",
-                        fields[0]
-                    ));
-                }
-                &fields[1..]
-            }
-            n => {
-                return err(format!(
-                    "cron `{}` has {n} field{}: needs 5 (minute hour day-of-month month day-of-week), e.g. `0 9 * * 1-5`",
-                    text.trim(),
-                    if n == 1 { "" } else { "s" }
-                ))
-            }
-        };
-        let minutes = parse_field(fields[0], &MINUTE)?;
-        let hours = parse_field(fields[1], &HOUR)? as u32;
-        let days = parse_field(fields[2], &DAY)? as u32;
-        let months = parse_field(fields[3], &MONTH)? as u16;
-        let mut wd = parse_field(fields[4], &WEEKDAY)?;
-        if wd & (1 << 7) != 0 {
-            wd = (wd & !(1 << 7)) | 1;
-        }
+        let fields = five_fields(text)?;
+        let numeric = [
+            check_field(fields[0], &MINUTE)?,
+            check_field(fields[1], &HOUR)?,
+            check_field(fields[2], &DAY)?,
+            check_field(fields[3], &MONTH)?,
+            check_field(fields[4], &WEEKDAY)?,
+        ];
         let star = |f: &str| f.starts_with('*') || f.starts_with('?');
+        let (days_star, weekdays_star) = (star(fields[2]), star(fields[4]));
+        // Vixie's DOM_STAR / DOW_STAR: a day field that starts with `*` ANDs the two; croner
+        // ORs them unless told (it only knows a bare `*`).
+        let croner = croner_parser(days_star || weekdays_star)
+            .parse(&numeric.join(" "))
+            .map_err(|e| SpecError(format!("cron `{}`: {e}", text.trim())))?;
+        let p = &croner.pattern;
+        let mask = |c: &croner::CronComponent| c.values().iter().fold(0u64, |m, v| m | 1 << v);
         let cron = Cron {
             text: fields.join(" "),
-            minutes,
-            hours,
-            days,
-            months,
-            weekdays: wd as u8,
-            days_star: star(fields[2]),
-            weekdays_star: star(fields[4]),
+            minutes: mask(&p.minutes),
+            hours: mask(&p.hours) as u32,
+            days: mask(&p.days) as u32,
+            months: mask(&p.months) as u16,
+            weekdays: mask(&p.days_of_week) as u8,
+            days_star,
+            weekdays_star,
+            time_star: star(fields[0]) || star(fields[1]),
+            croner: Box::new(croner),
         };
         cron.check_possible(fields[2], fields[3])?;
         Ok(cron)
@@ -323,17 +315,46 @@ impl Cron {
         }
     }
 
+    /// Whether the job may fire on this local calendar day (croner's reading).
+    #[cfg(test)]
     pub(crate) fn day_matches(&self, date: NaiveDate) -> bool {
-        if self.months & (1 << date.month()) == 0 {
-            return false;
+        // At the first minute the job fires in a day, the time matches iff the day does.
+        let h = bits(self.hours as u64, 0, 23).next().unwrap_or(0);
+        let m = bits(self.minutes, 0, 59).next().unwrap_or(0);
+        date.and_hms_opt(h, m, 0)
+            .is_some_and(|t| self.croner.is_time_matching(&t).unwrap_or(false))
+    }
+}
+
+/// croner's parser for relaywatch's crons: 5 fields, no seconds or year; `dom_and_dow` ANDs
+/// the day fields.
+pub(crate) fn croner_parser(dom_and_dow: bool) -> CronParser {
+    CronParser::builder()
+        .seconds(Seconds::Disallowed)
+        .year(Year::Disallowed)
+        .dom_and_dow(dom_and_dow)
+        .build()
+}
+
+/// The five fields of a cron text: 5 as written, or 6 whose leading seconds field is `0`.
+fn five_fields(text: &str) -> Result<Vec<&str>, SpecError> {
+    let fields: Vec<&str> = text.split_whitespace().collect();
+    match fields.len() {
+        5 => Ok(fields),
+        6 => {
+            if fields[0] != "0" && fields[0] != "00" {
+                return err(format!(
+                    "seconds field `{}`: relaywatch fires on whole minutes, so a 6-field cron must start with 0 (or drop the seconds field)",
+                    fields[0]
+                ));
+            }
+            Ok(fields[1..].to_vec())
         }
-        let dom = self.days & (1 << date.day()) != 0;
-        let dow = self.weekdays & (1 << date.weekday().num_days_from_sunday()) != 0;
-        if self.days_star || self.weekdays_star {
-            dom && dow
-        } else {
-            dom || dow
-        }
+        n => err(format!(
+            "cron `{}` has {n} field{}: needs 5 (minute hour day-of-month month day-of-week), e.g. `0 9 * * 1-5`",
+            text.trim(),
+            if n == 1 { "" } else { "s" }
+        )),
     }
 }
 
@@ -347,8 +368,11 @@ fn parse_value(token: &str, f: &Field) -> Result<u32, SpecError> {
     }
 }
 
-fn parse_field(text: &str, f: &Field) -> Result<u64, SpecError> {
-    let mut mask = 0u64;
+/// Checks one field against the syntax relaywatch accepts and answers it in numbers, as croner
+/// reads it: names become numbers, `?` becomes `*`, and Vixie's `a/step` (from a to the
+/// field's end) becomes `a-max/step`.
+fn check_field(text: &str, f: &Field) -> Result<String, SpecError> {
+    let mut items = Vec::new();
     for item in text.split(',') {
         if item.is_empty() {
             return err(format!(
@@ -357,25 +381,13 @@ fn parse_field(text: &str, f: &Field) -> Result<u64, SpecError> {
             ));
         }
         let (range, step) = match item.split_once('/') {
-            Some((r, s)) => {
-                let step: u32 = match s.parse() {
-                    Ok(n) if n >= 1 && n <= f.max - f.min => n,
-                    _ => {
-                        return err(format!(
-                            "{} field `{item}`: step `{s}` must be a whole number from 1 to {}",
-                            f.name,
-                            f.max - f.min
-                        ))
-                    }
-                };
-                (r, Some(step))
-            }
+            Some((r, s)) => (r, Some(check_step(item, s, f)?)),
             None => (item, None),
         };
         let any =
             range == "*" || (range == "?" && matches!(f.name, "day-of-month" | "day-of-week"));
-        let (lo, hi) = if any {
-            (f.min, f.max)
+        let numeric = if any {
+            "*".to_string()
         } else if let Some((a, b)) = range.split_once('-') {
             let (a, b) = (parse_value(a, f)?, parse_value(b, f)?);
             if a > b {
@@ -384,20 +396,33 @@ fn parse_field(text: &str, f: &Field) -> Result<u64, SpecError> {
                     f.name, a, f.max, f.min
                 ));
             }
-            (a, b)
+            format!("{a}-{b}")
         } else {
             let a = parse_value(range, f)?;
             // Vixie: `a/step` means from a to the field's end.
-            (a, if step.is_some() { f.max } else { a })
+            match step {
+                Some(_) => format!("{a}-{}", f.max),
+                None => a.to_string(),
+            }
         };
-        let step = step.unwrap_or(1);
-        let mut v = lo;
-        while v <= hi {
-            mask |= 1 << v;
-            v += step;
-        }
+        items.push(match step {
+            Some(s) => format!("{numeric}/{s}"),
+            None => numeric,
+        });
     }
-    Ok(mask)
+    Ok(items.join(","))
+}
+
+/// A step of 1 to the field's width.
+fn check_step(item: &str, s: &str, f: &Field) -> Result<u32, SpecError> {
+    match s.parse() {
+        Ok(n) if n >= 1 && n <= f.max - f.min => Ok(n),
+        _ => err(format!(
+            "{} field `{item}`: step `{s}` must be a whole number from 1 to {}",
+            f.name,
+            f.max - f.min
+        )),
+    }
 }
 
 #[cfg(test)]

@@ -176,26 +176,21 @@ fn lowest(s: &Settings) -> f64 {
 pub async fn quota(s: &Settings, at: DateTime<Utc>) -> Result<QuotaDryRun, ServiceError> {
     let floor = lowest(s);
     let items: Vec<QuotaDryItem> = match s.source.effective_kind() {
-        SourceKindSetting::Cch => {
-            let c = cch::connect(s).await.map_err(src)?;
-            let tz = cch::zone_of(s, &cch::system_settings(&c).await);
-            let ents = db::limited(&c).await.map_err(src)?;
-            let live: Vec<db::Limited> = ents.into_iter().filter(|e| e.enabled).collect();
-            db::limit_uses(&c, tz, &live, at)
-                .await
-                .map_err(src)?
-                .into_iter()
-                .map(|(_, l)| QuotaDryItem {
-                    percent: percent(l.used_usd, l.limit_usd),
-                    scope: l.scope,
-                    id: l.id,
-                    name: l.name,
-                    period: l.period,
-                    used_usd: l.used_usd,
-                    limit_usd: l.limit_usd,
-                })
-                .collect()
-        }
+        SourceKindSetting::Cch => crate::source::cch::quota::enabled_uses(s, at)
+            .await
+            .map_err(src)?
+            .2
+            .into_iter()
+            .map(|(_, l)| QuotaDryItem {
+                percent: percent(l.used_usd, l.limit_usd),
+                scope: l.scope,
+                id: l.id,
+                name: l.name,
+                period: l.period,
+                used_usd: l.used_usd,
+                limit_usd: l.limit_usd,
+            })
+            .collect(),
         SourceKindSetting::Crs => crs_quota(s, at).await?,
         SourceKindSetting::Demo => {
             return Err(ServiceError::input(

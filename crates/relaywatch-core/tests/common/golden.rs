@@ -10,8 +10,8 @@ use std::sync::Arc;
 use relaywatch_core::channels::Request;
 use relaywatch_core::config::Lang;
 use relaywatch_core::render::message::{ChartImage, Fact, Message, Section};
-use relaywatch_core::render::samples;
 use relaywatch_core::secrets::redact_url;
+use relaywatch_testkit::samples;
 use serde_json::{json, Value};
 
 pub fn golden_path(name: &str) -> PathBuf {

@@ -15,9 +15,10 @@ use relaywatch_core::config::{Lang, Settings};
 use relaywatch_core::delivery::backoff::BackoffPolicy;
 use relaywatch_core::delivery::channel_sender::{send_with_retries, ChannelSender, Sent};
 use relaywatch_core::render::message::Message;
-use relaywatch_core::render::{messages, samples};
+use relaywatch_core::render::messages;
 use relaywatch_core::secret_store::SecretStore;
 use relaywatch_core::secrets::assert_no_secret_in;
+use relaywatch_testkit::samples;
 
 /// The fake token in every URL; it must never show in results.
 const TOKEN: &str = "fake-token-123";

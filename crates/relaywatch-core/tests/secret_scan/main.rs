@@ -24,8 +24,8 @@ use relaywatch_core::delivery::envelope::Envelope;
 use relaywatch_core::delivery::net::{HttpClient, NetPolicy, StaticLookup};
 use relaywatch_core::delivery::outbox::Outbox;
 use relaywatch_core::render::message::Message;
-use relaywatch_core::render::samples;
 use relaywatch_core::secret_store::SecretStore;
+use relaywatch_testkit::samples;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 

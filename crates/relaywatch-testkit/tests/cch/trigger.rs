@@ -193,6 +193,14 @@ async fn the_trigger_projects_requests_into_the_ledger_like_cchs() {
     assert_eq!(chain[2]["statusCode"], 200);
 }
 
+/// Provider chains whose last hop has no numeric id: a string id, a bare number, an object
+/// instead of an array, a hop without an id before a good one.
+const ODD_CHAINS: &str =
+    "UPDATE message_request SET provider_chain = '[{\"id\": 3}, {\"id\": \"x\"}]' WHERE id = 1; \
+     UPDATE message_request SET provider_chain = '[{\"id\": 3}, 7]' WHERE id = 10; \
+     UPDATE message_request SET provider_chain = '{\"id\": 3}' WHERE id = 14; \
+     UPDATE message_request SET provider_chain = '[{\"name\": \"n\"}, {\"id\": 3}]' WHERE id = 12";
+
 #[tokio::test]
 async fn soft_deletes_purges_and_odd_chains_leave_the_ledger_as_cch_does() {
     let client = cch_db_with_providers().await;
@@ -227,15 +235,7 @@ async fn soft_deletes_purges_and_odd_chains_leave_the_ledger_as_cch_does() {
         "two soft-deleted now, two purged, one written deleted"
     );
     // A last hop without a numeric id falls back to provider_id.
-    client
-        .batch_execute(
-            "UPDATE message_request SET provider_chain = '[{\"id\": 3}, {\"id\": \"x\"}]' WHERE id = 1; \
-             UPDATE message_request SET provider_chain = '[{\"id\": 3}, 7]' WHERE id = 10; \
-             UPDATE message_request SET provider_chain = '{\"id\": 3}' WHERE id = 14; \
-             UPDATE message_request SET provider_chain = '[{\"name\": \"n\"}, {\"id\": 3}]' WHERE id = 12",
-        )
-        .await
-        .unwrap();
+    client.batch_execute(ODD_CHAINS).await.unwrap();
     let finals: Vec<(i32, i32)> = client
         .query(
             "SELECT request_id, final_provider_id FROM usage_ledger \

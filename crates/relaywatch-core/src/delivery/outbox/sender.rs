@@ -119,6 +119,108 @@ enum Step {
     Deferred,
 }
 
+/// One attempt's end, as its task reports it.
+type Finished = Result<Result<Step, OutboxError>, tokio::task::JoinError>;
+
+impl SenderStats {
+    /// Counts a finished attempt; an error is logged (redacted) and counted.
+    fn record(&mut self, r: Finished) {
+        match r {
+            Ok(Ok(Step::Done(Transition::Delivered))) => self.delivered += 1,
+            Ok(Ok(Step::Done(Transition::Retrying { .. }))) => self.retried += 1,
+            Ok(Ok(Step::Done(Transition::Dead))) => self.dead += 1,
+            Ok(Ok(Step::Deferred)) => self.deferred += 1,
+            Ok(Err(OutboxError::LeaseLost { .. })) => self.lost += 1,
+            Ok(Err(e)) => {
+                tracing::warn!("outbox attempt: {}", crate::secrets::redact(&e.to_string()));
+                self.errors += 1;
+            }
+            Err(e) => {
+                tracing::warn!(
+                    "outbox attempt task: {}",
+                    crate::secrets::redact(&e.to_string())
+                );
+                self.errors += 1;
+            }
+        }
+    }
+}
+
+/// What one claim round did.
+struct Round {
+    /// Slots free before the claim.
+    free: usize,
+    /// Items claimed (each now an attempt in flight).
+    claimed: usize,
+    /// The claim failed (a Redis error, counted).
+    failed: bool,
+}
+
+impl Round {
+    /// The claim filled every slot it asked for: claim again at once.
+    fn full(&self, batch: usize) -> bool {
+        self.claimed > 0 && self.claimed == self.free.min(batch.max(1))
+    }
+}
+
+/// What every attempt of one sender shares, and the attempts in flight.
+struct Attempts<F> {
+    outbox: Outbox,
+    limiter: RateLimiter,
+    deliver: Arc<F>,
+    timeout: Duration,
+    jitter: Jitter,
+    tasks: JoinSet<Result<Step, OutboxError>>,
+}
+
+impl<F, Fut> Attempts<F>
+where
+    F: Fn(Item) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = DeliveryResult> + Send + 'static,
+{
+    /// Claims as many items as there are free slots (at most a batch) and starts an attempt
+    /// for each.
+    async fn claim_round(&mut self, cfg: &SenderConfig, stats: &mut SenderStats) -> Round {
+        let free = cfg.concurrency.max(1).saturating_sub(self.tasks.len());
+        let mut round = Round {
+            free,
+            claimed: 0,
+            failed: false,
+        };
+        if free == 0 {
+            return round;
+        }
+        match self
+            .outbox
+            .claim((cfg.clock)(), free.min(cfg.batch.max(1)))
+            .await
+        {
+            Ok(claims) => {
+                round.claimed = claims.len();
+                for claim in claims {
+                    let task = attempt(
+                        self.outbox.clone(),
+                        self.limiter.clone(),
+                        (cfg.windows)(&claim.item.channel),
+                        self.deliver.clone(),
+                        claim,
+                        cfg.clock,
+                        self.jitter.next_unit(),
+                        self.timeout,
+                    );
+                    self.tasks.spawn(task);
+                }
+            }
+            Err(e) => {
+                tracing::warn!("outbox claim: {}", crate::secrets::redact(&e.to_string()));
+                stats.errors += 1;
+                round.failed = true;
+            }
+        }
+        round
+    }
+}
+
 /// Drains the outbox: claim → rate limit → deliver → complete, with up to `concurrency`
 /// attempts in flight. Each attempt is cut off at 80 % of the lease (a Retry), so a live worker
 /// never loses its claim. When `shutdown` resolves, no more items are claimed and the attempts
@@ -133,36 +235,18 @@ where
     F: Fn(Item) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = DeliveryResult> + Send + 'static,
 {
-    let deliver = Arc::new(deliver);
-    let limiter = RateLimiter::new(outbox.connection().clone(), &outbox.config().prefix);
-    let attempt_timeout = outbox.config().lease.mul_f64(0.8);
-    let mut jitter = Jitter::new((cfg.clock)() ^ ((std::process::id() as u64) << 32));
-    let mut stats = SenderStats::default();
-    let mut tasks: JoinSet<Result<Step, OutboxError>> = JoinSet::new();
-    let record = |stats: &mut SenderStats,
-                  r: Result<Result<Step, OutboxError>, tokio::task::JoinError>| {
-        match r {
-            Ok(Ok(Step::Done(Transition::Delivered))) => stats.delivered += 1,
-            Ok(Ok(Step::Done(Transition::Retrying { .. }))) => stats.retried += 1,
-            Ok(Ok(Step::Done(Transition::Dead))) => stats.dead += 1,
-            Ok(Ok(Step::Deferred)) => stats.deferred += 1,
-            Ok(Err(OutboxError::LeaseLost { .. })) => stats.lost += 1,
-            Ok(Err(e)) => {
-                tracing::warn!("outbox attempt: {}", crate::secrets::redact(&e.to_string()));
-                stats.errors += 1;
-            }
-            Err(e) => {
-                tracing::warn!(
-                    "outbox attempt task: {}",
-                    crate::secrets::redact(&e.to_string())
-                );
-                stats.errors += 1;
-            }
-        }
+    let mut att = Attempts {
+        limiter: RateLimiter::new(outbox.connection().clone(), &outbox.config().prefix),
+        timeout: outbox.config().lease.mul_f64(0.8),
+        jitter: Jitter::new((cfg.clock)() ^ ((std::process::id() as u64) << 32)),
+        deliver: Arc::new(deliver),
+        tasks: JoinSet::new(),
+        outbox,
     };
+    let mut stats = SenderStats::default();
     tokio::pin!(shutdown);
     // Subscribed before the first claim: an item queued after a claim found nothing is heard.
-    let mut wake = outbox.subscribe_wake(WAKE_CONNECT).await;
+    let mut wake = att.outbox.subscribe_wake(WAKE_CONNECT).await;
     let mut wake_tried = Instant::now();
     loop {
         tokio::select! {
@@ -170,55 +254,26 @@ where
             _ = &mut shutdown => break,
             _ = std::future::ready(()) => {}
         }
-        while let Some(r) = tasks.try_join_next() {
-            record(&mut stats, r);
+        while let Some(r) = att.tasks.try_join_next() {
+            stats.record(r);
         }
-        let free = cfg.concurrency.max(1).saturating_sub(tasks.len());
-        let mut claimed = 0;
-        let mut failed = false;
-        if free > 0 {
-            match outbox
-                .claim((cfg.clock)(), free.min(cfg.batch.max(1)))
-                .await
-            {
-                Ok(claims) => {
-                    claimed = claims.len();
-                    for claim in claims {
-                        let task = attempt(
-                            outbox.clone(),
-                            limiter.clone(),
-                            (cfg.windows)(&claim.item.channel),
-                            deliver.clone(),
-                            claim,
-                            cfg.clock,
-                            jitter.next_unit(),
-                            attempt_timeout,
-                        );
-                        tasks.spawn(task);
-                    }
-                }
-                Err(e) => {
-                    tracing::warn!("outbox claim: {}", crate::secrets::redact(&e.to_string()));
-                    stats.errors += 1;
-                    failed = true;
-                }
-            }
-        }
-        if claimed > 0 && claimed == free.min(cfg.batch.max(1)) {
+        let round = att.claim_round(&cfg, &mut stats).await;
+        if round.full(cfg.batch) {
             continue;
         }
+        let claimed = round.claimed;
         let nap = if claimed > 0 {
             Duration::ZERO
         } else {
             if wake.is_none() && wake_tried.elapsed() >= cfg.idle_poll {
-                wake = outbox.subscribe_wake(WAKE_CONNECT).await;
+                wake = att.outbox.subscribe_wake(WAKE_CONNECT).await;
                 wake_tried = Instant::now();
             }
-            idle_wait(&outbox, &cfg, free, failed).await
+            idle_wait(&att.outbox, &cfg, round.free, round.failed).await
         };
         tokio::select! {
             _ = &mut shutdown => break,
-            Some(r) = tasks.join_next(), if !tasks.is_empty() => record(&mut stats, r),
+            Some(r) = att.tasks.join_next(), if !att.tasks.is_empty() => stats.record(r),
             _ = tokio::time::sleep(nap), if claimed == 0 => {}
             alive = next_wake(&mut wake), if claimed == 0 => {
                 if !alive {
@@ -229,8 +284,8 @@ where
             _ = std::future::ready(()), if claimed > 0 => {}
         }
     }
-    while let Some(r) = tasks.join_next().await {
-        record(&mut stats, r);
+    while let Some(r) = att.tasks.join_next().await {
+        stats.record(r);
     }
     stats
 }

@@ -132,3 +132,45 @@ fn sample_section(t: &MessageTexts, s: &ErrorSample) -> Section {
         ..section(t.sample, None, true)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use chrono::{FixedOffset, TimeZone};
+
+    use super::*;
+    use crate::render::message::Level;
+
+    #[test]
+    fn error_text_is_truncated_and_alert_states_set_levels() {
+        let at = FixedOffset::east_opt(8 * 3600)
+            .unwrap()
+            .with_ymd_and_hms(2026, 11, 22, 9, 0, 0)
+            .unwrap();
+        let long = "x".repeat(500);
+        let a = ErrorRateAlert {
+            subject: "global".into(),
+            window_seconds: 60,
+            errors: 10,
+            requests: 0,
+            threshold: 10,
+            offenders: Vec::new(),
+            sample: Some(ErrorSample {
+                status_code: None,
+                model: None,
+                provider: None,
+                key: None,
+                error: Some(long),
+            }),
+        };
+        let m = error_rate(&a, AlertState::Firing, at, Lang::En);
+        let text = m.sections[0].text.as_ref().unwrap();
+        assert_eq!(text.chars().count(), ERROR_TEXT_MAX + 1);
+        assert_eq!(m.level, Level::Critical);
+        let r = error_rate(&a, AlertState::Resolved, at, Lang::En);
+        assert_eq!(r.level, Level::Resolved);
+        assert_eq!(
+            r.facts[2].value, "—",
+            "no requests: no ratio, no division by zero"
+        );
+    }
+}

@@ -4,8 +4,14 @@
 //! read-only, found by SCAN and read in one pipeline, a hash with an unknown state skipped and
 //! counted, never guessed.
 
+pub mod closed;
+pub mod days;
 pub mod db;
+pub mod exact;
+pub mod figures;
 pub mod leaderboard;
+pub mod ledger;
+pub mod limits;
 pub mod quota;
 pub mod snapshot;
 pub mod windows;

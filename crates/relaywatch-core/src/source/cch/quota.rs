@@ -9,27 +9,28 @@ use chrono::{DateTime, Utc};
 use super::windows::Period;
 use super::{db, snapshot};
 use crate::config::Settings;
-use crate::error::{Error, Result};
-use crate::model::Measure;
+use crate::error::Result;
+use crate::model::{LimitUse, Measure};
 
-fn db_err(e: tokio_postgres::Error) -> Error {
-    Error::Database {
-        url: "Claude Code Hub".into(),
-        reason: crate::secrets::redact(&crate::source::pg::reason(&e)),
-    }
+/// Every limit of the keys, users and providers that are enabled, with its use at `now`.
+pub async fn enabled_uses(
+    s: &Settings,
+    now: DateTime<Utc>,
+) -> Result<(chrono_tz::Tz, Vec<db::Limited>, Vec<(usize, LimitUse)>)> {
+    let hub = snapshot::open(s).await?;
+    let ents: Vec<db::Limited> = db::limited(&hub.c)
+        .await
+        .map_err(snapshot::db_err)?
+        .into_iter()
+        .filter(|e| e.enabled)
+        .collect();
+    let uses = hub.limit_uses(&ents, now).await?;
+    Ok((hub.tz, ents, uses))
 }
 
 /// Every live limit's measure at `now`.
 pub async fn read_measures(s: &Settings, now: DateTime<Utc>) -> Result<Vec<Measure>> {
-    let c = snapshot::connect(s).await?;
-    let tz = snapshot::zone_of(s, &snapshot::system_settings(&c).await);
-    let ents: Vec<db::Limited> = db::limited(&c)
-        .await
-        .map_err(db_err)?
-        .into_iter()
-        .filter(|e| e.enabled)
-        .collect();
-    let uses = db::limit_uses(&c, tz, &ents, now).await.map_err(db_err)?;
+    let (tz, ents, uses) = enabled_uses(s, now).await?;
     Ok(uses
         .into_iter()
         .map(|(i, l)| {

@@ -4,19 +4,25 @@
 //! relay's zone for days, weeks and months, and nothing written anywhere.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Duration as Span, Utc};
 use chrono_tz::Tz;
 use tokio_postgres::Client;
 
-use super::db;
+use super::closed::{self, Closed};
+use super::days::{Scope, Span as DaySpan};
+use super::ledger::{self, Range};
+use super::limits::{self, Kept};
 use super::windows::{local_day, local_start, resolve_zone};
+use super::{db, figures};
 use super::{CchBreaker, CchScope, CchState};
 use crate::config::Settings;
 use crate::error::{Error, Result};
 use crate::model::{
-    ApiKeyCounts, BreakerView, CostBasis, ProviderState, Realtime, Snapshot, SourceKind, TrendDay,
+    ApiKeyCounts, BreakerView, CostBasis, LimitUse, ProviderState, Realtime, Snapshot, SourceKind,
+    TrendDay,
 };
 use crate::source::ReadRequest;
 
@@ -45,12 +51,15 @@ pub fn database_url(s: &Settings) -> Result<String> {
 
 /// Connects read-only to CCH's database.
 pub async fn connect(s: &Settings) -> Result<Client> {
-    let url = database_url(s)?;
+    connect_url(s, &database_url(s)?).await
+}
+
+async fn connect_url(s: &Settings, url: &str) -> Result<Client> {
     let timeout = Duration::from_millis(s.source.connect_timeout_ms);
-    let c = super::super::pg::connect_read_only(&url, timeout)
+    let c = super::super::pg::connect_read_only(url, timeout)
         .await
         .map_err(|reason| Error::Database {
-            url: crate::secrets::mask_url(&url),
+            url: crate::secrets::mask_url(url),
             reason,
         })?;
     // A few aggregate queries over many rows: sorts in memory, no JIT compile per query.
@@ -60,7 +69,61 @@ pub async fn connect(s: &Settings) -> Result<Client> {
     Ok(c)
 }
 
-fn db_err(e: tokio_postgres::Error) -> Error {
+/// A hub, connected: its settings, the zone its figures are cut in, and its identity here.
+pub struct Hub {
+    pub c: Client,
+    pub sys: SystemSettings,
+    pub tz: Tz,
+    id: u64,
+}
+
+/// Connects to `s`'s hub and reads its settings.
+pub async fn open(s: &Settings) -> Result<Hub> {
+    let url = database_url(s)?;
+    let c = connect_url(s, &url).await?;
+    let sys = system_settings(&c).await;
+    let tz = zone_of(s, &sys);
+    let id = closed::hub_id(&url, tz, sys.by_original_model);
+    Ok(Hub { c, sys, tz, id })
+}
+
+impl Hub {
+    /// The closed days this process keeps for a read at `now` (none on a first read).
+    pub async fn kept(&self, now: DateTime<Utc>) -> Result<Option<Arc<Closed>>> {
+        closed::kept(&self.c, self.id, self.tz, self.sys.by_original_model, now)
+            .await
+            .map_err(db_err)
+    }
+
+    /// The use of every limit of `ents` in its current window at `now`.
+    pub async fn limit_uses(
+        &self,
+        ents: &[db::Limited],
+        now: DateTime<Utc>,
+    ) -> Result<Vec<(usize, LimitUse)>> {
+        let (c, tz) = (&self.c, self.tz);
+        let Some(k) = self.kept(now).await? else {
+            return limits::uses(c, tz, ents, now, None).await.map_err(db_err);
+        };
+        let live = closed::live_entities(c, tz, k.end, after(now))
+            .await
+            .map_err(db_err)?;
+        let kept = Kept {
+            closed: &k,
+            live: &live,
+        };
+        limits::uses(c, tz, ents, now, Some(kept))
+            .await
+            .map_err(db_err)
+    }
+}
+
+/// The first instant after `now` (ranges are read as `[from, to)`; `now` is included).
+fn after(now: DateTime<Utc>) -> DateTime<Utc> {
+    now + Span::microseconds(1)
+}
+
+pub(super) fn db_err(e: tokio_postgres::Error) -> Error {
     Error::Database {
         url: "Claude Code Hub".into(),
         reason: crate::secrets::redact(&super::super::pg::reason(&e)),
@@ -201,41 +264,68 @@ fn fill_trend(
         .collect()
 }
 
+/// Every figure from the trend's first day, read fresh: totals by day (earlier days in one
+/// base), models, users and keys.
+async fn read_fresh(
+    hub: &Hub,
+    trend_from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> std::result::Result<DaySpan, tokio_postgres::Error> {
+    let mut span = DaySpan::default();
+    let all = Range {
+        zone: hub.tz.name(),
+        horizon: trend_from,
+        from: None,
+        to,
+    };
+    ledger::totals(&hub.c, all, &mut span).await?;
+    let recent = Range {
+        from: Some(trend_from),
+        ..all
+    };
+    ledger::models(&hub.c, recent, hub.sys.by_original_model, &mut span).await?;
+    for scope in [Scope::User, Scope::Key] {
+        ledger::entities(&hub.c, recent, scope, &mut span).await?;
+    }
+    Ok(span)
+}
+
 /// The snapshot of a Claude Code Hub relay at `req.now`.
 pub async fn read(s: &Settings, req: &ReadRequest) -> Result<Snapshot> {
-    let c = connect(s).await?;
-    let sys = system_settings(&c).await;
-    let tz = zone_of(s, &sys);
-    let now = req.now;
+    let hub = open(s).await?;
+    let (tz, now, to) = (hub.tz, req.now, after(req.now));
     let today = local_day(tz, now);
-    let today_start = local_start(tz, today);
     let days = req.trend_days.max(1);
-    let trend_from = local_start(tz, today - Span::days(days as i64 - 1));
+    let trend_day = today - Span::days(days as i64 - 1);
+    let trend_from = local_start(tz, trend_day);
+    // Kept days serve only when they reach back to the trend's first day.
+    let kept = hub.kept(now).await?.filter(|k| k.horizon <= trend_from);
+    let live = match &kept {
+        Some(k) => closed::live(&hub.c, tz, hub.sys.by_original_model, k.end, to).await,
+        None => read_fresh(&hub, trend_from, to).await,
+    }
+    .map_err(db_err)?;
+    let parts: Vec<&DaySpan> = kept.iter().map(|k| &k.span).chain([&live]).collect();
+    let names = db::names(&hub.c).await.map_err(db_err)?;
+    let f = figures::figures(&parts, today, trend_day, req.top_n.max(1) as usize, &names);
     // CCH's "requests in the last minute".
     let minutes = 1u32;
     let recent_from = now - Span::minutes(minutes as i64);
-    let totals = db::totals(&c, today_start, now, recent_from)
+    let (recent_requests, recent_tokens) = ledger::recent(&hub.c, recent_from, to)
         .await
         .map_err(db_err)?;
-    let trend = db::trend(&c, tz.name(), trend_from, now)
-        .await
-        .map_err(db_err)?;
-    let models = db::models(&c, sys.by_original_model, trend_from, now)
-        .await
-        .map_err(db_err)?;
-    let top_n = req.top_n.max(1) as i64;
-    let top_users = db::users(&c, trend_from, now, top_n)
-        .await
-        .map_err(db_err)?;
-    let top_keys = db::keys(&c, trend_from, now, top_n).await.map_err(db_err)?;
-    let limited = db::limited(&c).await.map_err(db_err)?;
-    let limits = db::limit_uses(&c, tz, &limited, now)
+    let limited = db::limited(&hub.c).await.map_err(db_err)?;
+    let kept_limits = kept.as_deref().map(|k| Kept {
+        closed: k,
+        live: &live,
+    });
+    let limits = limits::uses(&hub.c, tz, &limited, now, kept_limits)
         .await
         .map_err(db_err)?;
     let mut warnings = Vec::new();
     let br = breakers(s, &mut warnings).await;
-    let providers = providers(&c, &br, now).await?;
-    let api_keys = key_counts(&c).await?;
+    let providers = providers(&hub.c, &br, now).await?;
+    let api_keys = key_counts(&hub.c).await?;
     let local = now.with_timezone(&tz);
     let offset = chrono::Offset::fix(local.offset());
     Ok(Snapshot {
@@ -245,16 +335,16 @@ pub async fn read(s: &Settings, req: &ReadRequest) -> Result<Snapshot> {
         today: today.format("%Y-%m-%d").to_string(),
         api_keys,
         accounts: BTreeMap::new(),
-        usage_today: totals.today,
-        usage_total: totals.total,
+        usage_today: f.today,
+        usage_total: f.total,
         realtime: Realtime {
-            rpm: totals.recent_requests as f64 / minutes as f64,
-            tpm: totals.recent_tokens as f64 / minutes as f64,
+            rpm: recent_requests as f64 / minutes as f64,
+            tpm: recent_tokens as f64 / minutes as f64,
             window_minutes: minutes,
         },
-        models,
-        trend: fill_trend(tz, now, days, trend),
-        top_keys,
+        models: f.models,
+        trend: fill_trend(tz, now, days, f.trend),
+        top_keys: f.top_keys,
         key_limits: Vec::new(),
         trend_days: days,
         top_n: req.top_n,
@@ -265,7 +355,7 @@ pub async fn read(s: &Settings, req: &ReadRequest) -> Result<Snapshot> {
         },
         warnings,
         timezone: Some(tz.name().to_string()),
-        top_users,
+        top_users: f.top_users,
         providers,
         limits: limits.into_iter().map(|(_, l)| l).collect(),
     })
