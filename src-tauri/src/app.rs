@@ -10,7 +10,6 @@ use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use serde::Serialize;
-use tauri::menu::{CheckMenuItem, IsMenuItem, Menu, MenuItem, PredefinedMenuItem, Submenu};
 use tauri::tray::TrayIconBuilder;
 use tauri::{AppHandle, Manager, RunEvent, Wry};
 use tauri_plugin_autostart::ManagerExt;
@@ -19,7 +18,8 @@ use relaywatch_core::config::Lang;
 
 use crate::args::{Args, WindowKind};
 use crate::backend::Backend;
-use crate::labels::{self, T};
+use crate::labels;
+use crate::menu::{build_menu, menu_shape, MenuParts};
 use crate::notify::{self, Heard};
 use crate::pause::PauseChoice;
 use crate::tray_state::{self, TrayState};
@@ -169,199 +169,6 @@ pub fn open_window(app: &AppHandle, kind: WindowKind) {
         }
         Err(e) => tracing::error!("cannot open the {} window: {e}", kind.label()),
     }
-}
-
-fn item(app: &AppHandle, id: &str, text: &str, enabled: bool) -> tauri::Result<MenuItem<Wry>> {
-    MenuItem::with_id(app, id, text, enabled, None::<&str>)
-}
-
-/// What decides the menu's structure; while it holds, a redraw edits the items in place.
-#[derive(Debug, Clone, PartialEq)]
-struct MenuShape {
-    firing: usize,
-    channels: Vec<String>,
-    can_send: bool,
-}
-
-/// The items a redraw changes, kept so that an open menu is edited rather than replaced (a
-/// panel keeps showing it, and its item ids stay the same).
-pub struct MenuParts {
-    shape: MenuShape,
-    status: MenuItem<Wry>,
-    cost: MenuItem<Wry>,
-    tokens: MenuItem<Wry>,
-    requests: MenuItem<Wry>,
-    error_rate: MenuItem<Wry>,
-    firing_items: Vec<MenuItem<Wry>>,
-    last: MenuItem<Wry>,
-    pause_items: Vec<(PauseChoice, MenuItem<Wry>)>,
-    autostart: CheckMenuItem<Wry>,
-    /// What the items show now.
-    shown: tray_state::MenuText,
-    paused: bool,
-    autostart_on: bool,
-}
-
-impl MenuParts {
-    /// Brings the kept items to `text`, the pause in force and the autostart setting, changing
-    /// only what differs from what they show (each change is a main-thread call).
-    fn update(&mut self, text: &tray_state::MenuText, paused: bool, autostart_on: bool) {
-        let lines = [
-            (&self.status, &self.shown.status, &text.status),
-            (&self.cost, &self.shown.cost, &text.cost),
-            (&self.tokens, &self.shown.tokens, &text.tokens),
-            (&self.requests, &self.shown.requests, &text.requests),
-            (&self.error_rate, &self.shown.error_rate, &text.error_rate),
-            (&self.last, &self.shown.last_refresh, &text.last_refresh),
-        ];
-        for (item, was, line) in lines {
-            if was != line {
-                let _ = item.set_text(line);
-            }
-        }
-        for ((item, was), line) in self
-            .firing_items
-            .iter()
-            .zip(&self.shown.firing)
-            .zip(&text.firing)
-        {
-            if was != line {
-                let _ = item.set_text(line);
-            }
-        }
-        if self.paused != paused {
-            for (choice, item) in &self.pause_items {
-                let _ = item.set_enabled((*choice == PauseChoice::Resume) == paused);
-            }
-        }
-        if self.autostart_on != autostart_on {
-            let _ = self.autostart.set_checked(autostart_on);
-        }
-        self.shown = text.clone();
-        self.paused = paused;
-        self.autostart_on = autostart_on;
-    }
-}
-
-fn menu_shape(shell: &Shell, text: &tray_state::MenuText) -> MenuShape {
-    MenuShape {
-        firing: text.firing.len(),
-        channels: shell.backend.report_channels(),
-        can_send: shell.backend.engine_runs(),
-    }
-}
-
-fn build_menu(app: &AppHandle, shell: &Shell) -> tauri::Result<(Menu<Wry>, MenuParts)> {
-    let now = Utc::now();
-    let facts = shell.backend.facts();
-    let lang = shell.lang;
-    let tx = |t: T| t.get(lang);
-    let text = tray_state::menu_text(&facts, now, lang);
-    let shape = menu_shape(shell, &text);
-    let status = item(app, "status", &text.status, false)?;
-    let cost = item(app, "cost", &text.cost, false)?;
-    let tokens = item(app, "tokens", &text.tokens, false)?;
-    let requests = item(app, "requests", &text.requests, false)?;
-    let error_rate = item(app, "error_rate", &text.error_rate, false)?;
-    let firing_items: Vec<MenuItem<Wry>> = text
-        .firing
-        .iter()
-        .enumerate()
-        .map(|(i, l)| item(app, &format!("firing:{i}"), l, false))
-        .collect::<tauri::Result<_>>()?;
-    let none = item(app, "firing:none", tx(labels::NO_ALERT), false)?;
-    let firing_refs: Vec<&dyn IsMenuItem<Wry>> = if firing_items.is_empty() {
-        vec![&none]
-    } else {
-        firing_items
-            .iter()
-            .map(|i| i as &dyn IsMenuItem<Wry>)
-            .collect()
-    };
-    let firing_title = labels::FIRING_MENU.fill(lang, &[&shape.firing.to_string()]);
-    let firing = Submenu::with_items(app, firing_title, true, &firing_refs)?;
-    let last = item(app, "last_refresh", &text.last_refresh, false)?;
-    let open = item(app, "open:dashboard", tx(labels::OPEN_DASHBOARD), true)?;
-    let report_items: Vec<MenuItem<Wry>> = if shape.channels.is_empty() {
-        vec![item(app, "report:none", tx(labels::NO_CHANNEL), false)?]
-    } else {
-        shape
-            .channels
-            .iter()
-            .map(|c| item(app, &format!("report:{c}"), c, shape.can_send))
-            .collect::<tauri::Result<_>>()?
-    };
-    let report_refs: Vec<&dyn IsMenuItem<Wry>> = report_items
-        .iter()
-        .map(|i| i as &dyn IsMenuItem<Wry>)
-        .collect();
-    let report = Submenu::with_items(app, tx(labels::SEND_REPORT), true, &report_refs)?;
-    let paused = shell.backend.paused(now);
-    let pause_items: Vec<(PauseChoice, MenuItem<Wry>)> = PauseChoice::ALL
-        .iter()
-        .map(|c| {
-            let enabled = (*c == PauseChoice::Resume) == paused;
-            item(app, c.id(), c.label(lang), enabled).map(|i| (*c, i))
-        })
-        .collect::<tauri::Result<_>>()?;
-    let pause_refs: Vec<&dyn IsMenuItem<Wry>> = pause_items
-        .iter()
-        .map(|(_, i)| i as &dyn IsMenuItem<Wry>)
-        .collect();
-    let pause = Submenu::with_items(app, tx(labels::PAUSE_ALERTS), true, &pause_refs)?;
-    let refresh = item(app, "refresh", tx(labels::REFRESH_NOW), true)?;
-    let settings = item(app, "open:settings", tx(labels::SETTINGS), true)?;
-    let autostart_on = app.autolaunch().is_enabled().unwrap_or(false);
-    let autostart = CheckMenuItem::with_id(
-        app,
-        "autostart",
-        tx(labels::START_AT_LOGIN),
-        true,
-        autostart_on,
-        None::<&str>,
-    )?;
-    let quit = item(app, "quit", tx(labels::QUIT), true)?;
-    let sep1 = PredefinedMenuItem::separator(app)?;
-    let sep2 = PredefinedMenuItem::separator(app)?;
-    let sep3 = PredefinedMenuItem::separator(app)?;
-    let menu = Menu::with_items(
-        app,
-        &[
-            &status,
-            &sep1,
-            &cost,
-            &tokens,
-            &requests,
-            &error_rate,
-            &firing,
-            &last,
-            &sep2,
-            &open,
-            &report,
-            &pause,
-            &refresh,
-            &settings,
-            &autostart,
-            &sep3,
-            &quit,
-        ],
-    )?;
-    let parts = MenuParts {
-        shape,
-        status,
-        cost,
-        tokens,
-        requests,
-        error_rate,
-        firing_items,
-        last,
-        pause_items,
-        autostart,
-        shown: text,
-        paused,
-        autostart_on,
-    };
-    Ok((menu, parts))
 }
 
 /// Redraws the tray icon, tooltip and menu, and rewrites the status file. Never call it on the

@@ -9,16 +9,13 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use relaywatch_core::config::{self, ProcessEnv, Settings, SourceKindSetting};
-use relaywatch_core::daemon::{self, jobs, DaemonOptions, StatusBoard};
-use relaywatch_core::delivery::drain::outbox_config;
-use relaywatch_core::delivery::envelope::Envelope;
-use relaywatch_core::delivery::outbox::{system_now_ms, Outbox};
+use relaywatch_core::daemon::{self, DaemonOptions, StatusBoard};
 use relaywatch_core::render::message::AlertState;
 use relaywatch_core::render::message::Message;
 use relaywatch_core::rules::Alert;
 use relaywatch_core::secret_store::SecretStore;
-use relaywatch_core::source::redis_io;
-use relaywatch_core::store::alert_state::AlertStateStore;
+use relaywatch_core::service::report;
+use relaywatch_core::service::silences::Switches;
 use relaywatch_core::tz::RelayTz;
 use tokio::sync::{broadcast, watch, Notify};
 
@@ -165,7 +162,7 @@ impl Backend {
 
     /// Reads a new snapshot (and the pause in force) now; keeps the old data on failure.
     pub async fn refresh(&self, now: DateTime<Utc>) {
-        match jobs::snapshot(&self.settings, now).await {
+        match report::snapshot_off_thread(&self.settings, now).await {
             Ok(s) => self.with_facts(|f| {
                 f.snapshot = Some((s, now));
                 f.last_error = self.config_error.clone();
@@ -177,8 +174,8 @@ impl Backend {
             }
         }
         if self.engine_runs() {
-            if let Ok(mut store) = self.alert_store().await {
-                if let Ok(p) = store.paused_until(now).await {
+            if let Ok(mut switches) = Switches::connect(&self.settings).await {
+                if let Ok(p) = switches.paused_until(now).await {
                     self.with_facts(|f| f.paused_until = p);
                 }
             }
@@ -217,17 +214,6 @@ impl Backend {
         msg
     }
 
-    async fn alert_store(&self) -> Result<AlertStateStore, BackendError> {
-        let url = daemon::state_redis_url(&self.settings)
-            .ok_or_else(|| BackendError("pausing alerts for every copy of relaywatch needs a state Redis: set [state] redis_url".into()))?;
-        let timeout = Duration::from_millis(self.settings.source.connect_timeout_ms);
-        let conn = redis_io::connect(url, timeout).await.map_err(fail)?;
-        Ok(AlertStateStore::new(
-            conn,
-            self.settings.state.prefix.clone(),
-        ))
-    }
-
     /// Pauses alerts until `until` (`None`: resume). Shared through the state Redis when there
     /// is one (every copy of relaywatch holds its messages), local to this app otherwise.
     pub async fn pause(&self, until: Option<DateTime<Utc>>) -> Result<(), BackendError> {
@@ -235,10 +221,10 @@ impl Backend {
         if !self.engine_runs() {
             return Ok(());
         }
-        let mut store = self.alert_store().await?;
+        let mut switches = Switches::connect(&self.settings).await.map_err(fail)?;
         match until {
-            Some(t) => store.pause(t).await.map_err(fail),
-            None => store.resume().await.map_err(fail),
+            Some(t) => switches.pause(t).await.map_err(fail),
+            None => switches.resume().await.map_err(fail),
         }
     }
 
@@ -249,21 +235,9 @@ impl Backend {
 
     /// Queues today's report for `channel` now (the daemon's sender delivers it).
     pub async fn send_report(&self, channel: &str, now: DateTime<Utc>) -> Result<(), BackendError> {
-        let url = daemon::state_redis_url(&self.settings).ok_or_else(|| {
-            BackendError("sending needs the outbox in a state Redis: set [state] redis_url".into())
-        })?;
-        let timeout = Duration::from_millis(self.settings.source.connect_timeout_ms);
-        let outbox = Outbox::connect(url, timeout, outbox_config(&self.settings))
+        report::queue_report(&self.settings, channel, now)
             .await
             .map_err(fail)?;
-        let snap = jobs::snapshot(&self.settings, now).await.map_err(fail)?;
-        let lang = self.settings.channel_lang(channel);
-        let msg =
-            relaywatch_core::render::bundle::report_message(&snap, &self.settings.report, lang)
-                .map_err(fail)?;
-        let key = format!("report:desktop:{}:{channel}", now.timestamp_millis());
-        let item = Envelope::new(channel, &msg).item(key);
-        outbox.enqueue(&item, system_now_ms()).await.map_err(fail)?;
         Ok(())
     }
 }

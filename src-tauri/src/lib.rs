@@ -8,6 +8,7 @@ pub mod backend;
 pub mod commands;
 pub mod keychain;
 pub mod labels;
+pub mod menu;
 pub mod notify;
 pub mod pause;
 pub mod sample;

@@ -6,9 +6,9 @@
 use chrono::{DateTime, Utc};
 use relaywatch_core::config::Lang;
 use relaywatch_core::daemon::{Health, RedisState};
+use relaywatch_core::model::Snapshot;
 use relaywatch_core::render::format;
 use relaywatch_core::render::message::Level;
-use relaywatch_core::Snapshot;
 use serde::Serialize;
 
 use crate::labels as L;

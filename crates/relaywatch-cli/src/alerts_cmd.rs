@@ -1,18 +1,16 @@
 //! `relaywatch silence add|list|remove`, `relaywatch pause` and `relaywatch resume`: silences
 //! and the pause-all switch, kept in the state Redis so every instance honours them. Rule: thin
-//! over `relaywatch_core::rules::alert_state`; this file parses durations and times and prints.
+//! over `relaywatch_core::service::silences` (the grammar every face shares); this file reads
+//! `--until` times and prints.
 
 use std::path::PathBuf;
-use std::time::Duration as StdDuration;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{anyhow, bail, Context, Result};
 use chrono::{DateTime, Duration, FixedOffset, NaiveTime, TimeZone, Utc};
 use clap::{Args, Subcommand};
 use relaywatch_core::config::{parse_duration, Settings, DURATION_HINT};
-use relaywatch_core::rules::alert_state::{parse_rule, Silence};
-use relaywatch_core::source::redis_io;
-use relaywatch_core::store::alert_state::AlertStateStore;
-use relaywatch_core::store::state_redis_url;
+use relaywatch_core::service::silences::{self, Silence, SilenceSpec, SwitchError, Switches};
+use relaywatch_core::service::ServiceError;
 use serde_json::json;
 
 use crate::deliver_cmd::display_offset;
@@ -119,14 +117,35 @@ fn load(a: &StateArgs) -> Result<Settings> {
     .settings)
 }
 
-async fn store(s: &Settings) -> Result<AlertStateStore> {
-    let Some(url) = state_redis_url(s) else {
-        bail!("silences and pauses live in the state Redis, and none is configured: set [state] redis_url (or [source] redis_url)");
-    };
-    let conn = redis_io::connect(url, StdDuration::from_millis(s.source.connect_timeout_ms))
-        .await
-        .context("the state Redis keeps silences and pauses ([state] redis_url, else [source] redis_url)")?;
-    Ok(AlertStateStore::new(conn, s.state.prefix.clone()))
+async fn store(s: &Settings) -> Result<Switches> {
+    match Switches::connect(s).await {
+        Ok(sw) => Ok(sw),
+        Err(SwitchError::NoStateRedis) => Err(anyhow!(SwitchError::NoStateRedis.to_string())),
+        Err(SwitchError::Engine(e)) => Err(anyhow::Error::from(e).context(
+            "the state Redis keeps silences and pauses ([state] redis_url, else [source] redis_url)",
+        )),
+    }
+}
+
+/// `silence add`'s options, checked by the service's grammar, with the CLI's wording.
+fn spec(a: &SilenceAddArgs) -> Result<SilenceSpec> {
+    silences::check(a.rule.as_deref(), a.subject.as_deref(), &a.duration).map_err(|e| {
+        let field = match &e {
+            ServiceError::InvalidInput(f) => f.first().map(|f| f.field.as_str()),
+            _ => None,
+        };
+        match field {
+            Some("rule") => anyhow!(
+                "--rule {:?}: must be error_rate, breaker or quota",
+                a.rule.as_deref().unwrap_or_default()
+            ),
+            Some("subject") => anyhow!(
+                "give --rule, --subject or both: a silence of everything is `relaywatch pause`"
+            ),
+            Some("duration") => anyhow!("--for {:?}: {DURATION_HINT}", a.duration),
+            _ => anyhow!(e),
+        }
+    })
 }
 
 fn show(t: DateTime<Utc>, tz: FixedOffset) -> String {
@@ -151,28 +170,14 @@ pub async fn silence(a: SilenceArgs) -> Result<i32> {
     let now = Utc::now();
     match a.command {
         SilenceCommand::Add(a) => {
-            let rule = match a.rule.as_deref() {
-                None => None,
-                Some(r) => Some(parse_rule(r).with_context(|| {
-                    format!("--rule {r:?}: must be error_rate, breaker or quota")
-                })?),
-            };
-            let subject = a.subject.filter(|s| !s.trim().is_empty());
-            if rule.is_none() && subject.is_none() {
-                bail!(
-                    "give --rule, --subject or both: a silence of everything is `relaywatch pause`"
-                );
-            }
-            let Some(d) = parse_duration(&a.duration) else {
-                bail!("--for {:?}: {DURATION_HINT}", a.duration);
-            };
+            let spec = spec(&a)?;
             if a.reason.trim().is_empty() {
                 bail!("--reason: say why, so others know when it can end");
             }
             let s = load(&a.state)?;
             let silence = store(&s)
                 .await?
-                .add_silence(rule, subject, now + d, a.reason.trim(), now)
+                .add_silence(spec, a.reason.trim(), now)
                 .await?;
             println!("silenced: {}", describe(&silence, display_offset(&s)));
             Ok(0)
@@ -196,7 +201,7 @@ pub async fn silence(a: SilenceArgs) -> Result<i32> {
         }
         SilenceCommand::Remove(a) => {
             let s = load(&a.state)?;
-            if store(&s).await?.expire_silence(&a.id, now).await? {
+            if store(&s).await?.end_silence(&a.id, now).await? {
                 println!("{}: ended", a.id);
                 Ok(0)
             } else {

@@ -1,16 +1,15 @@
 //! What each command does: load the validated config, apply the command line on top, call the
-//! engine and print. Returns the exit code.
+//! service (`relaywatch_core::service`) and print. Returns the exit code.
 
 use std::path::Path;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{bail, Result};
 use chrono::{DateTime, Utc};
 use relaywatch_core::config::{self, Lang, LoadedConfig, Settings, SourceKindSetting};
 use relaywatch_core::error::{Error, FieldError};
-use relaywatch_core::pricing::Pricing;
-use relaywatch_core::render::{bundle, markdown};
-use relaywatch_core::source::{self, ReadRequest};
-use relaywatch_core::Snapshot;
+use relaywatch_core::model::Snapshot;
+use relaywatch_core::service::send_now::Direct;
+use relaywatch_core::service::{config_check, report};
 
 use crate::cli::{Cli, Command, ConfigArgs, ReportArgs, SnapshotArgs, SourceArgs, TestArgs};
 
@@ -94,16 +93,8 @@ fn settings_for(a: &SourceArgs, lang: Option<&str>) -> Result<(Settings, DateTim
     Ok((s, now))
 }
 
-fn pricing(s: &Settings) -> Result<Pricing> {
-    Ok(match &s.source.pricing_file {
-        Some(p) => Pricing::from_file(Path::new(p))?,
-        None => Pricing::bundled(),
-    })
-}
-
 async fn take(s: &Settings, now: DateTime<Utc>) -> Result<Snapshot> {
-    let p = pricing(s)?;
-    Ok(source::take_snapshot(s, &p, ReadRequest::from_settings(s, now)).await?)
+    Ok(report::snapshot_at(s, now).await?)
 }
 
 async fn snapshot(a: SnapshotArgs) -> Result<i32> {
@@ -112,8 +103,7 @@ async fn snapshot(a: SnapshotArgs) -> Result<i32> {
     if a.json {
         println!("{}", serde_json::to_string_pretty(&snap)?);
     } else {
-        let message = relaywatch_core::render::messages::report(&snap, Vec::new(), s.report.lang);
-        print!("{}", markdown::render(&message));
+        print!("{}", report::summary_text(&snap, s.report.lang));
     }
     Ok(0)
 }
@@ -131,9 +121,12 @@ async fn report_cmd(a: ReportArgs) -> Result<i32> {
     let Some(out) = a.out.clone() else {
         return deliver_report(&s, &snap).await;
     };
-    let files = bundle::build(&snap, &s.report, s.report.lang)?;
-    bundle::write_to(&out, &files)
-        .with_context(|| format!("writing the report to {}", out.display()))?;
+    let files = report::write_files(&s, &snap, &out).map_err(|e| match e {
+        Error::Write { .. } => {
+            anyhow::Error::from(e).context(format!("writing the report to {}", out.display()))
+        }
+        other => other.into(),
+    })?;
     eprintln!(
         "wrote {} files to {} ({} data, {} ms)",
         files.len(),
@@ -142,88 +135,21 @@ async fn report_cmd(a: ReportArgs) -> Result<i32> {
         started.elapsed().as_millis()
     );
     for f in &files {
-        println!("{}", out.join(&f.name).display());
+        println!("{}", f.display());
     }
     Ok(0)
 }
 
 /// Deliver the report to its channels, waiting for each to be delivered or to fail for good.
 async fn deliver_report(s: &Settings, snap: &Snapshot) -> Result<i32> {
-    use relaywatch_core::delivery::channel_sender::{send_with_retries, ChannelSender};
     let names = s.report_channels();
     if names.is_empty() {
         bail!("no channel to deliver to: add [[channels]] to the config, or give --out DIR to write the report to a folder");
     }
-    let message = bundle::report_message(snap, &s.report, s.report.lang)?;
-    let store = crate::secret_cmd::secret_store();
-    if let Some(outbox) = crate::deliver_cmd::connect_outbox(s).await? {
-        let now = Utc::now().to_rfc3339();
-        let mut planned = Vec::new();
-        for name in names {
-            let lang = s.channel_lang(&name);
-            let message = if lang == s.report.lang {
-                message.clone()
-            } else {
-                bundle::report_message(snap, &s.report, lang)?
-            };
-            planned.push(crate::deliver_cmd::Planned {
-                key: format!("report:once:{now}:{name}"),
-                channel: name,
-                message,
-            });
-        }
-        return crate::deliver_cmd::deliver_via_outbox(s, &outbox, store, planned).await;
-    }
-    crate::deliver_cmd::note_no_history();
-    // A one-shot command waits at most a minute for a platform that asks it to, and makes only
-    // the attempts that fit in two minutes (the daemon's outbox keeps trying for half an hour).
-    let policy = relaywatch_core::delivery::backoff::BackoffPolicy {
-        max_retry_after: std::time::Duration::from_secs(60),
-        ..relaywatch_core::delivery::drain::backoff_policy(s)
-    }
-    .within(std::time::Duration::from_secs(120));
-    let mut failed = 0;
-    for name in names {
-        let sender = match ChannelSender::new(s, &name, &store) {
-            Ok(sender) => sender,
-            Err(e) => {
-                println!(
-                    "{name}: not sent: {}",
-                    relaywatch_core::secrets::redact(&e.to_string())
-                );
-                failed += 1;
-                continue;
-            }
-        };
-        let lang = sender.settings.lang.unwrap_or(s.report.lang);
-        let msg = if lang == s.report.lang {
-            message.clone()
-        } else {
-            bundle::report_message(snap, &s.report, lang)?
-        };
-        let id = format!("report:dashboard:{}:{name}", snap.generated_at.to_rfc3339());
-        let tries = send_with_retries(&sender, &msg, &id, &policy).await;
-        let last = tries.last().expect("at least one attempt");
-        let requests: usize = last.attempts.len();
-        if last.delivered() {
-            println!(
-                "{name}: delivered ({requests} request(s), {} attempt(s))",
-                tries.len()
-            );
-        } else {
-            failed += 1;
-            let why = last
-                .attempts
-                .last()
-                .map(|a| a.rule.clone())
-                .unwrap_or_else(|| "nothing to send".into());
-            println!(
-                "{name}: NOT delivered after {} attempt(s): {why}",
-                tries.len()
-            );
-        }
-    }
-    Ok(if failed == 0 { 0 } else { 1 })
+    let outgoing = report::report_outgoing(s, snap, names, Utc::now())?;
+    let sends = crate::deliver_cmd::deliver(s, outgoing, Direct::Retrying).await?;
+    crate::deliver_cmd::print(&sends, s, false);
+    Ok(crate::deliver_cmd::exit_code(&sends))
 }
 
 fn check_config(a: ConfigArgs) -> Result<i32> {
@@ -240,59 +166,27 @@ fn check_config(a: ConfigArgs) -> Result<i32> {
     // Secrets are references: say whether each one can be read here (never its value).
     let store = crate::secret_cmd::secret_store();
     let mut unreadable = 0;
-    for c in &s.channels {
-        for (field, r) in [
-            ("url", &c.url),
-            ("secret", &c.secret),
-            ("app_secret", &c.app_secret),
-            ("bearer", &c.bearer),
-        ] {
-            if let Some(r) = r {
-                let checked = store.resolve(r).map_err(|e| e.to_string()).and_then(|v| {
-                    if field != "url" {
-                        return Ok(v);
-                    }
-                    relaywatch_core::delivery::channel_sender::check_url_value(c, &v, r)
-                        .map(|()| v)
-                        .map_err(|e| e.to_string())
-                });
-                match checked {
-                    Ok(_) => println!(
-                        "# channel {}: {field} from {}: readable",
-                        c.name,
-                        r.describe()
-                    ),
-                    Err(e) => {
-                        unreadable += 1;
-                        println!(
-                            "# channel {}: {field}: {}",
-                            c.name,
-                            relaywatch_core::secrets::redact(&e)
-                        );
-                    }
-                }
-            }
-        }
-    }
-    if let Some((name, table, what)) = relaywatch_core::service::replay::events_table(s) {
-        match relaywatch_core::service::replay::database_url(s, &store) {
-            Ok(_) => {
-                println!("# events: {name} (table `{table}`); database_url ({what}): readable")
-            }
+    for c in config_check::channel_secrets(s, &store) {
+        let (name, field) = (&c.channel, c.field);
+        match c.readable {
+            Ok(from) => println!("# channel {name}: {field} from {from}: readable"),
             Err(e) => {
                 unreadable += 1;
-                println!(
-                    "# events: database_url: {}",
-                    relaywatch_core::secrets::redact(&e.to_string())
-                );
+                println!("# channel {name}: {field}: {e}");
             }
         }
     }
-    if let Err(e) = relaywatch_core::delivery::net::NetPolicy::from_settings(
-        &s.network.allow,
-        s.network.allow_http,
-        s.network.timeout_ms,
-    ) {
+    match config_check::events_database(s, &store) {
+        Some(Ok((name, table, what))) => {
+            println!("# events: {name} (table `{table}`); database_url ({what}): readable")
+        }
+        Some(Err(e)) => {
+            unreadable += 1;
+            println!("# events: database_url: {e}");
+        }
+        None => {}
+    }
+    if let Some(e) = config_check::network_problem(s) {
         println!("# [network]: {e}");
         unreadable += 1;
     }
@@ -315,73 +209,10 @@ async fn test_channels(a: TestArgs) -> Result<i32> {
     if names.is_empty() {
         bail!("no enabled channels in the config: add a [[channels]] entry (see the README)");
     }
-    let store = crate::secret_cmd::secret_store();
-    let now = Utc::now();
-    let outbox = crate::deliver_cmd::connect_outbox(&s).await?;
-    if outbox.is_none() {
-        crate::deliver_cmd::note_no_history();
-    }
-    let mut planned = Vec::new();
-    let mut failed = 0;
-    for name in names {
-        let sender = match relaywatch_core::delivery::channel_sender::ChannelSender::new(
-            &s, &name, &store,
-        ) {
-            Ok(sender) => sender,
-            Err(e) => {
-                println!(
-                    "{name}: not sent: {}",
-                    relaywatch_core::secrets::redact(&e.to_string())
-                );
-                failed += 1;
-                continue;
-            }
-        };
-        let lang = lang.or(sender.settings.lang).unwrap_or(s.report.lang);
-        let at = now.with_timezone(
-            &chrono::FixedOffset::east_opt(s.source.timezone_offset_hours.clamp(-12, 14) * 3600)
-                .unwrap_or_else(|| chrono::FixedOffset::east_opt(0).unwrap()),
-        );
-        let msg = relaywatch_core::render::messages::test_message(&name, at, lang);
-        if outbox.is_some() {
-            planned.push(crate::deliver_cmd::Planned {
-                key: format!("test:{}:{name}", now.timestamp_millis()),
-                channel: name,
-                message: msg,
-            });
-            continue;
-        }
-        let id = format!("test:{name}:{}", now.timestamp_millis());
-        let sent = sender.send(&msg, &id, now).await;
-        let verdict = if sent.delivered() {
-            "delivered"
-        } else {
-            "NOT delivered"
-        };
-        println!("{name} ({}): {verdict}", sender.settings.kind.as_str());
-        for (i, at) in sent.attempts.iter().enumerate() {
-            let status = at
-                .status
-                .map(|s| format!("HTTP {s}"))
-                .unwrap_or_else(|| "no answer".into());
-            println!(
-                "  request {}: {status} in {} ms",
-                i + 1,
-                at.latency.as_millis()
-            );
-            println!("    reply: {}", at.reply.trim());
-            println!("    rule:  {}", at.rule);
-        }
-        if !sent.delivered() {
-            failed += 1;
-        }
-    }
-    if let (Some(outbox), false) = (&outbox, planned.is_empty()) {
-        if crate::deliver_cmd::deliver_via_outbox(&s, outbox, store, planned).await? != 0 {
-            failed += 1;
-        }
-    }
-    Ok(if failed == 0 { 0 } else { 1 })
+    let outgoing = report::test_outgoing(&s, names, lang, Utc::now());
+    let sends = crate::deliver_cmd::deliver(&s, outgoing, Direct::Once).await?;
+    crate::deliver_cmd::print(&sends, &s, true);
+    Ok(crate::deliver_cmd::exit_code(&sends))
 }
 
 async fn health(a: crate::cli::HealthArgs) -> Result<i32> {

@@ -1,44 +1,15 @@
-//! How one-shot commands (`report --once`, `test`) deliver: through the durable outbox when a
-//! state Redis is configured, so every attempt lands in the channel's history, running a
-//! sender here until each item is delivered, dead or due too late to wait for; printing per
-//! channel the outcome, the attempts, the platform's reply and the rule that judged it. Rule:
-//! the exit code is 0 only when every channel got its message.
+//! How one-shot commands (`report --once`, `test`) show their deliveries, made by
+//! `relaywatch_core::service::send_now` (through the durable outbox when a state Redis is
+//! configured, else directly): per channel the outcome, the attempts, the platform's reply and
+//! the rule that judged it. Rule: the exit code is 0 only when every channel got its message.
 
-use std::sync::Arc;
-use std::time::Duration;
-
-use anyhow::{Context, Result};
+use anyhow::Result;
 use chrono::{DateTime, FixedOffset, TimeZone, Utc};
 use relaywatch_core::config::Settings;
-use relaywatch_core::delivery::channel_sender::{ChannelSender, Sent};
-use relaywatch_core::delivery::drain::{
-    enqueue_and_drain, outbox_config, windows_for, Deliverer, DrainOptions, Fate,
+use relaywatch_core::service::send_now::{
+    self, ChannelSend, Direct, Outgoing, QueuedFate, SendOutcome, SendView,
 };
-use relaywatch_core::delivery::envelope::Envelope;
-use relaywatch_core::delivery::history::{AttemptResult, Record};
-use relaywatch_core::delivery::outbox::Outbox;
-use relaywatch_core::render::message::Message;
-use relaywatch_core::secret_store::SecretStore;
-use relaywatch_core::store::state_redis_url;
-
-/// One message for one channel, with its idempotency key.
-pub struct Planned {
-    pub channel: String,
-    pub message: Message,
-    pub key: String,
-}
-
-/// The outbox on the state Redis, or `None` in demo mode (no Redis configured).
-pub async fn connect_outbox(s: &Settings) -> Result<Option<Outbox>> {
-    let Some(url) = state_redis_url(s) else {
-        return Ok(None);
-    };
-    let timeout = Duration::from_millis(s.source.connect_timeout_ms);
-    let outbox = Outbox::connect(url, timeout, outbox_config(s))
-        .await
-        .context("the state Redis keeps the outbox and the delivery history ([state] redis_url, else [source] redis_url)")?;
-    Ok(Some(outbox))
-}
+use relaywatch_core::service::{AttemptResult, Record};
 
 /// Says once that nothing is recorded.
 pub fn note_no_history() {
@@ -50,8 +21,7 @@ pub fn note_no_history() {
 
 /// The display offset of the relay (`[source] timezone_offset_hours`).
 pub fn display_offset(s: &Settings) -> FixedOffset {
-    FixedOffset::east_opt(s.source.timezone_offset_hours.clamp(-12, 14) * 3600)
-        .unwrap_or_else(|| FixedOffset::east_opt(0).expect("UTC"))
+    relaywatch_core::service::report::display_offset(s)
 }
 
 /// A history time for people.
@@ -65,73 +35,115 @@ pub fn show_time(ms: u64, tz: FixedOffset) -> String {
         .unwrap_or_else(|| ms.to_string())
 }
 
-/// Queues `planned` in the outbox, drains it here and prints the outcome per channel.
-pub async fn deliver_via_outbox(
+/// Delivers `outgoing` through the service (saying first when no history is kept).
+pub async fn deliver(
     s: &Settings,
-    outbox: &Outbox,
-    store: SecretStore,
-    planned: Vec<Planned>,
-) -> Result<i32> {
-    let mut failed = 0;
-    let mut items = Vec::new();
-    let mut kinds = std::collections::HashMap::new();
-    for p in planned {
-        // Check the channel can be sent to at all (it exists, its secrets resolve) before
-        // queuing anything for it.
-        match ChannelSender::new(s, &p.channel, &store) {
-            Ok(sender) => {
-                kinds.insert(p.channel.clone(), sender.settings.kind.as_str());
-                items.push(Envelope::new(&p.channel, &p.message).item(p.key));
-            }
-            Err(e) => {
-                println!(
-                    "{}: not sent: {}",
-                    p.channel,
-                    relaywatch_core::secrets::redact(&e.to_string())
-                );
-                failed += 1;
-            }
-        }
+    outgoing: Vec<Outgoing>,
+    direct: Direct,
+) -> Result<Vec<ChannelSend>> {
+    if !send_now::keeps_history(s) {
+        note_no_history();
     }
-    if items.is_empty() {
-        return Ok(1);
+    let store = crate::secret_cmd::secret_store();
+    Ok(send_now::deliver(s, store, outgoing, direct).await?)
+}
+
+/// 0 when every channel got its message, else 1.
+pub fn exit_code(sends: &[ChannelSend]) -> i32 {
+    if !sends.is_empty() && sends.iter().all(ChannelSend::delivered) {
+        0
+    } else {
+        1
     }
-    let deliverer = Arc::new(Deliverer::new(s.clone(), store).keeping_sends());
-    let mut opts = DrainOptions::default();
-    opts.sender.windows = windows_for(s);
-    let drained = enqueue_and_drain(outbox, deliverer, items, opts).await?;
+}
+
+/// Prints what came of each channel: `headed` shows the platform beside a direct send's name and
+/// its requests (a test); otherwise a direct send is one line (a report).
+pub fn print(sends: &[ChannelSend], s: &Settings, headed: bool) {
     let tz = display_offset(s);
-    for d in &drained {
-        let kind = kinds.get(&d.channel).copied().unwrap_or("?");
-        let attempts = d.records.len();
-        let requests = d.sends.last().map(|s| s.attempts.len()).unwrap_or(0);
-        let head = format!("{} ({kind})", d.channel);
-        match d.fate {
-            Fate::Delivered if attempts == 0 && d.duplicate => {
-                println!(
-                    "{head}: already delivered earlier (idempotency key {})",
-                    d.key
-                );
-            }
-            Fate::Delivered => {
-                println!("{head}: delivered ({requests} request(s), {attempts} attempt(s))")
-            }
-            Fate::Dead => {
-                failed += 1;
-                println!("{head}: NOT delivered, failed for good after {attempts} attempt(s)");
-            }
-            Fate::Queued { next_at_ms } => {
-                failed += 1;
-                println!(
-                    "{head}: NOT delivered yet after {attempts} attempt(s); still queued, next \
-                     attempt at {} (`relaywatch run` or the next command sends it)",
-                    show_time(next_at_ms, tz)
-                );
-            }
+    for c in sends {
+        let name = &c.channel;
+        match &c.outcome {
+            SendOutcome::NotSent(why) => println!("{name}: not sent: {why}"),
+            SendOutcome::Direct(tries) if headed => print_test_send(c, tries),
+            SendOutcome::Direct(tries) => print_report_send(name, tries),
+            SendOutcome::Queued { .. } => print_queued(c, tz),
         }
-        print_attempts(&d.records, &d.sends);
     }
-    Ok(if failed == 0 { 0 } else { 1 })
+}
+
+/// A direct test send: its verdict, then each request.
+fn print_test_send(c: &ChannelSend, tries: &[SendView]) {
+    for sent in tries {
+        let verdict = if sent.delivered {
+            "delivered"
+        } else {
+            "NOT delivered"
+        };
+        println!("{} ({}): {verdict}", c.channel, c.kind.unwrap_or("?"));
+        print_requests(sent, "  ");
+    }
+}
+
+/// A direct report send: one line.
+fn print_report_send(name: &str, tries: &[SendView]) {
+    let Some(last) = tries.last() else {
+        println!("{name}: NOT delivered after 0 attempt(s): nothing to send");
+        return;
+    };
+    if last.delivered {
+        println!(
+            "{name}: delivered ({} request(s), {} attempt(s))",
+            last.requests.len(),
+            tries.len()
+        );
+    } else {
+        let why = last
+            .requests
+            .last()
+            .map(|a| a.rule.clone())
+            .unwrap_or_else(|| "nothing to send".into());
+        println!(
+            "{name}: NOT delivered after {} attempt(s): {why}",
+            tries.len()
+        );
+    }
+}
+
+/// A message that went through the outbox: its fate, then each attempt.
+fn print_queued(c: &ChannelSend, tz: FixedOffset) {
+    let SendOutcome::Queued {
+        key,
+        duplicate,
+        fate,
+        records,
+        sends,
+    } = &c.outcome
+    else {
+        return;
+    };
+    let attempts = records.len();
+    let requests = sends.last().map(|s| s.requests.len()).unwrap_or(0);
+    let head = format!("{} ({})", c.channel, c.kind.unwrap_or("?"));
+    match fate {
+        QueuedFate::Delivered if attempts == 0 && *duplicate => {
+            println!("{head}: already delivered earlier (idempotency key {key})");
+        }
+        QueuedFate::Delivered => {
+            println!("{head}: delivered ({requests} request(s), {attempts} attempt(s))")
+        }
+        QueuedFate::Dead => {
+            println!("{head}: NOT delivered, failed for good after {attempts} attempt(s)");
+        }
+        QueuedFate::Waiting { next_at_ms } => {
+            println!(
+                "{head}: NOT delivered yet after {attempts} attempt(s); still queued, next \
+                 attempt at {} (`relaywatch run` or the next command sends it)",
+                show_time(*next_at_ms, tz)
+            );
+        }
+    }
+    print_attempts(records, sends);
 }
 
 fn result_word(r: AttemptResult) -> &'static str {
@@ -143,7 +155,7 @@ fn result_word(r: AttemptResult) -> &'static str {
 }
 
 /// Each attempt from history; with the send made here, its requests, replies and rules.
-fn print_attempts(records: &[Record], sends: &[Sent]) {
+fn print_attempts(records: &[Record], sends: &[SendView]) {
     let sends_match = sends.len() == records.len();
     for (i, r) in records.iter().enumerate() {
         let status = r
@@ -172,8 +184,8 @@ fn print_attempts(records: &[Record], sends: &[Sent]) {
 }
 
 /// A send's requests with the platform's reply and the rule that judged each.
-pub fn print_requests(sent: &Sent, indent: &str) {
-    for (i, at) in sent.attempts.iter().enumerate() {
+pub fn print_requests(sent: &SendView, indent: &str) {
+    for (i, at) in sent.requests.iter().enumerate() {
         let status = at
             .status
             .map(|s| format!("HTTP {s}"))
@@ -181,7 +193,7 @@ pub fn print_requests(sent: &Sent, indent: &str) {
         println!(
             "{indent}request {}: {status} in {} ms",
             i + 1,
-            at.latency.as_millis()
+            at.latency_ms
         );
         println!("{indent}  reply: {}", at.reply.trim());
         println!("{indent}  rule:  {}", at.rule);

@@ -4,11 +4,13 @@
 //! never a URL, token or payload.
 
 use anyhow::{bail, Result};
-use relaywatch_core::delivery::history::{self, AttemptResult, Record};
+use relaywatch_core::service::deliveries::{kept, KEPT_PER_CHANNEL};
+use relaywatch_core::service::send_now::keeps_history;
+use relaywatch_core::service::{AttemptResult, Record};
 use serde_json::json;
 
 use crate::cli::HistoryArgs;
-use crate::deliver_cmd::{connect_outbox, display_offset, show_time};
+use crate::deliver_cmd::{display_offset, show_time};
 
 pub async fn run(a: HistoryArgs) -> Result<i32> {
     let s = relaywatch_core::config::load(
@@ -16,9 +18,9 @@ pub async fn run(a: HistoryArgs) -> Result<i32> {
         &relaywatch_core::config::env::ProcessEnv,
     )?
     .settings;
-    let Some(outbox) = connect_outbox(&s).await? else {
+    if !keeps_history(&s) {
         bail!("no delivery history here: history lives in the state Redis, and none is configured; set [state] redis_url (or [source] redis_url) and deliver with `relaywatch report --once` or `relaywatch run`");
-    };
+    }
     let names: Vec<String> = match &a.channel {
         Some(n) => vec![n.clone()],
         None => s.channels.iter().map(|c| c.name.clone()).collect(),
@@ -27,19 +29,11 @@ pub async fn run(a: HistoryArgs) -> Result<i32> {
         bail!("no channels in the config: give --channel NAME, or add [[channels]]");
     }
     let limit = a.limit.max(1);
-    let mut channels = Vec::new();
-    for name in &names {
-        let failed = outbox.history_failed(name).await?;
-        let delivered = if a.failed {
-            Vec::new()
-        } else {
-            outbox.history_ok(name).await?
-        };
-        let (n_ok, n_failed) = (delivered.len(), failed.len());
-        let mut records = history::newest_first(delivered, failed);
-        records.truncate(limit);
-        channels.push((name.clone(), n_ok, n_failed, records));
-    }
+    let channels: Vec<_> = kept(&s, &names, a.failed, limit)
+        .await?
+        .into_iter()
+        .map(|k| (k.channel, k.delivered_kept, k.failed_kept, k.records))
+        .collect();
     if a.json {
         let doc: Vec<_> = channels
             .iter()
@@ -63,13 +57,13 @@ pub async fn run(a: HistoryArgs) -> Result<i32> {
         if a.failed {
             println!(
                 "{name}: {n_failed} failed attempt(s) kept (the last {} are kept)",
-                history::FAILED_CAP
+                KEPT_PER_CHANNEL.1
             );
         } else {
             println!(
                 "{name}: {n_ok} delivered, {n_failed} failed attempt(s) kept (the last {} and {} are kept)",
-                history::OK_CAP,
-                history::FAILED_CAP
+                KEPT_PER_CHANNEL.0,
+                KEPT_PER_CHANNEL.1
             );
         }
         if records.is_empty() {

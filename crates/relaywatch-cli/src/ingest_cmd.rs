@@ -5,13 +5,12 @@
 
 use std::io::BufRead;
 use std::path::PathBuf;
-use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 use clap::Args;
-use relaywatch_core::events::{parse, push, stream};
 use relaywatch_core::model::LogEvent;
-use relaywatch_core::source::mask_url;
+use relaywatch_core::secrets::mask_url;
+use relaywatch_core::service::ingest::{events_redis_url, parse_line, EventPusher};
 
 #[derive(Debug, Args)]
 pub struct IngestArgs {
@@ -44,20 +43,10 @@ pub async fn run(a: IngestArgs) -> Result<i32> {
     if stream_name.trim().is_empty() {
         bail!("--stream: give a stream name, e.g. relaywatch:events");
     }
-    let Some(url) = a
-        .redis
-        .clone()
-        .or_else(|| s.events.redis_url.clone())
-        .or_else(|| s.state.redis_url.clone())
-        .or_else(|| s.source.redis_url.clone())
-    else {
+    let Some(url) = a.redis.clone().or_else(|| events_redis_url(&s)) else {
         bail!("no Redis to push to: set [events] redis_url (or [state] / [source] redis_url), or give --redis redis://127.0.0.1:6379/0");
     };
-    let mut con = stream::connect(
-        &url,
-        Duration::from_millis(s.source.connect_timeout_ms.max(100)),
-    )
-    .await?;
+    let mut pusher = EventPusher::connect(&s, &url, &stream_name).await?;
     let reader: Box<dyn BufRead> = if a.file.as_os_str() == "-" {
         Box::new(std::io::stdin().lock())
     } else {
@@ -73,7 +62,7 @@ pub async fn run(a: IngestArgs) -> Result<i32> {
             blank += 1;
             continue;
         }
-        match parse::from_json_line(&line) {
+        match parse_line(&line) {
             Ok(ev) => pending.push(ev),
             Err(e) => {
                 bad += 1;
@@ -83,16 +72,12 @@ pub async fn run(a: IngestArgs) -> Result<i32> {
             }
         }
         if pending.len() >= CHUNK {
-            pushed += push(&mut con, &stream_name, &pending, s.events.max_len)
-                .await?
-                .len();
+            pushed += pusher.push(&pending).await?;
             pending.clear();
         }
     }
     if !pending.is_empty() {
-        pushed += push(&mut con, &stream_name, &pending, s.events.max_len)
-            .await?
-            .len();
+        pushed += pusher.push(&pending).await?;
     }
     if bad > SHOW_BAD {
         println!("… and {} more bad line(s)", bad - SHOW_BAD);

@@ -14,7 +14,7 @@ use chrono::Utc;
 use relaywatch_core::config::{self, LoadedConfig, Settings};
 use relaywatch_core::daemon::{self, DaemonOptions, StatusBoard};
 use relaywatch_core::secret_store::SecretStore;
-use tokio::signal::unix::{signal, SignalKind};
+use tokio::signal::unix::{signal, Signal, SignalKind};
 use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::cli::RunArgs;
@@ -154,91 +154,168 @@ pub async fn run(a: RunArgs) -> Result<i32> {
         .health_bind
         .clone()
         .unwrap_or_else(|| settings.health.bind.clone());
-    if !bind.is_empty() {
-        let addr = bind.parse().with_context(|| {
-            format!("`{bind}` is not an address and port such as 127.0.0.1:8080")
-        })?;
-        let mut rx = term_rx.clone();
-        let (local, _task) = crate::health_cmd::serve(addr, board.clone(), async move {
-            while !*rx.borrow() {
-                if rx.changed().await.is_err() {
-                    return;
-                }
-            }
-        })
-        .await?;
-        crate::say!(
-            "relaywatch {}: health on http://{local}/health",
-            options.instance
-        );
-    }
+    serve_health(&bind, &board, term_rx, &options.instance).await?;
 
     let (reload_tx, mut reload_rx) = mpsc::channel::<Reload>(4);
-    let mut sigterm = signal(SignalKind::terminate())?;
-    let mut sigint = signal(SignalKind::interrupt())?;
-    let mut sighup = signal(SignalKind::hangup())?;
-    let _watcher = config_path
-        .as_ref()
-        .and_then(|p| watch_file(p.clone(), reload_tx.clone()));
-    let hup_tx = reload_tx.clone();
-    tokio::spawn(async move {
-        while sighup.recv().await.is_some() {
-            if hup_tx.send(Reload::Hangup).await.is_err() {
-                return;
-            }
-        }
-    });
-
+    let mut stops = Stops {
+        term: signal(SignalKind::terminate())?,
+        int: signal(SignalKind::interrupt())?,
+    };
+    let _watcher = listen_for_reloads(config_path.as_deref(), reload_tx)?;
+    let path = explicit.or(config_path);
     loop {
-        let (stop_tx, stop_rx) = oneshot::channel::<()>();
-        let mut engine = tokio::spawn(start(
-            settings.clone(),
-            board.clone(),
-            options.clone(),
-            stop_rx,
-        ));
-        let next = loop {
-            tokio::select! {
-                _ = sigterm.recv() => break None,
-                _ = sigint.recv() => break None,
-                r = &mut engine => {
-                    let _ = term_tx.send(true);
-                    return match r {
-                        Ok(Ok(())) => Ok(0),
-                        Ok(Err(e)) => Err(e),
-                        Err(e) => Err(anyhow::anyhow!("the daemon stopped abnormally: {e}")),
-                    };
-                }
-                Some(why) = reload_rx.recv() => {
-                    let path = explicit.as_deref().or(config_path.as_deref());
-                    match reload(path, &settings) {
-                        Ok(None) => board.reload_error(None),
-                        Ok(Some(new)) => {
-                            tracing::warn!("reloading the configuration ({why:?})");
-                            board.reload_error(None);
-                            break Some(new);
-                        }
-                        Err(msg) => {
-                            tracing::error!("the new configuration was refused; the running one stays: {msg}");
-                            board.reload_error(Some(msg));
-                        }
-                    }
-                }
-            }
-        };
-        let _ = stop_tx.send(());
-        match engine.await {
-            Ok(Ok(())) => {}
-            Ok(Err(e)) => tracing::error!("{e:#}"),
-            Err(e) => tracing::error!("the daemon stopped abnormally: {e}"),
-        }
-        match next {
-            Some(s) => settings = s,
-            None => {
+        let turn = one_turn(
+            &settings,
+            &board,
+            &options,
+            &mut stops,
+            &mut reload_rx,
+            path.as_deref(),
+        )
+        .await;
+        match turn {
+            Turn::Replace(new) => settings = *new,
+            Turn::Stop => {
                 let _ = term_tx.send(true);
                 crate::say!("relaywatch {}: stopped", options.instance);
                 return Ok(0);
             }
+            Turn::Finished(r) => {
+                let _ = term_tx.send(true);
+                return r;
+            }
+        }
+    }
+}
+
+/// Serves `/health` on `bind` (nothing when it is empty) until `term` turns true.
+async fn serve_health(
+    bind: &str,
+    board: &StatusBoard,
+    term: watch::Receiver<bool>,
+    instance: &str,
+) -> Result<()> {
+    if bind.is_empty() {
+        return Ok(());
+    }
+    let addr = bind
+        .parse()
+        .with_context(|| format!("`{bind}` is not an address and port such as 127.0.0.1:8080"))?;
+    let mut rx = term;
+    let (local, _task) = crate::health_cmd::serve(addr, board.clone(), async move {
+        while !*rx.borrow() {
+            if rx.changed().await.is_err() {
+                return;
+            }
+        }
+    })
+    .await?;
+    crate::say!("relaywatch {instance}: health on http://{local}/health");
+    Ok(())
+}
+
+/// Sends a `Reload` on SIGHUP and when the config file at `path` changes; the file watcher
+/// lives as long as the returned handle.
+fn listen_for_reloads(
+    path: Option<&Path>,
+    tx: mpsc::Sender<Reload>,
+) -> Result<Option<notify::RecommendedWatcher>> {
+    let mut sighup = signal(SignalKind::hangup())?;
+    let watcher = path.and_then(|p| watch_file(p.to_path_buf(), tx.clone()));
+    tokio::spawn(async move {
+        while sighup.recv().await.is_some() {
+            if tx.send(Reload::Hangup).await.is_err() {
+                return;
+            }
+        }
+    });
+    Ok(watcher)
+}
+
+/// SIGTERM and SIGINT: stop gracefully.
+struct Stops {
+    term: Signal,
+    int: Signal,
+}
+
+/// How one run of the engine on one config ended.
+enum Turn {
+    /// Asked to stop.
+    Stop,
+    /// A new config replaces the running one.
+    Replace(Box<Settings>),
+    /// The engine returned by itself: the process ends with this.
+    Finished(Result<i32>),
+}
+
+/// Runs the engine on `settings` until a stop signal, a new config to run, or its own end.
+async fn one_turn(
+    settings: &Settings,
+    board: &StatusBoard,
+    options: &DaemonOptions,
+    stops: &mut Stops,
+    reloads: &mut mpsc::Receiver<Reload>,
+    path: Option<&Path>,
+) -> Turn {
+    let (stop_tx, stop_rx) = oneshot::channel::<()>();
+    let mut engine = tokio::spawn(start(
+        settings.clone(),
+        board.clone(),
+        options.clone(),
+        stop_rx,
+    ));
+    let next = loop {
+        tokio::select! {
+            _ = stops.term.recv() => break None,
+            _ = stops.int.recv() => break None,
+            r = &mut engine => {
+                return Turn::Finished(match r {
+                    Ok(Ok(())) => Ok(0),
+                    Ok(Err(e)) => Err(e),
+                    Err(e) => Err(anyhow::anyhow!("the daemon stopped abnormally: {e}")),
+                });
+            }
+            Some(why) = reloads.recv() => {
+                if let Some(new) = consider(path, settings, board, why) {
+                    break Some(new);
+                }
+            }
+        }
+    };
+    let _ = stop_tx.send(());
+    match engine.await {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => tracing::error!("{e:#}"),
+        Err(e) => tracing::error!("the daemon stopped abnormally: {e}"),
+    }
+    match next {
+        Some(s) => Turn::Replace(Box::new(s)),
+        None => Turn::Stop,
+    }
+}
+
+/// Reads the config again after `why`: the new settings when they should replace the running
+/// ones; a refusal goes to the log and `/health`.
+fn consider(
+    path: Option<&Path>,
+    running: &Settings,
+    board: &StatusBoard,
+    why: Reload,
+) -> Option<Settings> {
+    match reload(path, running) {
+        Ok(None) => {
+            board.reload_error(None);
+            None
+        }
+        Ok(Some(new)) => {
+            tracing::warn!("reloading the configuration ({why:?})");
+            board.reload_error(None);
+            Some(new)
+        }
+        Err(msg) => {
+            tracing::error!("the new configuration was refused; the running one stays: {msg}");
+            board.reload_error(Some(msg));
+            None
         }
     }
 }

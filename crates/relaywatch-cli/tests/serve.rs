@@ -604,3 +604,58 @@ fn the_ui_built_into_the_binary_answers_outside_the_source_tree() {
         "{err}"
     );
 }
+
+/// `relaywatch silence add --for 1h30m` and `POST /api/silences` with `1h30m` (what the web UI
+/// sends, and what the desktop's `silence` command hands the same `Service::silence`) both end
+/// 90 minutes after they start: one duration grammar for every face; a bare number is refused
+/// by both.
+#[test]
+fn a_silence_for_1h30m_ends_alike_from_the_cli_and_the_api() {
+    let db = RedisServer::shared().fresh_db();
+    let dir = test_dir("silence");
+    let cfg = dir.join("relaywatch.toml");
+    std::fs::write(&cfg, config(&db)).unwrap();
+    let cli = |d: &str| {
+        Command::new(env!("CARGO_BIN_EXE_relaywatch"))
+            .args(["silence", "add", "--config"])
+            .arg(&cfg)
+            .args(["--rule", "breaker", "--for", d, "--reason", "deploy"])
+            .env_clear()
+            .env("HOME", &dir)
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("RELAYWATCH_NO_KEYCHAIN", "1")
+            .output()
+            .unwrap()
+    };
+    let o = cli("1h30m");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let o = cli("30");
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("must be a duration with a unit"), "{err}");
+
+    let sv = Serve::start(&dir);
+    let body = json!({ "rule": "breaker", "duration": "1h30m", "reason": "deploy" });
+    let (code, made) = sv.api("POST", "/api/silences", body);
+    assert_eq!(code, 201, "{made}");
+    let (code, bad) = sv.api(
+        "POST",
+        "/api/silences",
+        json!({ "rule": "breaker", "duration": "30" }),
+    );
+    assert_eq!(code, 400, "{bad}");
+    assert_eq!(bad["error"]["fields"][0]["field"], "duration", "{bad}");
+
+    let (code, alerts) = sv.api("GET", "/api/alerts", Value::Null);
+    assert_eq!(code, 200, "{alerts}");
+    let silenced = alerts["silenced"].as_array().unwrap();
+    assert_eq!(silenced.len(), 2, "the CLI's and the API's: {alerts}");
+    for s in silenced {
+        let at = |k: &str| chrono::DateTime::parse_from_rfc3339(s[k].as_str().unwrap()).unwrap();
+        assert_eq!(
+            at("ends_at") - at("starts_at"),
+            chrono::Duration::minutes(90),
+            "{s}"
+        );
+    }
+}

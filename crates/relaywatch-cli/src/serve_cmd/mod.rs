@@ -212,12 +212,7 @@ pub async fn run(a: ServeArgs) -> Result<i32> {
     )?;
     let token = token(&app)?;
     let bind = a.bind.clone().unwrap_or_else(|| app.settings().serve.bind);
-    let addr: SocketAddr = bind
-        .parse()
-        .with_context(|| format!("`{bind}` is not an address and port such as 127.0.0.1:8080"))?;
-    let listener = tokio::net::TcpListener::bind(addr)
-        .await
-        .with_context(|| format!("cannot listen on {addr} (set [serve] bind, or --bind)"))?;
+    let listener = listen(&bind).await?;
     let local = listener.local_addr()?;
     let hosts = app.settings().serve.hosts;
     let served = Arc::new(Served {
@@ -227,16 +222,43 @@ pub async fn run(a: ServeArgs) -> Result<i32> {
         bind: local,
         hosts,
     });
+    keep_refreshing(served.clone());
+    print_url(local, &served.token);
+    if a.with_daemon {
+        run_daemon_beside(path);
+    }
+    let server = axum::serve(
+        listener,
+        router(served).into_make_service_with_connect_info::<Arrival>(),
+    )
+    .with_graceful_shutdown(stop_signal());
+    server.await.context("the HTTP server stopped")?;
+    Ok(0)
+}
 
-    let refresher = served.clone();
+/// Listens on `bind`.
+async fn listen(bind: &str) -> Result<tokio::net::TcpListener> {
+    let addr: SocketAddr = bind
+        .parse()
+        .with_context(|| format!("`{bind}` is not an address and port such as 127.0.0.1:8080"))?;
+    tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("cannot listen on {addr} (set [serve] bind, or --bind)"))
+}
+
+/// Refreshes the service's snapshot on its interval (at least every 5 s apart), for ever.
+fn keep_refreshing(served: Arc<Served>) {
     tokio::spawn(async move {
         loop {
-            let st = refresher.app.refresh().await;
+            let st = served.app.refresh().await;
             let every = st.refresh_interval_secs.max(5);
             tokio::time::sleep(Duration::from_secs(every)).await;
         }
     });
+}
 
+/// Prints the URL to open, with the token, as the first line of stdout.
+fn print_url(local: SocketAddr, token: &Secret) {
     let shown_host = if local.ip().is_unspecified() {
         "127.0.0.1".to_string()
     } else if local.is_ipv6() {
@@ -247,55 +269,46 @@ pub async fn run(a: ServeArgs) -> Result<i32> {
     println!(
         "relaywatch serve: open http://{shown_host}:{}/#token={}",
         local.port(),
-        served.token.expose()
+        token.expose()
     );
     use std::io::Write;
     let _ = std::io::stdout().flush();
+}
 
-    let daemon = if a.with_daemon {
-        let args = crate::cli::RunArgs {
-            config: Some(path.clone()),
-            health_bind: Some(String::new()),
-            serve: false,
-            bind: None,
-            ui: None,
-        };
-        Some(tokio::spawn(crate::run_cmd::run(args)))
-    } else {
-        None
+/// Runs the daemon in this process on the config at `path` (`serve --with-daemon`). A daemon
+/// that cannot run (no state Redis yet, say) is reported; the UI keeps serving so that the
+/// source can be configured from it.
+fn run_daemon_beside(path: PathBuf) {
+    let args = crate::cli::RunArgs {
+        config: Some(path),
+        health_bind: Some(String::new()),
+        serve: false,
+        bind: None,
+        ui: None,
     };
-
-    let shutdown = async {
-        use tokio::signal::unix::{signal, SignalKind};
-        let mut term = match signal(SignalKind::terminate()) {
-            Ok(t) => t,
-            Err(_) => return std::future::pending().await,
-        };
-        tokio::select! {
-            _ = term.recv() => {}
-            _ = tokio::signal::ctrl_c() => {}
-        }
-    };
-    let server = axum::serve(
-        listener,
-        router(served).into_make_service_with_connect_info::<Arrival>(),
-    )
-    .with_graceful_shutdown(shutdown);
-    if let Some(d) = daemon {
-        // A daemon that cannot run (no state Redis yet, say) is reported; the UI keeps serving
-        // so that the source can be configured from it.
-        tokio::spawn(async move {
-            match d.await {
-                Ok(Ok(_)) => {}
-                Ok(Err(e)) => {
-                    crate::say!(warn: "relaywatch: the daemon stopped: {e:#}; the web UI keeps serving")
-                }
-                Err(e) => crate::say!(warn: "relaywatch: the daemon stopped abnormally: {e}"),
+    let d = tokio::spawn(crate::run_cmd::run(args));
+    tokio::spawn(async move {
+        match d.await {
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => {
+                crate::say!(warn: "relaywatch: the daemon stopped: {e:#}; the web UI keeps serving")
             }
-        });
+            Err(e) => crate::say!(warn: "relaywatch: the daemon stopped abnormally: {e}"),
+        }
+    });
+}
+
+/// SIGTERM or Ctrl-C.
+async fn stop_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = match signal(SignalKind::terminate()) {
+        Ok(t) => t,
+        Err(_) => return std::future::pending().await,
+    };
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = tokio::signal::ctrl_c() => {}
     }
-    server.await.context("the HTTP server stopped")?;
-    Ok(0)
 }
 
 #[cfg(test)]

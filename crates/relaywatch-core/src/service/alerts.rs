@@ -94,7 +94,7 @@ impl Service {
     }
 
     /// Silences alerts of `rule` (any when `None`) about `subject` (any when `None`) for
-    /// `duration` (`30m`, `1h`, `2d`).
+    /// `duration` (`30m`, `1h`, `2d`, `1h30m`: the grammar of `silences::check`).
     pub async fn silence(
         &self,
         rule: Option<&str>,
@@ -102,37 +102,13 @@ impl Service {
         duration: &str,
         reason: &str,
         now: DateTime<Utc>,
-    ) -> Result<crate::rules::alert_state::Silence, ServiceError> {
-        let rule = match rule.filter(|r| !r.is_empty() && *r != "*") {
-            None => None,
-            Some(r) => Some(parse_rule(r).ok_or_else(|| {
-                ServiceError::input(
-                    "rule",
-                    r,
-                    "must be error_rate, breaker or quota (or empty for any)",
-                )
-            })?),
-        };
-        let d = crate::config::parse_duration(duration).ok_or_else(|| {
-            ServiceError::input("duration", duration, crate::config::DURATION_HINT)
-        })?;
-        if rule.is_none() && subject.is_none_or(|s| s.is_empty()) {
-            return Err(ServiceError::input(
-                "subject",
-                "(empty)",
-                "give a rule or a subject (e.g. provider:3); to silence everything use pause",
-            ));
-        }
-        let mut st = self.alert_store().await?;
-        st.add_silence(
-            rule,
-            subject.filter(|s| !s.is_empty()).map(str::to_string),
-            now + d,
-            reason,
-            now,
-        )
-        .await
-        .map_err(|e| ServiceError::State(e.to_string()))
+    ) -> Result<silences::Silence, ServiceError> {
+        let spec = silences::check(rule, subject, duration)?;
+        let mut switches = silences::Switches::connect(&self.settings()).await?;
+        switches
+            .add_silence(spec, reason, now)
+            .await
+            .map_err(|e| ServiceError::State(e.to_string()))
     }
 
     // ---- schedules --------------------------------------------------------------------------

@@ -117,3 +117,50 @@ pub async fn retry_dead(s: &Settings, id: u64, now_ms: u64) -> Result<(), Servic
         )))
     }
 }
+
+/// How many delivered and failed attempts history keeps per channel.
+pub const KEPT_PER_CHANNEL: (usize, usize) = (
+    crate::delivery::history::OK_CAP,
+    crate::delivery::history::FAILED_CAP,
+);
+
+/// One channel's kept history, for `relaywatch history`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct KeptHistory {
+    pub channel: String,
+    /// Delivered attempts kept (0 when only failures were asked for).
+    pub delivered_kept: usize,
+    pub failed_kept: usize,
+    /// The newest records, at most `limit`.
+    pub records: Vec<super::views::Record>,
+}
+
+/// Each of `names`' kept attempts, newest first, at most `limit` a channel; failed ones only
+/// when `failed_only`.
+pub async fn kept(
+    s: &Settings,
+    names: &[String],
+    failed_only: bool,
+    limit: usize,
+) -> Result<Vec<KeptHistory>, ServiceError> {
+    let ob = outbox(s).await?;
+    let mut out = Vec::with_capacity(names.len());
+    for name in names {
+        let failed = ob.history_failed(name).await.map_err(state_err)?;
+        let delivered = if failed_only {
+            Vec::new()
+        } else {
+            ob.history_ok(name).await.map_err(state_err)?
+        };
+        let (delivered_kept, failed_kept) = (delivered.len(), failed.len());
+        let mut records = newest_first(delivered, failed);
+        records.truncate(limit);
+        out.push(KeptHistory {
+            channel: name.clone(),
+            delivered_kept,
+            failed_kept,
+            records,
+        });
+    }
+    Ok(out)
+}

@@ -1,6 +1,6 @@
-//! Intake of NDJSON LogEvents (EZ-API LogRecord field names) for `POST /ingest`: parse each
-//! line, push the good ones to the events stream in one pipelined batch, and name every bad
-//! line. Rule: parsing is pure; a bad line is reported, never pushed.
+//! Intake of NDJSON LogEvents (EZ-API LogRecord field names) for `POST /ingest` and `relaywatch
+//! ingest`: parse each line, push the good ones to the events stream in pipelined batches, and
+//! name every bad line. Rule: parsing is pure; a bad line is reported, never pushed.
 
 use std::time::Duration;
 
@@ -49,19 +49,62 @@ pub fn parse_ndjson(body: &str) -> (Vec<LogEvent>, Vec<BadLine>) {
     (good, bad)
 }
 
-/// Parses `body` and pushes its events to `[events] stream` on the events Redis (`[events]`,
-/// else `[state]`, else `[source]` redis_url).
-pub async fn ingest(s: &Settings, body: &str) -> Result<Ingested, ServiceError> {
-    let (events, mut bad) = parse_ndjson(body);
-    let url = s
-        .events
+/// The Redis events go to: `[events]`, else `[state]`, else `[source]` redis_url.
+pub fn events_redis_url(s: &Settings) -> Option<String> {
+    s.events
         .redis_url
         .clone()
         .or_else(|| s.state.redis_url.clone())
         .or_else(|| s.source.redis_url.clone())
-        .ok_or_else(|| {
-            ServiceError::State("no Redis to push events to: set [events] redis_url (or [state] / [source] redis_url)".into())
-        })?;
+}
+
+/// One NDJSON line as an event (pure), or why it is not one.
+pub fn parse_line(line: &str) -> Result<LogEvent, String> {
+    parse::from_json_line(line).map_err(|e| e.to_string())
+}
+
+/// A connection that pushes batches of events onto one stream (capped at `[events] max_len`).
+pub struct EventPusher {
+    con: redis::aio::MultiplexedConnection,
+    stream: String,
+    max_len: Option<u64>,
+}
+
+impl EventPusher {
+    /// Connects to `url` for `stream`.
+    pub async fn connect(
+        s: &Settings,
+        url: &str,
+        stream: &str,
+    ) -> Result<EventPusher, crate::events::EventsError> {
+        let timeout = Duration::from_millis(s.source.connect_timeout_ms.max(100));
+        Ok(EventPusher {
+            con: stream::connect(url, timeout).await?,
+            stream: stream.to_string(),
+            max_len: s.events.max_len,
+        })
+    }
+
+    /// Pushes `events`; returns how many were added.
+    pub async fn push(&mut self, events: &[LogEvent]) -> Result<usize, crate::events::EventsError> {
+        Ok(
+            stream::push(&mut self.con, &self.stream, events, self.max_len)
+                .await?
+                .len(),
+        )
+    }
+}
+
+/// Parses `body` and pushes its events to `[events] stream` on the events Redis (`[events]`,
+/// else `[state]`, else `[source]` redis_url).
+pub async fn ingest(s: &Settings, body: &str) -> Result<Ingested, ServiceError> {
+    let (events, mut bad) = parse_ndjson(body);
+    let url = events_redis_url(s).ok_or_else(|| {
+        ServiceError::State(
+            "no Redis to push events to: set [events] redis_url (or [state] / [source] redis_url)"
+                .into(),
+        )
+    })?;
     let pushed = if events.is_empty() {
         0
     } else {

@@ -5,6 +5,7 @@
 //! `ServiceError` that serialises, and no answer carries a secret value.
 
 mod alerts;
+pub mod config_check;
 mod config_edit;
 pub mod deliveries;
 pub mod dry_runs;
@@ -13,6 +14,9 @@ pub mod file;
 pub mod ingest;
 pub mod probe;
 pub mod replay;
+pub mod report;
+pub mod send_now;
+pub mod silences;
 pub mod vault;
 pub mod views;
 
@@ -21,19 +25,17 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
-use chrono::{DateTime, FixedOffset, Utc};
+use chrono::{DateTime, Utc};
 
 pub use error::{ServiceError, WireField};
 pub use vault::Vault;
 pub use views::*;
 
-use crate::channels::Outcome;
 use crate::config::channels::{ChannelSettings, SecretRef};
 use crate::config::{Lang, Settings, SourceKindSetting, ThemeSetting};
 use crate::error::FieldError;
 use crate::model::Snapshot;
 use crate::render::charts::ChartKind;
-use crate::rules::alert_state::parse_rule;
 use crate::secret_store::SecretStore;
 use crate::secrets::Secret;
 use crate::store::alert_state::AlertStateStore;
@@ -359,32 +361,13 @@ impl Service {
             })?;
         let lang = parse_lang("lang", lang, sender.settings.lang.unwrap_or(s.report.lang))?;
         let now = Utc::now();
-        let at = now.with_timezone(
-            &FixedOffset::east_opt(s.source.timezone_offset_hours.clamp(-12, 14) * 3600)
-                .unwrap_or_else(|| FixedOffset::east_opt(0).expect("zero offset")),
-        );
-        let msg = crate::render::messages::test_message(name, at, lang);
+        let msg = report::test_message(&s, name, Some(lang), now);
         let id = format!("test:{name}:{}", now.timestamp_millis());
-        let sent = sender.send(&msg, &id, now).await;
+        let sent = send_now::send_view(&sender.send(&msg, &id, now).await);
         Ok(TestResult {
             channel: name.to_string(),
-            delivered: sent.delivered(),
-            attempts: sent
-                .attempts
-                .iter()
-                .map(|a| AttemptView {
-                    status: a.status,
-                    reply: a.reply.clone(),
-                    outcome: match a.outcome {
-                        Outcome::Delivered { .. } => "delivered",
-                        Outcome::Retry { .. } => "retry",
-                        _ => "failed",
-                    }
-                    .into(),
-                    rule: a.rule.clone(),
-                    latency_ms: a.latency.as_millis() as u64,
-                })
-                .collect(),
+            delivered: sent.delivered,
+            attempts: sent.requests,
         })
     }
 

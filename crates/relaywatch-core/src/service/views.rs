@@ -9,7 +9,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::channels::ChannelSettings;
 use crate::config::Settings;
-use crate::delivery::history::Record;
+/// History records as the outbox keeps them (plain data the faces print).
+pub use crate::delivery::history::{AttemptResult, Record};
 use crate::rules::alert_state::Silence;
 use crate::rules::Alert;
 
@@ -67,6 +68,24 @@ pub struct AttemptView {
     pub outcome: String,
     pub rule: String,
     pub latency_ms: u64,
+}
+
+impl From<&crate::delivery::channel_sender::Attempt> for AttemptView {
+    fn from(a: &crate::delivery::channel_sender::Attempt) -> Self {
+        use crate::channels::Outcome;
+        AttemptView {
+            status: a.status,
+            reply: a.reply.clone(),
+            outcome: match a.outcome {
+                Outcome::Delivered { .. } => "delivered",
+                Outcome::Retry { .. } => "retry",
+                _ => "failed",
+            }
+            .into(),
+            rule: a.rule.clone(),
+            latency_ms: a.latency.as_millis() as u64,
+        }
+    }
 }
 
 /// `test_channel()`.
