@@ -193,11 +193,12 @@ async fn extend(
     })
 }
 
-/// The rows after the kept days, `[from, to)`, every figure by day (one pass).
+/// The rows after the kept days, `[from, to)`, by day in one pass: totals, what each user, key
+/// and provider used, and the models when `models` says how CCH groups them (`Some(by_original)`).
 pub async fn live(
     c: &Client,
     tz: Tz,
-    by_original: bool,
+    models: Option<bool>,
     from: DateTime<Utc>,
     to: DateTime<Utc>,
 ) -> Result<Span, tokio_postgres::Error> {
@@ -208,24 +209,6 @@ pub async fn live(
         from: Some(from),
         to,
     };
-    ledger::grouped(c, r, Some(by_original), &Scope::ALL, &mut span).await?;
-    Ok(span)
-}
-
-/// What each user, key and provider used after the kept days, `[from, to)` (for limits).
-pub async fn live_entities(
-    c: &Client,
-    tz: Tz,
-    from: DateTime<Utc>,
-    to: DateTime<Utc>,
-) -> Result<Span, tokio_postgres::Error> {
-    let mut span = Span::default();
-    let r = Range {
-        zone: tz.name(),
-        horizon: from,
-        from: Some(from),
-        to,
-    };
-    ledger::grouped(c, r, None, &Scope::ALL, &mut span).await?;
+    ledger::grouped(c, r, models, &Scope::ALL, &mut span).await?;
     Ok(span)
 }

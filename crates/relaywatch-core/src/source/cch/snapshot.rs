@@ -105,7 +105,7 @@ impl Hub {
         let Some(k) = self.kept(now).await? else {
             return limits::uses(c, tz, ents, now, None).await.map_err(db_err);
         };
-        let live = closed::live_entities(c, tz, k.end, after(now))
+        let live = closed::live(c, tz, None, k.end, after(now))
             .await
             .map_err(db_err)?;
         let kept = Kept {
@@ -301,7 +301,7 @@ pub async fn read(s: &Settings, req: &ReadRequest) -> Result<Snapshot> {
     // Kept days serve only when they reach back to the trend's first day.
     let kept = hub.kept(now).await?.filter(|k| k.horizon <= trend_from);
     let live = match &kept {
-        Some(k) => closed::live(&hub.c, tz, hub.sys.by_original_model, k.end, to).await,
+        Some(k) => closed::live(&hub.c, tz, Some(hub.sys.by_original_model), k.end, to).await,
         None => read_fresh(&hub, trend_from, to).await,
     }
     .map_err(db_err)?;
