@@ -26,6 +26,9 @@ pub const REBUILD: std::time::Duration = std::time::Duration::from_secs(6 * 3600
 /// Days kept one by one (a month's window and a trend fit); earlier ones are one base.
 pub const DAYS_KEPT: i64 = 40;
 
+/// Hubs whose days one process keeps at once.
+const MAX_HUBS: usize = 4;
+
 /// The kept sums: days in `[horizon, end)`, a base before `horizon`.
 #[derive(Debug)]
 pub struct Closed {
@@ -94,6 +97,10 @@ pub async fn kept(
 ) -> Result<Option<Arc<Closed>>, tokio_postgres::Error> {
     let slot = {
         let mut hubs = HUBS.lock().unwrap_or_else(|p| p.into_inner());
+        // A process reads one hub, or a few as its config changes: the others are let go.
+        if !hubs.contains_key(&hub) && hubs.len() >= MAX_HUBS {
+            hubs.clear();
+        }
         hubs.entry(hub).or_default().clone()
     };
     let mut h = slot.lock().await;
