@@ -27,7 +27,7 @@ pub const REBUILD: std::time::Duration = std::time::Duration::from_secs(6 * 3600
 pub const DAYS_KEPT: i64 = 40;
 
 /// Hubs whose days one process keeps at once.
-const MAX_HUBS: usize = 4;
+const MAX_HUBS: usize = 16;
 
 /// The kept sums: days in `[horizon, end)`, a base before `horizon`.
 #[derive(Debug)]
@@ -71,7 +71,7 @@ struct Hub {
     closed: Option<Arc<Closed>>,
 }
 
-type Hubs = Mutex<HashMap<u64, Arc<tokio::sync::Mutex<Hub>>>>;
+type Hubs = Mutex<HashMap<u64, (Arc<tokio::sync::Mutex<Hub>>, Instant)>>;
 static HUBS: LazyLock<Hubs> = LazyLock::new(Hubs::default);
 
 /// A hub's identity in this process: its database, zone and model grouping (a hash; the URL
@@ -97,11 +97,20 @@ pub async fn kept(
 ) -> Result<Option<Arc<Closed>>, tokio_postgres::Error> {
     let slot = {
         let mut hubs = HUBS.lock().unwrap_or_else(|p| p.into_inner());
-        // A process reads one hub, or a few as its config changes: the others are let go.
+        // A process reads one hub, or a few as its config changes: the least recently read
+        // one is let go.
         if !hubs.contains_key(&hub) && hubs.len() >= MAX_HUBS {
-            hubs.clear();
+            let oldest = hubs
+                .iter()
+                .min_by_key(|(_, (_, at))| *at)
+                .map(|(id, _)| *id);
+            oldest.map(|id| hubs.remove(&id));
         }
-        hubs.entry(hub).or_default().clone()
+        let entry = hubs
+            .entry(hub)
+            .or_insert_with(|| (Arc::default(), Instant::now()));
+        entry.1 = Instant::now();
+        entry.0.clone()
     };
     let mut h = slot.lock().await;
     h.reads = h.reads.saturating_add(1);
