@@ -151,11 +151,18 @@ pub fn open_window(app: &AppHandle, kind: WindowKind) {
         return;
     }
     let (w, h) = kind.size();
+    // The pages follow the desktop's language, as the tray does, until one is chosen in them
+    // (WebKitGTK's navigator.language does not follow the locale).
+    let lang = app
+        .try_state::<Arc<Shell>>()
+        .map_or(Lang::En, |shell| shell.lang);
+    let code = serde_json::to_string(&lang).unwrap_or_else(|_| "\"en\"".into());
     let built = tauri::WebviewWindowBuilder::new(
         app,
         kind.label(),
         tauri::WebviewUrl::App(kind.page().into()),
     )
+    .initialization_script(format!("window.__RELAYWATCH_LANG__ = {code};"))
     .title(kind.title())
     .inner_size(w, h)
     .min_inner_size(640.0, 480.0)

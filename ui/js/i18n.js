@@ -227,10 +227,12 @@ const T = {
 
 const LANGS = ["en", "zh-CN"];
 
-/** The UI language: the saved preference, else the browser's, else English. */
+/** The UI language: the saved preference, else the desktop app's (its locale), else the
+ * browser's, else English. */
 export function lang() {
   const saved = pref("lang");
   if (LANGS.includes(saved)) return saved;
+  if (LANGS.includes(window.__RELAYWATCH_LANG__)) return window.__RELAYWATCH_LANG__;
   const nav = (navigator.language || "en").toLowerCase();
   return nav.startsWith("zh") ? "zh-CN" : "en";
 }
