@@ -20,7 +20,8 @@ pub const BILLING: &str = "l.blocked_by IS NULL AND l.is_replay = false AND (l.e
      OR octet_length(l.endpoint) < 21 OR lower(rtrim(l.endpoint, '/')) NOT IN \
      ('/v1/messages/count_tokens', '/v1/responses/compact'))";
 
-fn u(v: i64) -> u64 {
+/// A count or sum from PostgreSQL, never below zero.
+pub(super) fn u(v: i64) -> u64 {
     v.max(0) as u64
 }
 

@@ -9,7 +9,7 @@ use tokio_postgres::types::ToSql;
 use tokio_postgres::{Client, Row};
 
 use super::days::{Day, Scope, Span, Sums, Use};
-use super::db::BILLING;
+use super::db::{u, BILLING};
 use super::exact::Exact;
 
 /// Which rows to read: `[from, to)` (`from: None`: since the first), days from `horizon` on.
@@ -54,10 +54,6 @@ const TOKENS: &str =
     "coalesce(sum(l.input_tokens), 0)::int8, coalesce(sum(l.output_tokens), 0)::int8, \
      coalesce(sum(l.cache_creation_input_tokens), 0)::int8, \
      coalesce(sum(l.cache_read_input_tokens), 0)::int8";
-
-fn u(v: i64) -> u64 {
-    v.max(0) as u64
-}
 
 fn cost(r: &Row, i: usize) -> Exact {
     Exact::parse(r.get::<_, &str>(i)).unwrap_or_default()
