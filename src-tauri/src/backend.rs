@@ -10,13 +10,11 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use relaywatch_core::config::{self, ProcessEnv, Settings, SourceKindSetting};
 use relaywatch_core::daemon::{self, DaemonOptions, StatusBoard};
-use relaywatch_core::render::message::AlertState;
-use relaywatch_core::render::message::Message;
-use relaywatch_core::rules::Alert;
+use relaywatch_core::model::{Alert, AlertState};
 use relaywatch_core::secret_store::SecretStore;
+use relaywatch_core::service::notices::{self, Message};
 use relaywatch_core::service::report;
 use relaywatch_core::service::silences::Switches;
-use relaywatch_core::tz::RelayTz;
 use tokio::sync::{broadcast, watch, Notify};
 
 use crate::keychain::DesktopKeychain;
@@ -197,8 +195,7 @@ impl Backend {
     /// Records an alert the daemon reported (firing ones are listed in the menu until they
     /// resolve) and returns its message in the report language.
     pub fn heard(&self, alert: &Alert) -> Message {
-        let tz = RelayTz::from_config(self.settings.source.timezone_offset_hours).offset();
-        let msg = alert.message(self.settings.report.lang, tz);
+        let msg = notices::alert_message(&self.settings, alert, self.settings.report.lang);
         let id = format!("{}:{}", alert.rule.as_str(), alert.subject);
         self.with_facts(|f| {
             f.firing.retain(|x| x.id != id);

@@ -4,8 +4,8 @@
 //! on Linux). Notes carry titles and channel names only, never a webhook URL or token.
 
 use relaywatch_core::config::Lang;
-use relaywatch_core::daemon::LastDelivery;
-use relaywatch_core::render::message::{Level, Message};
+use relaywatch_core::model::{LastDelivery, Level};
+use relaywatch_core::service::notices::Message;
 use serde::Serialize;
 
 use crate::labels as L;

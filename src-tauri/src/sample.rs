@@ -3,9 +3,9 @@
 //! grouping, filtering and native notification path can be seen and tested without a relay.
 
 use chrono::{DateTime, Utc};
-use relaywatch_core::render::message::AlertState;
-use relaywatch_core::render::messages::{BreakerAlert, ErrorRateAlert};
-use relaywatch_core::rules::{Alert, AlertPayload, RuleKind};
+use relaywatch_core::model::{
+    Alert, AlertPayload, AlertState, BreakerAlert, ErrorRateAlert, RuleKind,
+};
 
 /// Two firing alerts as of `now`.
 pub fn alerts(now: DateTime<Utc>) -> Vec<Alert> {

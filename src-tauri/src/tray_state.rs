@@ -5,10 +5,8 @@
 
 use chrono::{DateTime, Utc};
 use relaywatch_core::config::Lang;
-use relaywatch_core::daemon::{Health, RedisState};
-use relaywatch_core::model::Snapshot;
-use relaywatch_core::render::format;
-use relaywatch_core::render::message::Level;
+use relaywatch_core::model::{Health, Level, RedisState, Snapshot};
+use relaywatch_core::service::notices as format;
 use serde::Serialize;
 
 use crate::labels as L;
@@ -211,7 +209,8 @@ pub fn menu_text(facts: &TrayFacts, now: DateTime<Utc>, lang: Lang) -> MenuText 
 mod tests {
     use super::*;
     use chrono::TimeZone;
-    use relaywatch_core::daemon::{LastDelivery, StatusBoard};
+    use relaywatch_core::daemon::StatusBoard;
+    use relaywatch_core::model::LastDelivery;
 
     fn now() -> DateTime<Utc> {
         Utc.with_ymd_and_hms(2026, 11, 22, 7, 0, 0).unwrap()

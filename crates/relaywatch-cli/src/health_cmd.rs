@@ -11,7 +11,8 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
-use relaywatch_core::daemon::{Health, StatusBoard};
+use relaywatch_core::daemon::StatusBoard;
+use relaywatch_core::model::Health;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 async fn health(State(board): State<StatusBoard>) -> (StatusCode, Json<Health>) {

@@ -1,5 +1,5 @@
 //! `relaywatch schedule preview|list`: read a schedule aloud and show its next fire times, local
-//! (with offset) and UTC; rule: thin over `relaywatch_core::schedule` — parsing, readings and
+//! (with offset) and UTC; rule: thin over `service::schedules` — parsing, readings and
 //! fire times all come from the engine, this file only prints.
 
 use std::path::PathBuf;
@@ -7,10 +7,10 @@ use std::path::PathBuf;
 use anyhow::Result;
 use chrono::{DateTime, Utc};
 use clap::{Args, Subcommand};
-use relaywatch_core::config::schedules::{effective_schedules, Schedule};
 use relaywatch_core::config::{self, Lang};
 use relaywatch_core::error::{Error, FieldError};
-use relaywatch_core::schedule::{self, describe, next_n, Spec, Tz};
+use relaywatch_core::service::schedules::{self, Fire, Listed};
+use relaywatch_core::service::ServiceError;
 
 #[derive(Debug, Args)]
 pub struct ScheduleArgs {
@@ -99,114 +99,104 @@ fn from_arg(from: Option<&str>) -> Result<DateTime<Utc>, Error> {
 }
 
 /// `Mon 2026-11-23 09:00 +08:00 (CST)   2026-11-23T01:00:00Z`
-fn fire_line(at: DateTime<Utc>, tz: Tz) -> String {
-    let local = at.with_timezone(&tz);
-    format!(
-        "  {}   {}",
-        local.format("%a %Y-%m-%d %H:%M %:z (%Z)"),
-        at.format("%Y-%m-%dT%H:%M:%SZ")
-    )
+fn fire_line(f: &Fire) -> String {
+    format!("  {}   {}", f.local, f.at.format("%Y-%m-%dT%H:%M:%SZ"))
 }
 
-fn print_fires(fires: &[DateTime<Utc>], tz: Tz) {
+/// Each fire on a line of its own, after `indent`.
+fn print_fires(fires: &[Fire], indent: &str) {
     if fires.is_empty() {
-        println!("  (never fires again)");
+        println!("{indent}  (never fires again)");
     }
     for f in fires {
-        println!("{}", fire_line(*f, tz));
+        println!("{indent}{}", fire_line(f));
+    }
+}
+
+/// The service's field errors as the command line names them.
+fn as_args(e: ServiceError) -> anyhow::Error {
+    match e {
+        ServiceError::InvalidInput(errors) => {
+            let f = &errors[0];
+            let field = match f.field.as_str() {
+                "cron" => "SCHEDULE",
+                "tz" => "--tz",
+                other => other,
+            };
+            bad_arg(field, &f.value, f.fix.clone()).into()
+        }
+        other => other.into(),
     }
 }
 
 fn preview(a: PreviewArgs) -> Result<i32> {
-    let spec = Spec::parse(&a.spec).map_err(|e| bad_arg("SCHEDULE", &a.spec, e.to_string()))?;
-    let (tz, tz_note) = match &a.tz {
-        Some(t) => (
-            schedule::parse_tz(t).map_err(|fix| bad_arg("--tz", t, fix))?,
-            "",
-        ),
-        None => (schedule::system_tz(), " (system)"),
-    };
+    // The schedule and the zone are checked first, then the count, the language and the start.
+    schedules::read_aloud(&a.spec, a.tz.as_deref(), Lang::En, Utc::now(), 0).map_err(as_args)?;
     if !(1..=100).contains(&a.count) {
         return Err(bad_arg("--count", &a.count.to_string(), "must be between 1 and 100").into());
     }
     let lang = lang_arg(&a.lang)?;
     let from = from_arg(a.from.as_deref())?;
-    println!("schedule: {spec}");
-    println!("reading:  {}", describe(&spec, lang));
-    println!("timezone: {}{tz_note}", tz.name());
+    let r =
+        schedules::read_aloud(&a.spec, a.tz.as_deref(), lang, from, a.count).map_err(as_args)?;
+    println!("schedule: {}", r.spec);
+    println!("reading:  {}", r.reading);
+    println!(
+        "timezone: {}{}",
+        r.tz,
+        if r.system_tz { " (system)" } else { "" }
+    );
     println!(
         "next {} fire{}:",
         a.count,
         if a.count == 1 { "" } else { "s" }
     );
-    print_fires(&next_n(&spec, tz, from, a.count), tz);
+    print_fires(&r.fires, "");
     Ok(0)
 }
 
 fn list(a: ListArgs) -> Result<i32> {
     let loaded = config::load(a.config.as_deref(), &config::env::ProcessEnv)?;
     let s = loaded.settings;
-    let lang = match &a.lang {
-        Some(l) => lang_arg(l)?,
-        None => s.report.lang,
-    };
+    let lang = a.lang.as_deref().map(lang_arg).transpose()?;
     let from = from_arg(a.from.as_deref())?;
-    let system = schedule::system_tz();
     if s.schedules.is_empty() {
         println!("# no [schedules] configured: the default report schedule runs");
     }
-    for Schedule {
-        name,
-        spec,
-        tz,
-        kind,
-        channels,
-        enabled,
-        grace,
-        top,
-        window,
-        lang: sched_lang,
-    } in effective_schedules(&s, system)
-    {
-        let explicit_tz = s.schedules.get(&name).and_then(|c| c.tz.as_ref()).is_some();
-        println!(
-            "[{name}] {}{}",
-            kind.as_str(),
-            if enabled { "" } else { " (disabled)" }
-        );
-        println!("  schedule: {spec}");
-        println!(
-            "  reading:  {}",
-            describe(&spec, sched_lang.unwrap_or(lang))
-        );
-        println!(
-            "  timezone: {}{}",
-            tz.name(),
-            if explicit_tz { "" } else { " (system)" }
-        );
-        if kind == config::schedules::ScheduleKind::Leaderboard {
-            let w = window.as_str();
-            println!("  leaderboard: top {top}, window {w}");
-        }
-        println!(
-            "  channels: {}",
-            if channels.is_empty() {
-                "(none)".to_string()
-            } else {
-                channels.join(", ")
-            }
-        );
-        println!("  grace:    {} min", grace.as_secs() / 60);
-        if enabled {
-            println!("  next fires:");
-            let fires = next_n(&spec, tz, from, 3);
-            for f in &fires {
-                println!("  {}", fire_line(*f, tz));
-            }
-            if fires.is_empty() {
-                println!("    (never fires again)");
-            }
-        }
+    for sc in schedules::listed(&s, lang, from, 3) {
+        print_listed(&sc);
     }
     Ok(0)
+}
+
+fn print_listed(sc: &Listed) {
+    println!(
+        "[{}] {}{}",
+        sc.name,
+        sc.kind,
+        if sc.enabled { "" } else { " (disabled)" }
+    );
+    println!("  schedule: {}", sc.spec);
+    println!("  reading:  {}", sc.reading);
+    println!(
+        "  timezone: {}{}",
+        sc.tz,
+        if sc.tz_explicit { "" } else { " (system)" }
+    );
+    if let Some((top, window)) = &sc.leaderboard {
+        println!("  leaderboard: top {top}, window {window}");
+    }
+    println!(
+        "  channels: {}",
+        if sc.channels.is_empty() {
+            "(none)".to_string()
+        } else {
+            sc.channels.join(", ")
+        }
+    );
+    println!("  grace:    {} min", sc.grace_minutes);
+    if sc.enabled {
+        println!("  next fires:");
+        print_fires(&sc.fires, "  ");
+    }
 }

@@ -8,6 +8,7 @@ use std::time::{Duration as StdDuration, Instant};
 
 use chrono::{DateTime, TimeZone, Utc};
 use relaywatch_core::config::quota::QuotaSettings;
+use relaywatch_core::config::Settings;
 use relaywatch_core::daemon::quota::run_once;
 use relaywatch_core::model::KeyCost;
 use relaywatch_core::rules::quota::{evaluate, QuotaState};
@@ -46,15 +47,16 @@ async fn main() {
         connect(&url, StdDuration::from_secs(5)).await.unwrap(),
         "bench:",
     );
+    let mut whole = Settings::default();
+    whole.source.redis_url = Some(url.clone());
+    whole.source.timezone_offset_hours = 8;
+    whole.rules.quota = settings.clone();
+    let relay = relaywatch_core::source::open(&whole);
     let t = Instant::now();
-    let first = run_once(&mut conn, &mut store, &settings, now, tz)
-        .await
-        .unwrap();
+    let first = run_once(&relay, &mut store, &whole, now).await.unwrap();
     let run1 = t.elapsed();
     let t = Instant::now();
-    let second = run_once(&mut conn, &mut store, &settings, now, tz)
-        .await
-        .unwrap();
+    let second = run_once(&relay, &mut store, &whole, now).await.unwrap();
     let run2 = t.elapsed();
     assert_eq!(first.len(), 2);
     assert!(second.is_empty(), "nothing repeats");

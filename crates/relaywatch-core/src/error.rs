@@ -43,8 +43,9 @@ pub enum Error {
     Redis { url: String, reason: String },
     #[error(transparent)]
     Pricing(#[from] crate::pricing::PricingError),
-    #[error(transparent)]
-    Chart(#[from] crate::render::charts::ChartError),
+    /// A chart could not be drawn (`render::charts::ChartError`, as text).
+    #[error("{0}")]
+    Chart(String),
     #[error("cannot write {}: {reason}", .path.display())]
     Write { path: PathBuf, reason: String },
     #[error("cannot read the relay's database at {url}: {reason}")]

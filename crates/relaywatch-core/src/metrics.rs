@@ -20,8 +20,8 @@ use prometheus_client::registry::Registry;
 
 use crate::config::schedules::ScheduleKind;
 use crate::delivery::outbox::{Transition, Verdict};
-use crate::render::message::AlertState;
-use crate::rules::{Alert, RuleKind};
+use crate::model::AlertState;
+use crate::model::{Alert, RuleKind};
 
 /// The OpenMetrics text format, served when the scraper asks for it.
 pub const OPENMETRICS: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";

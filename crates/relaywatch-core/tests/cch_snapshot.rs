@@ -259,7 +259,7 @@ async fn leaderboard_dry_runs_rank_users_by_cost() {
 
 #[tokio::test]
 async fn quota_alerts_fire_once_per_level_and_period_for_live_limits_only() {
-    use relaywatch_core::daemon::quota::run_once_cch;
+    use relaywatch_core::daemon::quota::run_once;
     use relaywatch_core::rules::AlertPayload;
     use relaywatch_core::store::quota::QuotaStore;
     let h = hub().await;
@@ -269,7 +269,10 @@ async fn quota_alerts_fire_once_per_level_and_period_for_live_limits_only() {
             .await
             .unwrap();
     let mut store = QuotaStore::new(conn, "rw:");
-    let alerts = run_once_cch(&h.settings, &mut store, h.now).await.unwrap();
+    let relay = relaywatch_core::source::open(&h.settings);
+    let alerts = run_once(&relay, &mut store, &h.settings, h.now)
+        .await
+        .unwrap();
     let items: Vec<(String, u32)> = alerts
         .iter()
         .flat_map(|a| match &a.payload {
@@ -294,7 +297,9 @@ async fn quota_alerts_fire_once_per_level_and_period_for_live_limits_only() {
         "{items:?}"
     );
     // The same instant again: nothing new (once per level per period).
-    let again = run_once_cch(&h.settings, &mut store, h.now).await.unwrap();
+    let again = run_once(&relay, &mut store, &h.settings, h.now)
+        .await
+        .unwrap();
     assert!(again.is_empty(), "{again:?}");
 }
 

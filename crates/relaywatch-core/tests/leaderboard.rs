@@ -2,15 +2,11 @@
 //! calendar day (edges at relay midnight), a rolling 24 h, totals over every key, relays with
 //! and without index sets, and "no usage" as an empty board.
 
-use std::time::Duration as StdDuration;
-
 use chrono::{DateTime, Duration, TimeZone, Utc};
-use relaywatch_core::config::Lang;
+use relaywatch_core::config::{Lang, Settings};
 use relaywatch_core::daemon::leaderboard::read;
 use relaywatch_core::render::messages;
 use relaywatch_core::rules::leaderboard::LeaderboardWindow;
-use relaywatch_core::source::redis_io::connect;
-use relaywatch_core::tz::RelayTz;
 use relaywatch_testkit::{fresh_db, ApiKeySpec, CrsWriter, UsageEvent};
 
 const SONNET: &str = "claude-sonnet-4-5-20250929";
@@ -59,8 +55,10 @@ async fn board(
     top: u32,
     now: DateTime<Utc>,
 ) -> messages::Leaderboard {
-    let mut c = connect(url, StdDuration::from_secs(5)).await.unwrap();
-    read(&mut c, window, top, now, RelayTz::from_config(8))
+    let mut s = Settings::default();
+    s.source.redis_url = Some(url.to_string());
+    s.source.timezone_offset_hours = 8;
+    read(&relaywatch_core::source::open(&s), window, top, now)
         .await
         .unwrap()
 }

@@ -6,10 +6,12 @@ use std::time::Duration as StdDuration;
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use relaywatch_core::config::quota::{QuotaLimitSetting, QuotaPeriod, QuotaSettings};
+use relaywatch_core::config::Settings;
 use relaywatch_core::daemon::quota::run_once;
 use relaywatch_core::render::message::AlertState;
 use relaywatch_core::rules::{Alert, AlertPayload};
 use relaywatch_core::source::crs::quota::read_key_costs;
+use relaywatch_core::source::open;
 use relaywatch_core::source::redis_io::{connect, Conn};
 use relaywatch_core::store::quota::QuotaStore;
 use relaywatch_core::tz::RelayTz;
@@ -26,6 +28,15 @@ fn at(h: i64, m: i64) -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 21, 16, 0, 0).unwrap()
         + Duration::hours(h)
         + Duration::minutes(m)
+}
+
+/// Settings reading CRS at `url` (+08:00) with `quota` as the rule's settings.
+fn crs(url: &str, quota: &QuotaSettings) -> Settings {
+    let mut s = Settings::default();
+    s.source.redis_url = Some(url.to_string());
+    s.source.timezone_offset_hours = 8;
+    s.rules.quota = quota.clone();
+    s
 }
 
 async fn conn(url: &str) -> Conn {
@@ -55,18 +66,19 @@ fn items(alerts: &[Alert]) -> Vec<(String, u32, AlertState)> {
 
 /// Three instances (own connections) evaluating at the same moment; every alert they would send.
 async fn three_instances(url: &str, settings: &QuotaSettings, now: DateTime<Utc>) -> Vec<Alert> {
-    let mut s = [conn(url).await, conn(url).await, conn(url).await];
+    let s = crs(url, settings);
+    let r = [open(&s), open(&s), open(&s)];
     let mut st = [
         QuotaStore::new(conn(url).await, "rw:"),
         QuotaStore::new(conn(url).await, "rw:"),
         QuotaStore::new(conn(url).await, "rw:"),
     ];
-    let [s0, s1, s2] = &mut s;
+    let [r0, r1, r2] = &r;
     let [t0, t1, t2] = &mut st;
     let (a, b, c) = tokio::join!(
-        run_once(s0, t0, settings, now, tz()),
-        run_once(s1, t1, settings, now, tz()),
-        run_once(s2, t2, settings, now, tz()),
+        run_once(r0, t0, &s, now),
+        run_once(r1, t1, &s, now),
+        run_once(r2, t2, &s, now),
     );
     let mut all = a.unwrap();
     all.extend(b.unwrap());
@@ -229,7 +241,8 @@ async fn costs_are_read_for_every_period_and_limit() {
     );
 
     let mut store = QuotaStore::new(conn(&url).await, "rw:");
-    let sent = run_once(&mut c, &mut store, &settings, at(9, 30), tz())
+    let s = crs(&url, &settings);
+    let sent = run_once(&open(&s), &mut store, &s, at(9, 30))
         .await
         .unwrap();
     let mut got: Vec<(String, String, u32)> = sent

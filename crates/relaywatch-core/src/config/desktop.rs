@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::alerts::parse_window;
 use crate::error::FieldError;
-use crate::render::message::Level;
+use crate::model::Level;
 
 /// Allowed range of `desktop.poll_seconds`.
 pub const POLL_SECONDS: (u64, u64) = (1, 3600);

@@ -93,31 +93,7 @@ pub enum ThemeSetting {
     Dark,
 }
 
-/// Language of reports and chart labels.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum Lang {
-    #[serde(rename = "en")]
-    En,
-    #[serde(rename = "zh-CN")]
-    ZhCn,
-}
-
-impl Lang {
-    pub fn parse(s: &str) -> Option<Lang> {
-        match s.trim().to_ascii_lowercase().as_str() {
-            "en" | "en-us" | "en-gb" | "english" => Some(Lang::En),
-            "zh-cn" | "zh" | "zh-hans" | "zh_cn" | "cn" => Some(Lang::ZhCn),
-            _ => None,
-        }
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Lang::En => "en",
-            Lang::ZhCn => "zh-CN",
-        }
-    }
-}
+pub use crate::model::Lang;
 
 /// `[report]`: what the dashboard report shows and how its charts look.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -1,6 +1,6 @@
-//! The daily leaderboard end to end: the source reads every key's usage over the window, the
-//! pure rule ranks it. Rule: a window without usage still yields a board (the "no usage"
-//! message), never silence.
+//! The daily leaderboard end to end: the relay answers every key's (or user's) usage over the
+//! window, the pure rule ranks it. Rule: a window without usage still yields a board (the "no
+//! usage" message), never silence.
 
 use chrono::{DateTime, Utc};
 
@@ -8,18 +8,15 @@ use crate::error::Result;
 use crate::model::LeaderboardWindow;
 use crate::render::messages::Leaderboard;
 use crate::rules::leaderboard::rank;
-use crate::source::crs::leaderboard::read_key_periods;
-use crate::source::redis_io::Conn;
-use crate::tz::RelayTz;
+use crate::source::Relay;
 
-/// Read the window's per-key usage from CRS and rank the top `top_n`.
+/// Read the window's usage from `relay` and rank the top `top_n`.
 pub async fn read(
-    conn: &mut Conn,
+    relay: &impl Relay,
     window: LeaderboardWindow,
     top_n: u32,
     now: DateTime<Utc>,
-    tz: RelayTz,
 ) -> Result<Leaderboard> {
-    let (keys, label) = read_key_periods(conn, window, now, tz).await?;
-    Ok(rank(&keys, top_n, label))
+    let input = relay.leaderboard(window, now).await?;
+    Ok(rank(&input.periods, top_n, input.label))
 }

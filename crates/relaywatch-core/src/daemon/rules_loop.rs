@@ -17,19 +17,18 @@ use tokio::sync::watch;
 use super::alerts;
 use super::jobs::JobError;
 use super::{stopped, Context};
-use crate::config::SourceKindSetting;
 use crate::events::stream::{self, StreamConfig, StreamConsumer};
 use crate::metrics::{self, Rule};
 use crate::render::message::AlertState;
 use crate::rules::alert_state::{AlertRecord, RepeatPolicy};
 use crate::rules::{Alert, RuleKind};
 use crate::source::redis_io;
+use crate::source::Relay;
 use crate::store::alert_state::AlertStateStore;
 use crate::store::breaker::BreakerRule;
 use crate::store::error_rate::ErrorRateRule;
 use crate::store::quota::QuotaStore;
 use crate::store::state_redis_url;
-use crate::tz::RelayTz;
 
 /// How often the ticker looks at time-driven transitions while an alert is firing or a breaker
 /// is not closed; also the shortest gap between passes when events nudge it.
@@ -291,7 +290,7 @@ impl Ticker {
     /// How long until the external states or quota are next read (`None`: never, here).
     fn external_due(&self) -> Option<Duration> {
         let s = &self.ctx.settings;
-        if crs_url(&self.ctx).is_none() && s.source.effective_kind() != SourceKindSetting::Cch {
+        if !crate::source::open(s).reads_store() {
             return None;
         }
         let left = |last: Option<Instant>, every: Duration| {
@@ -373,17 +372,9 @@ fn next_repeat(records: &[AlertRecord], policy: RepeatPolicy) -> Option<DateTime
         .min()
 }
 
-fn crs_url(ctx: &Context) -> Option<String> {
-    let s = &ctx.settings.source;
-    (s.effective_kind() == SourceKindSetting::Crs)
-        .then(|| s.redis_url.clone())
-        .flatten()
-}
-
 async fn run_quota(ctx: &Context, store: &mut Option<QuotaStore>) -> Result<Vec<Alert>, JobError> {
-    let cch = ctx.settings.source.effective_kind() == SourceKindSetting::Cch;
-    let url = crs_url(ctx);
-    if url.is_none() && !cch {
+    let relay = crate::source::open(&ctx.settings);
+    if !relay.reads_store() {
         return Ok(Vec::new());
     }
     if store.is_none() {
@@ -392,21 +383,7 @@ async fn run_quota(ctx: &Context, store: &mut Option<QuotaStore>) -> Result<Vec<
         *store = Some(QuotaStore::new(conn, ctx.settings.state.prefix.clone()));
     }
     let store = store.as_mut().expect("just set");
-    let Some(url) = url else {
-        return Ok(super::quota::run_once_cch(&ctx.settings, store, Utc::now()).await?);
-    };
-    let source = redis_io::connect(&url, timeout(ctx)).await;
-    metrics::source_redis(source.is_ok());
-    let mut source = source?;
-    let tz = RelayTz::from_config(ctx.settings.source.timezone_offset_hours);
-    Ok(super::quota::run_once(
-        &mut source,
-        store,
-        &ctx.settings.rules.quota,
-        Utc::now(),
-        tz,
-    )
-    .await?)
+    Ok(super::quota::run_once(&relay, store, &ctx.settings, Utc::now()).await?)
 }
 
 #[cfg(test)]

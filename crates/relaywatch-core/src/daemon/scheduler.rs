@@ -17,7 +17,6 @@ use crate::config::schedules::{effective_schedules, Schedule, ScheduleKind};
 use crate::render::messages;
 use crate::rules::leaderboard;
 use crate::schedule::{catchup, lock, system_tz};
-use crate::source::redis_io;
 use crate::tz::RelayTz;
 
 /// Longest sleep between passes.
@@ -144,28 +143,8 @@ async fn fire_job(
         }
         ScheduleKind::Leaderboard => {
             let tz = RelayTz::from_config(ctx.settings.source.timezone_offset_hours);
-            let board = match ctx.settings.source.redis_url.as_deref() {
-                Some(url)
-                    if ctx.settings.source.effective_kind()
-                        == crate::config::SourceKindSetting::Crs =>
-                {
-                    let timeout = Duration::from_millis(ctx.settings.source.connect_timeout_ms);
-                    let mut conn = redis_io::connect(url, timeout).await?;
-                    super::leaderboard::read(&mut conn, window(s), s.top, now, tz).await?
-                }
-                _ if ctx.settings.source.effective_kind()
-                    == crate::config::SourceKindSetting::Cch =>
-                {
-                    let (users, label) = crate::source::cch::leaderboard::read_user_periods(
-                        &ctx.settings,
-                        window(s),
-                        now,
-                    )
-                    .await?;
-                    leaderboard::rank(&users, s.top, label)
-                }
-                _ => demo_leaderboard(ctx, s, now).await?,
-            };
+            let relay = crate::source::open(&ctx.settings);
+            let board = super::leaderboard::read(&relay, window(s), s.top, now).await?;
             let at = now.with_timezone(&tz.offset());
             let built = jobs::build_messages(&ctx.settings, &s.channels, s.lang, |lang| {
                 Ok(messages::leaderboard(&board, at, lang))
@@ -181,24 +160,4 @@ fn window(s: &Schedule) -> leaderboard::LeaderboardWindow {
         W::CalendarDay => leaderboard::LeaderboardWindow::CalendarDay,
         W::Rolling24h => leaderboard::LeaderboardWindow::Rolling24h,
     }
-}
-
-/// On demo data: the snapshot's top keys stand in for yesterday's.
-async fn demo_leaderboard(
-    ctx: &Context,
-    s: &Schedule,
-    now: DateTime<Utc>,
-) -> Result<messages::Leaderboard, JobError> {
-    let snap = jobs::snapshot(&ctx.settings, now).await?;
-    let keys: Vec<leaderboard::KeyPeriod> = snap
-        .top_keys
-        .iter()
-        .map(|k| leaderboard::KeyPeriod {
-            usage: k.clone(),
-            deleted: false,
-        })
-        .collect();
-    let tz = RelayTz::from_config(ctx.settings.source.timezone_offset_hours);
-    let (_, label) = crate::source::crs::leaderboard::buckets(window(s), now, tz);
-    Ok(leaderboard::rank(&keys, s.top, label))
 }

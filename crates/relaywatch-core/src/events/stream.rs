@@ -15,7 +15,6 @@ use redis::Value;
 
 use super::parse::{self, BadKind};
 use super::EventsError;
-use crate::delivery::outbox::system_now_ms as now_ms;
 use crate::model::LogEvent;
 use crate::source::mask_url;
 
@@ -261,7 +260,10 @@ impl StreamConsumer {
         }
         let raw = self.read_group(">", Some(self.block_for(block))).await?;
         let newest = raw.last().map(|(id, _)| id.as_str());
-        crate::metrics::stream_lag(crate::metrics::stream_lag_seconds(newest, now_ms()));
+        crate::metrics::stream_lag(crate::metrics::stream_lag_seconds(
+            newest,
+            chrono::Utc::now().timestamp_millis().max(0) as u64,
+        ));
         self.finish(raw, 0).await
     }
 

@@ -8,6 +8,7 @@ use chrono::{DateTime, FixedOffset};
 use serde::{Deserialize, Serialize};
 
 use crate::config::Lang;
+pub use crate::model::{AlertState, Level};
 
 /// What a message is about (the generic webhook's `kind`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -37,55 +38,6 @@ impl MessageKind {
             MessageKind::Digest => "digest",
         }
     }
-}
-
-/// How urgent a message is; `Resolved` is the all-clear of an alert.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Level {
-    Info,
-    Warning,
-    Critical,
-    Resolved,
-}
-
-impl Level {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Level::Info => "info",
-            Level::Warning => "warning",
-            Level::Critical => "critical",
-            Level::Resolved => "resolved",
-        }
-    }
-
-    /// A short marker for text dialects.
-    pub fn emoji(self) -> &'static str {
-        match self {
-            Level::Info => "📊",
-            Level::Warning => "⚠️",
-            Level::Critical => "🚨",
-            Level::Resolved => "✅",
-        }
-    }
-
-    /// An RGB colour for dialects that colour a message (embeds, cards).
-    pub fn color(self) -> u32 {
-        match self {
-            Level::Info => 0x3B82F6,
-            Level::Warning => 0xF59E0B,
-            Level::Critical => 0xEF4444,
-            Level::Resolved => 0x10B981,
-        }
-    }
-}
-
-/// An alert's state (the generic webhook's `state`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum AlertState {
-    Firing,
-    Resolved,
 }
 
 /// A label and its value, both already formatted for people.

@@ -80,15 +80,7 @@ pub fn outcomes<'a>(
     out
 }
 
-/// A watched subject's current trouble.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ExternalState {
-    /// `open`, `rate_limited`, `error`, `unauthorized`, `blocked`, `unschedulable`.
-    pub condition: String,
-    pub failures: u64,
-    pub expected_recovery: Option<DateTime<Utc>>,
-    pub detail: Option<String>,
-}
+pub use crate::model::ExternalState;
 
 /// One step for a watched subject: the stored value expected, the value to store (`None`:
 /// remove) and what to report.

@@ -250,7 +250,21 @@ pub fn evaluate(
     now: DateTime<Utc>,
     tz: RelayTz,
 ) -> (QuotaState, Vec<Alert>) {
-    let measures: Vec<Measure> = inputs
+    let measures = key_measures(inputs, limits, now, tz);
+    let present: HashSet<&str> = inputs.iter().map(|k| k.key_id.as_str()).collect();
+    evaluate_present(&measures, &present, thresholds, prev, now, tz)
+}
+
+pub use crate::model::{Measure, QuotaInput};
+
+/// Every limit of every key as a measure: the relay's own limits and `[[rules.quota.limits]]`.
+fn key_measures(
+    inputs: &[KeyCost],
+    limits: &[QuotaLimitSetting],
+    now: DateTime<Utc>,
+    tz: RelayTz,
+) -> Vec<Measure> {
+    inputs
         .iter()
         .flat_map(|k| {
             key_limits(k, limits, now, tz).into_iter().map(
@@ -266,12 +280,37 @@ pub fn evaluate(
                 },
             )
         })
-        .collect();
-    let present: HashSet<&str> = inputs.iter().map(|k| k.key_id.as_str()).collect();
-    evaluate_present(&measures, &present, thresholds, prev, now, tz)
+        .collect()
 }
 
-pub use crate::model::Measure;
+/// Every limit the rule compares at `now`, whatever shape the relay answered in.
+pub fn measures(
+    input: &QuotaInput,
+    limits: &[QuotaLimitSetting],
+    now: DateTime<Utc>,
+    tz: RelayTz,
+) -> Vec<Measure> {
+    match input {
+        QuotaInput::Keys(k) => key_measures(k, limits, now, tz),
+        QuotaInput::Measures(m) => m.clone(),
+    }
+}
+
+/// The rule over what the relay answered: [`evaluate`] for keys' costs, [`evaluate_measures`]
+/// for measures.
+pub fn evaluate_input(
+    input: &QuotaInput,
+    limits: &[QuotaLimitSetting],
+    thresholds: &[u32],
+    prev: &QuotaState,
+    now: DateTime<Utc>,
+    tz: RelayTz,
+) -> (QuotaState, Vec<Alert>) {
+    match input {
+        QuotaInput::Keys(k) => evaluate(k, limits, thresholds, prev, now, tz),
+        QuotaInput::Measures(m) => evaluate_measures(m, thresholds, prev, now, tz),
+    }
+}
 
 /// [`evaluate`] over measures already read (see the module doc for the rule); a subject with
 /// no measure left is forgotten silently.

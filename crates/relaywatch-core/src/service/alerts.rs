@@ -2,6 +2,7 @@
 //! duration grammar) and rule dry runs. Rule: read-only but for the silence it adds.
 
 use super::*;
+use crate::source::Relay;
 
 impl Service {
     pub(super) async fn alert_store(&self) -> Result<AlertStateStore, ServiceError> {
@@ -118,48 +119,24 @@ impl Service {
     pub async fn dry_run(&self, rule: &str, now: DateTime<Utc>) -> Result<DryRun, ServiceError> {
         let s = self.settings();
         match rule {
-            "quota" if s.source.effective_kind() == crate::config::SourceKindSetting::Cch => {
-                let items = super::dry_runs::quota(&s, now).await?.items;
-                Ok(DryRun {
-                    rule: rule.into(),
-                    alerts: Vec::new(),
-                    evaluated: items.len(),
-                    windows: Vec::new(),
-                    items,
-                })
-            }
             "quota" => {
-                let url = s.source.redis_url.clone().ok_or_else(|| {
-                    ServiceError::input(
-                        "source.redis_url",
-                        "(unset)",
-                        "quota reads the relay's Redis: set [source] redis_url",
-                    )
-                })?;
+                let input = super::dry_runs::relay_of(&s)?.quota(now).await?;
                 let tz = crate::tz::RelayTz::from_config(s.source.timezone_offset_hours);
-                let q = s.rules.quota.clone();
-                let mut conn = crate::source::redis_io::connect(
-                    &url,
-                    Duration::from_millis(s.source.connect_timeout_ms),
-                )
-                .await?;
-                let inputs =
-                    crate::source::crs::quota::read_key_costs(&mut conn, &q, now, tz).await?;
-                let (_, alerts) = crate::rules::quota::evaluate(
-                    &inputs,
+                let q = &s.rules.quota;
+                let (_, alerts) = crate::rules::quota::evaluate_input(
+                    &input,
                     &q.limits,
                     &q.thresholds,
                     &Default::default(),
                     now,
                     tz,
                 );
-                let items = super::dry_runs::crs_shortlist(&s, &inputs, now, tz);
                 Ok(DryRun {
                     rule: rule.into(),
                     alerts,
-                    evaluated: inputs.len(),
+                    evaluated: input.subjects(),
                     windows: Vec::new(),
-                    items,
+                    items: super::dry_runs::quota_items(&s, &input, now),
                 })
             }
             "error_rate" => {

@@ -12,9 +12,11 @@ pub mod dry_runs;
 pub mod error;
 pub mod file;
 pub mod ingest;
+pub mod notices;
 pub mod probe;
 pub mod replay;
 pub mod report;
+pub mod schedules;
 pub mod send_now;
 pub mod silences;
 pub mod vault;
@@ -400,16 +402,14 @@ impl Service {
 
     /// The schedules that run, each with its reading and next three fires after `now`.
     pub fn schedules(&self, now: DateTime<Utc>) -> Vec<ScheduleView> {
-        let s = self.settings();
-        let lang = s.report.lang;
-        crate::config::schedules::effective_schedules(&s, crate::schedule::system_tz())
+        schedules::listed(&self.settings(), None, now, 3)
             .into_iter()
             .map(|sc| ScheduleView {
-                reading: crate::schedule::describe(&sc.spec, sc.lang.unwrap_or(lang)),
-                next: crate::schedule::next_n(&sc.spec, sc.tz, now, 3),
+                next: sc.fires.iter().map(|f| f.at).collect(),
                 name: sc.name,
-                kind: sc.kind.as_str().into(),
-                tz: sc.tz.name().into(),
+                kind: sc.kind,
+                tz: sc.tz,
+                reading: sc.reading,
                 enabled: sc.enabled,
                 channels: sc.channels,
             })
@@ -424,16 +424,16 @@ impl Service {
         lang: Option<&str>,
         now: DateTime<Utc>,
     ) -> Result<Preview, ServiceError> {
-        let spec = crate::schedule::Spec::parse(cron)
-            .map_err(|e| ServiceError::input("cron", cron, e.0))?;
-        let tz = match tz.filter(|t| !t.is_empty()) {
-            None => crate::schedule::system_tz(),
-            Some(t) => crate::schedule::parse_tz(t).map_err(|e| ServiceError::input("tz", t, e))?,
+        let fallback = self.settings().report.lang;
+        let first = schedules::read_aloud(cron, tz, fallback, now, 3)?;
+        let lang = parse_lang("lang", lang, fallback)?;
+        let r = match lang == fallback {
+            true => first,
+            false => schedules::read_aloud(cron, tz, lang, now, 3)?,
         };
-        let lang = parse_lang("lang", lang, self.settings().report.lang)?;
         Ok(Preview {
-            reading: crate::schedule::describe(&spec, lang),
-            next: crate::schedule::next_n(&spec, tz, now, 3),
+            reading: r.reading,
+            next: r.fires.iter().map(|f| f.at).collect(),
         })
     }
 

@@ -1,5 +1,8 @@
-//! Readers of relay data. Each reader produces `RelayData` (what was stored) and `aggregate`
-//! turns it into a Snapshot with CRS's rules, so real and demo data share one code path.
+//! The relays' readers, each a folder (`crs/`, `cch/`, `demo/`) answering the one interface
+//! [`Relay`] (`relay.rs`), chosen by [`open`]; what they share: `aggregate` (CRS-shaped
+//! `RelayData` into a Snapshot with CRS's rules, for CRS and the demo alike), `redis_io` and
+//! `pg` (the read-only connects), `raw`, `parse`, `accounts`, `model_name`. Rule: a relay's
+//! store is only read.
 
 pub mod accounts;
 pub mod aggregate;
@@ -11,10 +14,13 @@ pub mod parse;
 pub mod pg;
 pub mod raw;
 pub mod redis_io;
+pub mod relay;
+
+pub use relay::{open, store_down, AnyRelay, Relay};
 
 use chrono::{DateTime, Utc};
 
-use crate::config::{Settings, SourceKindSetting};
+use crate::config::Settings;
 use crate::error::Result;
 use crate::model::{Snapshot, SourceKind};
 use crate::pricing::Pricing;
@@ -42,71 +48,23 @@ impl ReadRequest {
     }
 }
 
-/// Take a snapshot with the source the settings select (connecting if it is Redis).
+/// Take a snapshot with the relay the settings select (connecting to its store).
 pub async fn take_snapshot(
     settings: &Settings,
     pricing: &Pricing,
     req: ReadRequest,
 ) -> Result<Snapshot> {
+    let relay = open(settings);
     let started = std::time::Instant::now();
-    let taken = read_snapshot(settings, pricing, req).await;
-    record_snapshot(settings, started.elapsed(), &taken);
+    let taken = relay.snapshot(pricing, req).await;
+    record_snapshot(relay.kind(), started.elapsed(), &taken);
     taken
 }
 
-/// The snapshot's metrics: its duration and age, and whether the relay's Redis answered.
-fn record_snapshot(settings: &Settings, took: std::time::Duration, taken: &Result<Snapshot>) {
-    let at_ms = crate::delivery::outbox::system_now_ms();
-    let source = match settings.source.effective_kind() {
-        SourceKindSetting::Demo => "demo",
-        SourceKindSetting::Cch => {
-            crate::metrics::source_redis(!matches!(taken, Err(crate::Error::Database { .. })));
-            "cch"
-        }
-        SourceKindSetting::Crs => {
-            let down = matches!(
-                taken,
-                Err(crate::Error::RedisConnect { .. } | crate::Error::Redis { .. })
-            );
-            crate::metrics::source_redis(!down);
-            "crs"
-        }
-    };
-    crate::metrics::snapshot(source, took, taken.is_ok(), at_ms);
-}
-
-async fn read_snapshot(
-    settings: &Settings,
-    pricing: &Pricing,
-    req: ReadRequest,
-) -> Result<Snapshot> {
-    let scope = aggregate::Scope {
-        source: SourceKind::Demo,
-        trend_days: req.trend_days,
-        top_n: req.top_n,
-    };
-    match settings.source.effective_kind() {
-        SourceKindSetting::Demo => Ok(aggregate::aggregate(
-            demo::generate(req, pricing),
-            pricing,
-            scope,
-        )),
-        SourceKindSetting::Cch => cch::snapshot::read(settings, &req).await,
-        SourceKindSetting::Crs => {
-            let url = settings.source.redis_url.as_deref().unwrap_or_default();
-            let timeout = std::time::Duration::from_millis(settings.source.connect_timeout_ms);
-            let mut reader = crs::CrsReader::connect(url, timeout).await?;
-            let data = reader.read(&req).await?;
-            Ok(aggregate::aggregate(
-                data,
-                pricing,
-                aggregate::Scope {
-                    source: SourceKind::Crs,
-                    ..scope
-                },
-            ))
-        }
-    }
+/// The snapshot's metrics: its duration and age.
+fn record_snapshot(kind: SourceKind, took: std::time::Duration, taken: &Result<Snapshot>) {
+    let at_ms = Utc::now().timestamp_millis().max(0) as u64;
+    crate::metrics::snapshot(kind.as_str(), took, taken.is_ok(), at_ms);
 }
 
 pub use crate::secrets::mask_url;

@@ -6,8 +6,8 @@
 use chrono::{DateTime, Duration, TimeZone, Utc};
 
 use crate::error::Result;
+use crate::model::{Alert, RuleKind};
 use crate::rules::alert_state::{apply, due_repeats, AlertRecord, RepeatPolicy, Silence};
-use crate::rules::{Alert, RuleKind};
 use crate::source::redis_io::{self, Conn};
 
 /// Held alerts due for their digest: (channel, release time, alerts oldest first).

@@ -20,12 +20,12 @@ use redis::{Script, Value};
 
 use super::RuleError;
 use crate::config::rules::BreakerSettings;
+use crate::model::Alert;
+use crate::model::AlertState;
 use crate::model::LogEvent;
-use crate::render::message::AlertState;
 use crate::rules::breaker::{
     outcomes, plan_watch, watched_alert, BreakerChange, ExternalState, Outcomes,
 };
-use crate::rules::Alert;
 use crate::source::redis_io::text;
 
 /// Apply outcomes to breakers. ARGV: prefix, now_ms, failures, window_ms, open_ms, ho_needed,

@@ -21,14 +21,14 @@ use redis::{Script, Value};
 
 use super::RuleError;
 use crate::config::rules::ErrorRateSettings;
+use crate::model::AlertState;
+use crate::model::ErrorSample;
 use crate::model::LogEvent;
-use crate::render::message::AlertState;
-use crate::render::messages::ErrorSample;
+use crate::model::{Alert, AlertPayload, RuleKind};
 use crate::rules::error_rate::{
     decide, payload, tally, top_offenders, Decision, SubjectState, SubjectTally, TOP_OFFENDERS,
 };
 use crate::rules::window::{Counts, WindowShape};
-use crate::rules::{Alert, AlertPayload, RuleKind};
 use crate::source::redis_io::text;
 
 /// Apply tallies to the rings, and return each subject's window sums and state.

@@ -7,8 +7,8 @@
 //! `{p}quota:claim:<hash>` (one per announcement, kept [`CLAIM_TTL_SECONDS`]).
 
 use crate::error::Result;
+use crate::model::Alert;
 use crate::rules::quota::{claims, keep_won, QuotaState};
-use crate::rules::Alert;
 use crate::source::redis_io::{self, Conn};
 
 /// Claims each key at most once (`SET NX EX`) and answers 1 for a claim won, 0 for one another

@@ -94,6 +94,12 @@ pub enum ChartError {
     Png(#[from] png::EncodingError),
 }
 
+impl From<ChartError> for crate::error::Error {
+    fn from(e: ChartError) -> Self {
+        crate::error::Error::Chart(e.to_string())
+    }
+}
+
 /// Titles, axis names and series names of the charts.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ChartLabels {

@@ -2,27 +2,14 @@
 //! closing again. Rule: the recovery time and the last error are shown only while it is open.
 
 use chrono::{DateTime, FixedOffset};
-use serde::{Deserialize, Serialize};
 
 use super::parts::{alert_level, notice, section, truncate_chars, ERROR_TEXT_MAX};
 use crate::config::Lang;
+pub use crate::model::BreakerAlert;
 use crate::render::clean;
 use crate::render::format::count;
 use crate::render::i18n::message_texts;
 use crate::render::message::{AlertState, Fact, Message, MessageKind, Section};
-
-/// A circuit breaker's transition.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct BreakerAlert {
-    /// `provider:3`, `account:claude-a`…
-    pub subject: String,
-    pub failures: u64,
-    pub expected_recovery: Option<DateTime<FixedOffset>>,
-    pub last_error: Option<String>,
-    /// The subject as people know it, e.g. `Claude中转-B (#3)`; the subject when unknown.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-}
 
 pub fn breaker(
     b: &BreakerAlert,

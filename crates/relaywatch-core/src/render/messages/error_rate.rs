@@ -2,39 +2,14 @@
 //! one sample error. Rule: the sample's error text is cleaned and cut to `ERROR_TEXT_MAX`.
 
 use chrono::{DateTime, FixedOffset};
-use serde::{Deserialize, Serialize};
 
 use super::parts::{alert_level, notice, section, truncate_chars, ERROR_TEXT_MAX};
 use crate::config::Lang;
+pub use crate::model::{ErrorRateAlert, ErrorSample};
 use crate::render::clean;
 use crate::render::format::{count, percent};
 use crate::render::i18n::{message_texts, with_n, MessageTexts};
 use crate::render::message::{AlertState, Fact, Message, MessageKind, Section};
-
-/// One error record shown as an example.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ErrorSample {
-    pub status_code: Option<u16>,
-    pub model: Option<String>,
-    pub provider: Option<String>,
-    pub key: Option<String>,
-    pub error: Option<String>,
-}
-
-/// An error-rate alert over a sliding window.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ErrorRateAlert {
-    /// `global`, `provider:3`, `key:abc`, `model:gpt-5`.
-    pub subject: String,
-    pub window_seconds: u64,
-    pub errors: u64,
-    pub requests: u64,
-    /// The count that fires it.
-    pub threshold: u64,
-    /// Top offenders per dimension: (dimension label, [(value, count)]).
-    pub offenders: Vec<(String, Vec<(String, u64)>)>,
-    pub sample: Option<ErrorSample>,
-}
 
 pub fn error_rate(
     a: &ErrorRateAlert,

@@ -5,6 +5,12 @@
 //! text from the relay enters a Message through `clean` (names one line of at most
 //! `clean::NAME_COLUMNS`, texts without control or bidi characters), `data` included. Pure.
 
+use chrono::FixedOffset;
+
+use crate::config::Lang;
+use crate::model::AlertPayload;
+use crate::render::message::Message;
+
 mod breaker;
 mod digest;
 mod error_rate;
@@ -22,3 +28,15 @@ pub use notices::{delivery_failure, test_message};
 pub use parts::ERROR_TEXT_MAX;
 pub use quota::{quota, QuotaItem};
 pub use report::{report, LIMIT_SHOWN_FROM, REPORT_ROWS};
+
+impl crate::model::Alert {
+    /// The message for one language, its times shown in `tz`.
+    pub fn message(&self, lang: Lang, tz: FixedOffset) -> Message {
+        let at = self.at.with_timezone(&tz);
+        match &self.payload {
+            AlertPayload::ErrorRate(a) => error_rate(a, self.state, at, lang),
+            AlertPayload::Breaker(b) => breaker(b, self.state, at, lang),
+            AlertPayload::Quota { items } => quota(items, self.state, at, lang),
+        }
+    }
+}

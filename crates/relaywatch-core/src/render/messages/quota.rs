@@ -2,29 +2,14 @@
 //! Rule: critical once any key reaches 100%, a warning below; `Resolved` is "back under".
 
 use chrono::{DateTime, FixedOffset};
-use serde::{Deserialize, Serialize};
 
 use super::parts::{col, notice, section, table};
 use crate::config::Lang;
+pub use crate::model::QuotaItem;
 use crate::render::clean;
 use crate::render::format::{cost, percent};
 use crate::render::i18n::{message_texts, with_n, MessageTexts};
 use crate::render::message::{AlertState, Align, Level, Message, MessageKind};
-
-/// One key over one threshold of one limit.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct QuotaItem {
-    pub key_id: String,
-    pub key_name: String,
-    /// `daily`, `total`, `weekly_opus`, `5h`, `weekly`, `monthly`.
-    pub limit: String,
-    /// The period the limit counts over, e.g. `2026-11-22`.
-    pub period: String,
-    pub cost_usd: f64,
-    pub limit_usd: f64,
-    /// The threshold crossed, in percent (80, 100…).
-    pub threshold_pct: u32,
-}
 
 /// A quota alert: every key over a threshold, grouped in one message; `Resolved` is "back under".
 pub fn quota(

@@ -5,10 +5,8 @@
 
 use chrono::{DateTime, Duration, Utc};
 
-use super::{db, snapshot, windows};
-use crate::config::Settings;
-use crate::error::{Error, Result};
-use crate::model::{KeyPeriod, LeaderboardWindow};
+use super::windows;
+use crate::model::LeaderboardWindow;
 
 /// `[from, to)` of the window at `now` in zone `tz`, and its label.
 pub fn window(
@@ -41,22 +39,4 @@ pub fn window(
             )
         }
     }
-}
-
-/// Every user's usage over the window, and the window's label.
-pub async fn read_user_periods(
-    s: &Settings,
-    w: LeaderboardWindow,
-    now: DateTime<Utc>,
-) -> Result<(Vec<KeyPeriod>, String)> {
-    let c = snapshot::connect(s).await?;
-    let tz = snapshot::zone_of(s, &snapshot::system_settings(&c).await);
-    let (from, to, label) = window(tz, w, now);
-    let users = db::user_periods(&c, from, to)
-        .await
-        .map_err(|e| Error::Database {
-            url: "Claude Code Hub".into(),
-            reason: crate::secrets::redact(&crate::source::pg::reason(&e)),
-        })?;
-    Ok((users, label))
 }

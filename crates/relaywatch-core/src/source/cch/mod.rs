@@ -13,7 +13,9 @@ pub mod leaderboard;
 pub mod ledger;
 pub mod limits;
 pub mod quota;
+pub mod relay;
 pub mod snapshot;
+pub mod watched;
 pub mod windows;
 
 use chrono::{DateTime, TimeZone, Utc};

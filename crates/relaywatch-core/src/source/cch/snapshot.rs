@@ -123,7 +123,7 @@ fn after(now: DateTime<Utc>) -> DateTime<Utc> {
     now + Span::microseconds(1)
 }
 
-pub(super) fn db_err(e: tokio_postgres::Error) -> Error {
+pub(crate) fn db_err(e: tokio_postgres::Error) -> Error {
     Error::Database {
         url: "Claude Code Hub".into(),
         reason: crate::secrets::redact(&super::super::pg::reason(&e)),

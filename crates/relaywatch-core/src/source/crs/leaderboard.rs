@@ -5,7 +5,7 @@
 
 use std::collections::BTreeSet;
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Duration, Timelike, Utc};
 
 use super::quota::{all_key_ids, mget};
 use crate::error::Result;
@@ -14,6 +14,32 @@ use crate::source::parse::{self, Fields, UsageNames};
 use crate::source::raw::Warnings;
 use crate::source::redis_io::{self, Conn};
 use crate::tz::RelayTz;
+
+/// `[from, to)` of the window at `now`: yesterday on the relay's clock, or the current hour
+/// and the 23 before it up to `now`.
+pub fn span(
+    tz: RelayTz,
+    window: LeaderboardWindow,
+    now: DateTime<Utc>,
+) -> (DateTime<Utc>, DateTime<Utc>) {
+    let local = tz.local(now);
+    let floor = |t: Option<chrono::DateTime<chrono::FixedOffset>>| {
+        t.and_then(|t| t.with_second(0))
+            .and_then(|t| t.with_nanosecond(0))
+            .map(|t| t.with_timezone(&Utc))
+            .unwrap_or(now)
+    };
+    match window {
+        LeaderboardWindow::CalendarDay => {
+            let midnight = floor(local.with_hour(0).and_then(|t| t.with_minute(0)));
+            (midnight - Duration::days(1), midnight)
+        }
+        LeaderboardWindow::Rolling24h => {
+            let hour = floor(local.with_minute(0));
+            (hour - Duration::hours(23), now + Duration::microseconds(1))
+        }
+    }
+}
 
 /// The buckets a window covers (CRS date or hour names) and its label.
 pub fn buckets(
@@ -159,6 +185,25 @@ pub async fn read_key_periods(
 mod tests {
     use super::*;
     use chrono::TimeZone;
+
+    #[test]
+    fn spans_start_at_relay_midnight_or_23_hours_before_this_hour() {
+        let tz = RelayTz::from_config(8);
+        // 2026-11-22 00:30:15 +08:00.
+        let now = Utc.with_ymd_and_hms(2026, 11, 21, 16, 30, 15).unwrap();
+        let midnight = Utc.with_ymd_and_hms(2026, 11, 21, 16, 0, 0).unwrap();
+        assert_eq!(
+            span(tz, LeaderboardWindow::CalendarDay, now),
+            (midnight - Duration::days(1), midnight)
+        );
+        assert_eq!(
+            span(tz, LeaderboardWindow::Rolling24h, now),
+            (
+                midnight - Duration::hours(23),
+                now + Duration::microseconds(1)
+            )
+        );
+    }
 
     #[test]
     fn yesterday_is_the_relays_calendar_day() {

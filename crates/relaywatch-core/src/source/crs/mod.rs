@@ -18,9 +18,11 @@ mod metrics;
 mod periods;
 pub mod quota;
 mod records;
+pub mod relay;
 mod snapshot;
 mod top_keys;
 mod usage;
+pub mod watched;
 
 pub use keys::api_key_id;
 pub use periods::{legacy_opus_week, opus_period};

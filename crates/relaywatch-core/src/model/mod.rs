@@ -1,10 +1,25 @@
-//! The dashboard Snapshot and its parts: a stable JSON contract read by the CLI, the UI and other
-//! tools. Fields may be added; the names here are never renamed.
+//! Plain data every layer may import: the dashboard Snapshot and its parts (a stable JSON
+//! contract read by the CLI, the UI and other tools), `Lang`, the alert vocabulary (`alert`),
+//! what a relay answers to the rules (`inputs`) and the daemon's health (`health`). Rule: no
+//! I/O and no import from any other layer; fields may be added, names are never renamed.
 
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, FixedOffset};
 use serde::{Deserialize, Serialize};
+
+mod alert;
+pub use alert::{
+    Alert, AlertPayload, AlertState, BreakerAlert, ErrorRateAlert, ErrorSample, Level, QuotaItem,
+    RuleKind,
+};
+mod health;
+pub use health::{Health, LastDelivery, NextFire, RedisState, TailHealth};
+mod inputs;
+pub use inputs::{
+    BoardInput, ExternalState, KeyCost, KeyPeriod, LeaderboardWindow, Measure, QuotaInput,
+    WatchSet, Watched,
+};
 
 /// Where a snapshot's numbers came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -318,57 +333,28 @@ impl LogEvent {
     }
 }
 
-/// One key's rated costs over every period relaywatch may compare, and its relay limits
-/// (0 = none). Costs of periods the key has no limit for may be 0.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct KeyCost {
-    pub key_id: String,
-    pub key_name: String,
-    pub tags: Vec<String>,
-    pub relay_daily_limit_usd: f64,
-    pub relay_total_limit_usd: f64,
-    pub relay_weekly_opus_limit_usd: f64,
-    /// The current hour and the four before it.
-    pub five_hours_usd: f64,
-    pub daily_usd: f64,
-    pub weekly_usd: f64,
-    pub monthly_usd: f64,
-    pub total_usd: f64,
-    pub weekly_opus_usd: f64,
-    /// The key's current weekly Opus period as CRS names it (`YYYY-MM-DDTHH`).
-    pub weekly_opus_period: String,
+/// Language of reports and chart labels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Lang {
+    #[serde(rename = "en")]
+    En,
+    #[serde(rename = "zh-CN")]
+    ZhCn,
 }
 
-/// The period ranked.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum LeaderboardWindow {
-    /// Yesterday, as a calendar day on the relay's clock.
-    #[default]
-    CalendarDay,
-    /// The current hour and the 23 before it (CRS's hourly buckets).
-    Rolling24h,
-}
+impl Lang {
+    pub fn parse(s: &str) -> Option<Lang> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "en" | "en-us" | "en-gb" | "english" => Some(Lang::En),
+            "zh-cn" | "zh" | "zh-hans" | "zh_cn" | "cn" => Some(Lang::ZhCn),
+            _ => None,
+        }
+    }
 
-/// One key's usage over the period, and whether it is soft-deleted (deleted keys count in the
-/// totals but are not ranked, as in CRS's cost ranking).
-#[derive(Debug, Clone, PartialEq)]
-pub struct KeyPeriod {
-    pub usage: KeyUsage,
-    pub deleted: bool,
-}
-
-/// One limit's use as the rule compares it, whatever the relay: who (`key_id` is a key id, or
-/// for Claude Code Hub `key:3`, `user:7`, `provider:2`), which limit, its use and its period
-/// (`None` for a rolling window: the period is kept from the first crossing).
-#[derive(Debug, Clone, PartialEq)]
-pub struct Measure {
-    pub key_id: String,
-    pub key_name: String,
-    pub limit_id: String,
-    pub limit_name: String,
-    pub limit_usd: f64,
-    pub cost: f64,
-    pub period: Option<String>,
-    pub rolling: bool,
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Lang::En => "en",
+            Lang::ZhCn => "zh-CN",
+        }
+    }
 }

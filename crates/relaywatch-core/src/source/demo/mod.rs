@@ -6,6 +6,9 @@ use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, Duration, Timelike, Utc};
 
+mod relay;
+pub use relay::Demo;
+
 use super::accounts::Platform;
 use super::raw::{
     AccountRecord, DayData, KeyCosts, KeyRangeUsage, KeyRecord, LifetimeSource, ModelBucket,
