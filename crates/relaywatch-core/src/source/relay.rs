@@ -15,6 +15,8 @@ use crate::pricing::Pricing;
 
 /// What a relay answers. A new relay is a folder `source/<relay>/` with a type implementing
 /// this, a [`SourceKindSetting`] variant, and one line in [`open`] and [`AnyRelay`].
+// Called through `AnyRelay` (static dispatch), so each caller sees whether the future it awaits
+// is `Send`: CRS's snapshot is not, and runs on the daemon's blocking reader thread.
 #[allow(async_fn_in_trait)]
 pub trait Relay {
     /// Which relay this is.
