@@ -134,3 +134,19 @@ async fn crs_without_a_url_reads_nothing_and_names_the_setting() {
     assert!(e.contains("source.redis_url"), "{e}");
     assert!(e.contains("set [source] redis_url"), "{e}");
 }
+
+#[test]
+fn where_a_relay_reads_is_shown_without_its_password() {
+    let s = crs("redis://:hunter2-secret@127.0.0.1:6379/0");
+    let shown = open(&s).location().expect("CRS reads a Redis");
+    assert!(!shown.contains("hunter2-secret"), "{shown}");
+    assert!(shown.contains("127.0.0.1:6379"), "{shown}");
+    let mut c = Settings::default();
+    c.source.kind = Some(SourceKindSetting::Cch);
+    c.source.database_url = Some(relaywatch_core::config::channels::SecretRef::Plain(
+        "postgres://cch:pg-secret-pw@127.0.0.1:5432/cch".into(),
+    ));
+    let shown = open(&c).location().expect("CCH reads a database");
+    assert!(!shown.contains("pg-secret-pw"), "{shown}");
+    assert_eq!(open(&Settings::default()).location(), None);
+}

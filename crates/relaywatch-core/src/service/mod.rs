@@ -40,6 +40,7 @@ use crate::model::Snapshot;
 use crate::render::charts::ChartKind;
 use crate::secret_store::SecretStore;
 use crate::secrets::Secret;
+use crate::source::Relay;
 use crate::store::alert_state::AlertStateStore;
 
 /// The secret fields of a channel, as named in `ChannelInput.secrets`.
@@ -270,26 +271,12 @@ impl Service {
             s.serve.refresh_secs,
             now,
         );
-        let kind = s.source.effective_kind();
+        let relay = crate::source::open(&s);
         Status {
             health,
             source: SourceView {
-                kind: match kind {
-                    SourceKindSetting::Crs => "crs".into(),
-                    SourceKindSetting::Demo => "demo".into(),
-                    SourceKindSetting::Cch => "cch".into(),
-                },
-                url: match kind {
-                    SourceKindSetting::Crs => {
-                        s.source.redis_url.as_deref().map(crate::source::mask_url)
-                    }
-                    SourceKindSetting::Cch => match &s.source.database_url {
-                        Some(SecretRef::Plain(u)) => Some(crate::secrets::mask_url(u)),
-                        Some(r) => Some(r.describe()),
-                        None => None,
-                    },
-                    SourceKindSetting::Demo => None,
-                },
+                kind: relay.kind().as_str().into(),
+                url: relay.location(),
             },
             last_refresh: c.taken_at,
             last_attempt: c.last_attempt,

@@ -26,6 +26,9 @@ pub trait Relay {
     /// daemon reads quota and watched states only when it does.
     fn reads_store(&self) -> bool;
 
+    /// Where it reads, as people may see it: credentials masked (`None`: no store).
+    fn location(&self) -> Option<String>;
+
     /// The dashboard snapshot as of `req.now`.
     async fn snapshot(&self, pricing: &Pricing, req: ReadRequest) -> Result<Snapshot>;
 
@@ -78,6 +81,10 @@ impl Relay for AnyRelay {
 
     fn reads_store(&self) -> bool {
         each!(self, r => r.reads_store())
+    }
+
+    fn location(&self) -> Option<String> {
+        each!(self, r => r.location())
     }
 
     async fn snapshot(&self, pricing: &Pricing, req: ReadRequest) -> Result<Snapshot> {

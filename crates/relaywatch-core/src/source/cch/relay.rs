@@ -5,6 +5,7 @@
 use chrono::{DateTime, Utc};
 
 use super::{db, leaderboard, quota, read_breakers, snapshot, watched};
+use crate::config::channels::SecretRef;
 use crate::config::Settings;
 use crate::error::Result;
 use crate::model::{
@@ -33,6 +34,15 @@ impl Relay for Cch {
 
     fn reads_store(&self) -> bool {
         true
+    }
+
+    /// The database's URL with its password masked, or where its reference points.
+    fn location(&self) -> Option<String> {
+        match &self.s.source.database_url {
+            Some(SecretRef::Plain(u)) => Some(crate::secrets::mask_url(u)),
+            Some(r) => Some(r.describe()),
+            None => None,
+        }
     }
 
     async fn snapshot(&self, _pricing: &Pricing, req: ReadRequest) -> Result<Snapshot> {

@@ -60,6 +60,14 @@ impl Relay for Crs {
         self.s.source.redis_url.is_some()
     }
 
+    fn location(&self) -> Option<String> {
+        self.s
+            .source
+            .redis_url
+            .as_deref()
+            .map(crate::secrets::mask_url)
+    }
+
     async fn snapshot(&self, pricing: &Pricing, req: ReadRequest) -> Result<Snapshot> {
         let url = self.s.source.redis_url.as_deref().unwrap_or_default();
         let mut reader = CrsReader::connect(url, self.timeout()).await?;

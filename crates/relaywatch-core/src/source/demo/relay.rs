@@ -36,6 +36,10 @@ impl Relay for Demo {
         false
     }
 
+    fn location(&self) -> Option<String> {
+        None
+    }
+
     async fn snapshot(&self, pricing: &Pricing, req: ReadRequest) -> Result<Snapshot> {
         let scope = Scope {
             source: SourceKind::Demo,
