@@ -5,12 +5,22 @@
 use super::text::TextLayer;
 
 /// Averages each `factor`×`factor` block of an RGB buffer (supersampling down to the output size).
-pub(crate) fn downsample(src: &[u8], (w, h): (u32, u32), factor: u32) -> Vec<u8> {
-    if factor <= 1 {
-        return src.to_vec();
+pub(crate) fn downsample(src: &[u8], size: (u32, u32), factor: u32) -> Vec<u8> {
+    match factor {
+        0 | 1 => src.to_vec(),
+        // The charts' 2× supersampling, with the factor known at compile time: the block sums
+        // unroll and the rounding division becomes a shift. Same bytes as the general path; it
+        // is most of a PNG chart's time, and the general path's speed swung by ~7 % with nothing
+        // but the code placement of unrelated modules (bench charts, 2c606e5).
+        2 => average_blocks(src, size, 2),
+        f => average_blocks(src, size, f as usize),
     }
-    let (ow, oh) = ((w / factor) as usize, (h / factor) as usize);
-    let f = factor as usize;
+}
+
+/// `downsample` for `f` ≥ 2. Always inlined, so that `downsample`'s `f = 2` call is specialized.
+#[inline(always)]
+fn average_blocks(src: &[u8], (w, h): (u32, u32), f: usize) -> Vec<u8> {
+    let (ow, oh) = (w as usize / f, h as usize / f);
     let sw = w as usize;
     let div = (f * f) as u32;
     let mut out = vec![0u8; ow * oh * 3];
@@ -74,6 +84,15 @@ mod tests {
         // 2×2 image, one white pixel among three black ones → one grey pixel.
         let src = [255, 255, 255, 0, 0, 0, 0, 0, 0, 0, 0, 0];
         assert_eq!(downsample(&src, (2, 2), 2), vec![64, 64, 64]);
+    }
+
+    #[test]
+    fn factor_two_matches_the_general_path() {
+        // 6×4 image of varied bytes: the specialized 2× path and the run-time factor agree.
+        let src: Vec<u8> = (0..6 * 4 * 3).map(|i| (i * 37 % 256) as u8).collect();
+        let general = average_blocks(&src, (6, 4), std::hint::black_box(2));
+        assert_eq!(downsample(&src, (6, 4), 2), general);
+        assert_eq!(downsample(&src, (6, 3), 3).len(), 2 * 3);
     }
 
     #[test]
