@@ -55,7 +55,8 @@ fn seed(url: &str) {
 async fn crs_answers_quota_leaderboard_and_watched_states_from_its_redis() {
     let url = fresh_db();
     seed(&url);
-    let relay = open(&crs(&url));
+    let s = crs(&url);
+    let relay = open(&s);
     assert_eq!(relay.kind(), SourceKind::Crs);
     assert!(relay.reads_store());
 
@@ -101,7 +102,8 @@ async fn crs_answers_quota_leaderboard_and_watched_states_from_its_redis() {
 
 #[tokio::test]
 async fn the_demo_reads_no_store_and_ranks_its_own_keys() {
-    let relay = open(&Settings::default());
+    let defaults = Settings::default();
+    let relay = open(&defaults);
     assert_eq!(relay.kind(), SourceKind::Demo);
     assert!(!relay.reads_store());
     assert_eq!(

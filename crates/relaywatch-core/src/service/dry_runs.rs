@@ -102,7 +102,7 @@ fn demo_refused() -> ServiceError {
 }
 
 /// The relay `s` selects, refused when it is the demo.
-pub(super) fn relay_of(s: &Settings) -> Result<AnyRelay, ServiceError> {
+pub(super) fn relay_of(s: &Settings) -> Result<AnyRelay<'_>, ServiceError> {
     match s.source.effective_kind() {
         SourceKindSetting::Demo => Err(demo_refused()),
         _ => Ok(crate::source::open(s)),

@@ -47,16 +47,15 @@ pub trait Relay {
 }
 
 /// The relay `[source]` selects.
-pub enum AnyRelay {
-    Crs(crs::relay::Crs),
-    Cch(cch::relay::Cch),
-    Demo(demo::Demo),
+pub enum AnyRelay<'a> {
+    Crs(crs::relay::Crs<'a>),
+    Cch(cch::relay::Cch<'a>),
+    Demo(demo::Demo<'a>),
 }
 
-/// The relay `settings` select (nothing is connected yet: each answer connects and reads).
-pub fn open(settings: &Settings) -> AnyRelay {
-    let s = settings.clone();
-    match settings.source.effective_kind() {
+/// The relay `s` selects (nothing is connected or copied: each answer connects and reads).
+pub fn open(s: &Settings) -> AnyRelay<'_> {
+    match s.source.effective_kind() {
         SourceKindSetting::Crs => AnyRelay::Crs(crs::relay::Crs::new(s)),
         SourceKindSetting::Cch => AnyRelay::Cch(cch::relay::Cch::new(s)),
         SourceKindSetting::Demo => AnyRelay::Demo(demo::Demo::new(s)),
@@ -74,7 +73,7 @@ macro_rules! each {
     };
 }
 
-impl Relay for AnyRelay {
+impl Relay for AnyRelay<'_> {
     fn kind(&self) -> SourceKind {
         each!(self, r => r.kind())
     }
@@ -108,7 +107,7 @@ impl Relay for AnyRelay {
     }
 }
 
-impl AnyRelay {
+impl AnyRelay<'_> {
     /// `read`, after recording whether the relay's store answered (the `source up` metric).
     fn answered<T>(&self, read: Result<T>) -> Result<T> {
         if self.kind() != SourceKind::Demo {

@@ -17,17 +17,17 @@ use crate::source::relay::Relay;
 use crate::source::{redis_io, ReadRequest};
 
 /// A Claude Code Hub relay, as `[source]` describes it.
-pub struct Cch {
-    s: Settings,
+pub struct Cch<'a> {
+    s: &'a Settings,
 }
 
-impl Cch {
-    pub fn new(s: Settings) -> Cch {
+impl<'a> Cch<'a> {
+    pub fn new(s: &'a Settings) -> Cch<'a> {
         Cch { s }
     }
 }
 
-impl Relay for Cch {
+impl Relay for Cch<'_> {
     fn kind(&self) -> SourceKind {
         SourceKind::Cch
     }
@@ -46,12 +46,12 @@ impl Relay for Cch {
     }
 
     async fn snapshot(&self, _pricing: &Pricing, req: ReadRequest) -> Result<Snapshot> {
-        snapshot::read(&self.s, &req).await
+        snapshot::read(self.s, &req).await
     }
 
     async fn quota(&self, now: DateTime<Utc>) -> Result<QuotaInput> {
         Ok(QuotaInput::Measures(
-            quota::read_measures(&self.s, now).await?,
+            quota::read_measures(self.s, now).await?,
         ))
     }
 
@@ -60,8 +60,8 @@ impl Relay for Cch {
         window: LeaderboardWindow,
         now: DateTime<Utc>,
     ) -> Result<BoardInput> {
-        let c = snapshot::connect(&self.s).await?;
-        let tz = snapshot::zone_of(&self.s, &snapshot::system_settings(&c).await);
+        let c = snapshot::connect(self.s).await?;
+        let tz = snapshot::zone_of(self.s, &snapshot::system_settings(&c).await);
         let (from, to, label) = leaderboard::window(tz, window, now);
         let periods = db::user_periods(&c, from, to)
             .await
@@ -86,7 +86,7 @@ impl Relay for Cch {
         Ok(vec![Watched {
             group: "cch",
             states: watched::cch_states(&breakers),
-            names: watched::read_provider_names(&self.s).await,
+            names: watched::read_provider_names(self.s).await,
         }])
     }
 }

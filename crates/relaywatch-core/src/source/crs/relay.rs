@@ -22,12 +22,12 @@ use crate::source::{cch, ReadRequest};
 use crate::tz::RelayTz;
 
 /// A CRS relay, as `[source]` describes it.
-pub struct Crs {
-    s: Settings,
+pub struct Crs<'a> {
+    s: &'a Settings,
 }
 
-impl Crs {
-    pub fn new(s: Settings) -> Crs {
+impl<'a> Crs<'a> {
+    pub fn new(s: &'a Settings) -> Crs<'a> {
         Crs { s }
     }
 
@@ -51,7 +51,7 @@ impl Crs {
     }
 }
 
-impl Relay for Crs {
+impl Relay for Crs<'_> {
     fn kind(&self) -> SourceKind {
         SourceKind::Crs
     }
@@ -107,8 +107,13 @@ impl Relay for Crs {
     /// breaker hashes (`watch_cch`, without names: they live in CCH's database).
     async fn watched(&self, what: WatchSet, now: DateTime<Utc>) -> Result<Vec<Watched>> {
         let mut out = Vec::new();
+        if !(what.accounts || what.cch) {
+            return Ok(out);
+        }
+        // One connection serves both reads (a clone shares it).
+        let conn = self.conn().await?;
         if what.accounts {
-            let mut reader = CrsReader::from_conn(self.conn().await?);
+            let mut reader = CrsReader::from_conn(conn.clone());
             let accounts = reader.accounts(&mut Warnings::default()).await?;
             out.push(Watched {
                 group: "accounts",
@@ -117,8 +122,7 @@ impl Relay for Crs {
             });
         }
         if what.cch {
-            let mut conn = self.conn().await?;
-            let breakers = cch::read_breakers(&mut conn, &mut Warnings::default()).await?;
+            let breakers = cch::read_breakers(&mut conn.clone(), &mut Warnings::default()).await?;
             out.push(Watched {
                 group: "cch",
                 states: cch::watched::cch_states(&breakers),

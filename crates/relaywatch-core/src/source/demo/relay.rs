@@ -17,17 +17,17 @@ use crate::source::ReadRequest;
 use crate::tz::RelayTz;
 
 /// The demo relay, with `[source]`'s zone and `[report]`'s sizes.
-pub struct Demo {
-    s: Settings,
+pub struct Demo<'a> {
+    s: &'a Settings,
 }
 
-impl Demo {
-    pub fn new(s: Settings) -> Demo {
+impl<'a> Demo<'a> {
+    pub fn new(s: &'a Settings) -> Demo<'a> {
         Demo { s }
     }
 }
 
-impl Relay for Demo {
+impl Relay for Demo<'_> {
     fn kind(&self) -> SourceKind {
         SourceKind::Demo
     }
@@ -64,7 +64,7 @@ impl Relay for Demo {
             None => Pricing::bundled(),
         };
         let snap = self
-            .snapshot(&pricing, ReadRequest::from_settings(&self.s, now))
+            .snapshot(&pricing, ReadRequest::from_settings(self.s, now))
             .await?;
         let tz = RelayTz::from_config(self.s.source.timezone_offset_hours);
         let (from, to) = span(tz, window, now);
