@@ -102,23 +102,6 @@ fn own_limit(k: &KeyCost, limits: &[QuotaLimitSetting], period: QuotaPeriod) -> 
 }
 
 /// Every limit a key has now: (kind, amount, cost, period name; `None` for rolling).
-/// Every limit of every key as the rule compares it at `now`: (key, limit name, cost, limit).
-pub fn limit_items<'a>(
-    inputs: &'a [KeyCost],
-    limits: &[QuotaLimitSetting],
-    now: DateTime<Utc>,
-    tz: RelayTz,
-) -> Vec<(&'a KeyCost, String, f64, f64)> {
-    inputs
-        .iter()
-        .flat_map(|k| {
-            key_limits(k, limits, now, tz)
-                .into_iter()
-                .map(move |(kind, limit, cost, _)| (k, kind.name().to_string(), cost, limit))
-        })
-        .collect()
-}
-
 fn key_limits(
     k: &KeyCost,
     limits: &[QuotaLimitSetting],

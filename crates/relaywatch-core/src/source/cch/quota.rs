@@ -10,13 +10,11 @@ use super::windows::Period;
 use super::{db, snapshot};
 use crate::config::Settings;
 use crate::error::Result;
-use crate::model::{LimitUse, Measure};
+use crate::model::Measure;
 
-/// Every limit of the keys, users and providers that are enabled, with its use at `now`.
-pub async fn enabled_uses(
-    s: &Settings,
-    now: DateTime<Utc>,
-) -> Result<(chrono_tz::Tz, Vec<db::Limited>, Vec<(usize, LimitUse)>)> {
+/// Every live limit's measure at `now`: the limits of the keys, users and providers that are
+/// enabled, with their use.
+pub async fn read_measures(s: &Settings, now: DateTime<Utc>) -> Result<Vec<Measure>> {
     let hub = snapshot::open(s).await?;
     let ents: Vec<db::Limited> = db::limited(&hub.c)
         .await
@@ -25,12 +23,7 @@ pub async fn enabled_uses(
         .filter(|e| e.enabled)
         .collect();
     let uses = hub.limit_uses(&ents, now).await?;
-    Ok((hub.tz, ents, uses))
-}
-
-/// Every live limit's measure at `now`.
-pub async fn read_measures(s: &Settings, now: DateTime<Utc>) -> Result<Vec<Measure>> {
-    let (tz, ents, uses) = enabled_uses(s, now).await?;
+    let tz = hub.tz;
     Ok(uses
         .into_iter()
         .map(|(i, l)| {
