@@ -130,15 +130,22 @@ fn as_args(e: ServiceError) -> anyhow::Error {
 }
 
 fn preview(a: PreviewArgs) -> Result<i32> {
-    // The schedule and the zone are checked first, then the count, the language and the start.
-    schedules::read_aloud(&a.spec, a.tz.as_deref(), Lang::En, Utc::now(), 0).map_err(as_args)?;
+    // Judged in this order: the schedule and the zone, the count, the language, the start.
+    let lang = lang_arg(&a.lang);
+    let from = from_arg(a.from.as_deref());
+    let r = schedules::read_aloud(
+        &a.spec,
+        a.tz.as_deref(),
+        *lang.as_ref().unwrap_or(&Lang::En),
+        *from.as_ref().unwrap_or(&Utc::now()),
+        a.count.clamp(1, 100),
+    )
+    .map_err(as_args)?;
     if !(1..=100).contains(&a.count) {
         return Err(bad_arg("--count", &a.count.to_string(), "must be between 1 and 100").into());
     }
-    let lang = lang_arg(&a.lang)?;
-    let from = from_arg(a.from.as_deref())?;
-    let r =
-        schedules::read_aloud(&a.spec, a.tz.as_deref(), lang, from, a.count).map_err(as_args)?;
+    lang?;
+    from?;
     println!("schedule: {}", r.spec);
     println!("reading:  {}", r.reading);
     println!(

@@ -411,13 +411,11 @@ impl Service {
         lang: Option<&str>,
         now: DateTime<Utc>,
     ) -> Result<Preview, ServiceError> {
+        // The schedule and the zone are judged before the language.
+        let lang = parse_lang("lang", lang, self.settings().report.lang);
         let fallback = self.settings().report.lang;
-        let first = schedules::read_aloud(cron, tz, fallback, now, 3)?;
-        let lang = parse_lang("lang", lang, fallback)?;
-        let r = match lang == fallback {
-            true => first,
-            false => schedules::read_aloud(cron, tz, lang, now, 3)?,
-        };
+        let r = schedules::read_aloud(cron, tz, *lang.as_ref().unwrap_or(&fallback), now, 3)?;
+        lang?;
         Ok(Preview {
             reading: r.reading,
             next: r.fires.iter().map(|f| f.at).collect(),
